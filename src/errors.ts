@@ -1,0 +1,37 @@
+/**
+ * Every failure the engine reports on purpose is one of these classes, so that callers (and the CLI, which maps
+ * them to exit code 2) can tell "your input or model is wrong" from "the engine has a bug".
+ *
+ * Messages follow one pattern: `<where>: <what was wrong>[; expected <what was expected>]`.
+ */
+export class DistilBertError extends Error {
+  /** The file, tensor or argument the problem is in (e.g. "model.safetensors", "config.json"). */
+  readonly where: string;
+
+  constructor(where: string, problem: string, expected?: string) {
+    super(`${where}: ${problem}${expected !== undefined ? `; expected ${expected}` : ""}`);
+    this.name = new.target.name;
+    this.where = where;
+  }
+}
+
+/** A safetensors file that breaks the format (header, dtypes, offsets, sizes). */
+export class SafetensorsError extends DistilBertError {}
+
+/** A config.json the engine cannot run: missing, malformed or unsupported fields. */
+export class ConfigError extends DistilBertError {}
+
+/** Weights that do not fit the config: a missing tensor, a wrong shape or dtype, non-finite values. */
+export class WeightsError extends DistilBertError {}
+
+/** A vocab.txt or tokenizer.json the tokenizer cannot use. */
+export class TokenizerError extends DistilBertError {}
+
+/** Bad arguments to the API: ids out of range, ragged batches, sequences longer than the model allows. */
+export class InputError extends DistilBertError {}
+
+/** A file or folder that cannot be read: missing, unreadable, or not what it should be. */
+export class FileError extends DistilBertError {}
+
+/** Bad command-line usage: unknown flags, missing arguments. */
+export class UsageError extends DistilBertError {}

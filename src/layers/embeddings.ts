@@ -1,0 +1,56 @@
+import type { ForwardContext } from "./context.js";
+import { batchShape } from "./context.js";
+import { LayerNorm } from "./layer-norm.js";
+import type { WeightSource } from "./weights.js";
+
+/**
+ * DistilBERT's Embeddings: word + learned position, then LayerNorm (no token types). Positions are the token's
+ * index in its row, 0..T-1 whatever the attention mask says: Hugging Face does not shift them for padding.
+ */
+export class Embeddings {
+  constructor(
+    readonly wordEmbeddings: Float32Array, // [vocab, dim]
+    readonly positionEmbeddings: Float32Array, // [max_positions, dim]
+    readonly layerNorm: LayerNorm,
+    readonly dim: number,
+  ) {}
+
+  static load(src: WeightSource, prefix: string, vocabSize: number, maxPositions: number, dim: number): Embeddings {
+    return new Embeddings(
+      src.get(`${prefix}.word_embeddings.weight`, [vocabSize, dim]),
+      src.get(`${prefix}.position_embeddings.weight`, [maxPositions, dim]),
+      LayerNorm.load(src, `${prefix}.LayerNorm`, dim),
+      dim,
+    );
+  }
+
+  /** ids [N], positions [N] → [N, dim]. Ids and positions were range-checked by the model. */
+  forward(ctx: ForwardContext, ids: Int32Array, positions: Int32Array): Float32Array {
+    const { dim } = this;
+    const N = ids.length;
+    const out = new Float32Array(N * dim);
+    const taps = ctx.taps;
+    if (taps !== null && (taps.wants("embeddings.word") || taps.wants("embeddings.position"))) {
+      // Only here are the two lookups kept apart, so a hook can see or change each before they are summed.
+      const word = new Float32Array(N * dim);
+      const pos = new Float32Array(N * dim);
+      for (let r = 0; r < N; r++) {
+        word.set(this.wordEmbeddings.subarray(ids[r] * dim, (ids[r] + 1) * dim), r * dim);
+        pos.set(this.positionEmbeddings.subarray(positions[r] * dim, (positions[r] + 1) * dim), r * dim);
+      }
+      taps.emit("embeddings.word", word, batchShape(ctx, dim));
+      taps.emit("embeddings.position", pos, batchShape(ctx, dim));
+      for (let i = 0; i < N * dim; i++) out[i] = word[i] + pos[i];
+    } else {
+      for (let r = 0; r < N; r++) {
+        const w = ids[r] * dim;
+        const p = positions[r] * dim;
+        const o = r * dim;
+        for (let c = 0; c < dim; c++) out[o + c] = this.wordEmbeddings[w + c] + this.positionEmbeddings[p + c];
+      }
+    }
+    this.layerNorm.forward(ctx.backend, out, N);
+    taps?.emit("embeddings.out", out, batchShape(ctx, dim));
+    return out;
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The object `loadModel` returns: tokenizer + DistilBertForSequenceClassification + a backend, with the two calls
+ * most users want (`classify`) and the one people who study the model want (`forward`).
+ */
+import { InputError } from "../errors.js";
+import type { Span } from "../layers/context.js";
+import type { Backend } from "../tensor/backend.js";
+import { Tensor } from "../tensor/tensor.js";
+import type { WordPieceTokenizer } from "../tokenizer/index.js";
+import { ForwardTaps, type Hook } from "./activations.js";
+import type { DistilBertConfig } from "./config.js";
+import type { DistilBertForSequenceClassification, PackedBatch } from "./distilbert.js";
+import type { LoadReport } from "./weights.js";
+
+export interface Classification {
+  /** The most probable label's name (from id2label). */
+  label: string;
+  /** Its probability. */
+  score: number;
+  /** Probability of every label, by name. */
+  scores: Record<string, number>;
+  logits: number[];
+  /** The WordPiece tokens the model saw, [CLS] and [SEP] included. */
+  tokens: string[];
+  /** True when the text was longer than the model's maximum and its end was cut off. */
+  truncated: boolean;
+}
+
+export type IdRows = ArrayLike<number> | readonly ArrayLike<number>[];
+
+export interface ForwardOptions {
+  /** Return hidden_states: n_layers + 1 tensors [B, T, dim], embeddings output first (as Hugging Face). */
+  outputHiddenStates?: boolean;
+  /** Return attentions: n_layers tensors [B, H, T, T] (as Hugging Face). */
+  outputAttentions?: boolean;
+  /** [n_layers][n_heads] or [n_heads] (every layer) multipliers of the attention probabilities, as HF's head_mask. */
+  headMask?: ArrayLike<number> | readonly ArrayLike<number>[];
+  /** Names or patterns ("layer.*.attn.probs") of activations to copy out into `captured`. */
+  capture?: readonly string[];
+  /** Name or pattern → hook that may read or replace the activation. */
+  hooks?: Record<string, Hook>;
+}
+
+export interface ForwardOutput {
+  /** [B, labels] */
+  logits: Tensor;
+  /** softmax(logits) [B, labels] */
+  probs: Tensor;
+  hiddenStates?: Tensor[];
+  attentions?: Tensor[];
+  /** Captured activations by name (copies). */
+  captured: Record<string, Tensor>;
+}
+
+export interface ClassifyOptions {
+  /** Most tokens per internal batch (sequences are packed without padding). Results do not depend on it. */
+  maxBatchTokens?: number;
+}
+
+export class DistilBertClassifier {
+  constructor(
+    readonly config: DistilBertConfig,
+    readonly tokenizer: WordPieceTokenizer,
+    readonly model: DistilBertForSequenceClassification,
+    readonly backend: Backend,
+    readonly loadReport: LoadReport,
+  ) {}
+
+  /** The longest input, in tokens with [CLS] and [SEP]: the model's position table. */
+  get maxLength(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
+  classify(text: string, options?: ClassifyOptions): Promise<Classification>;
+  classify(texts: readonly string[], options?: ClassifyOptions): Promise<Classification[]>;
+  async classify(input: string | readonly string[], options: ClassifyOptions = {}): Promise<Classification | Classification[]> {
+    if (typeof input === "string") return this.classifySync([input], options)[0];
+    if (!Array.isArray(input)) throw new InputError("classify", `got ${typeof input}`, "a string or an array of strings");
+    return this.classifySync(input, options);
+  }
+
+  /** Synchronous classify, for callers that cannot await (workers, sandboxes). */
+  classifySync(texts: readonly string[], options: ClassifyOptions = {}): Classification[] {
+    texts.forEach((t, i) => {
+      if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
+    });
+    const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
+    const logits = this.logitsOf(encodings.map((e) => e.ids), options.maxBatchTokens ?? 8192);
+    return encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated));
+  }
+
+  /**
+   * Logits for each token-id sequence (no padding anywhere). Sequences are sorted by length and packed into batches
+   * of about `maxBatchTokens` tokens; each sequence's logits are the same whatever it is batched with.
+   */
+  logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192): Float32Array[] {
+    const L = this.config.labels.length;
+    const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length);
+    const out = new Array<Float32Array>(sequences.length);
+    for (let i = 0; i < order.length; ) {
+      const members: number[] = [];
+      let tokens = 0;
+      while (i < order.length && (members.length === 0 || tokens + sequences[order[i]].length <= maxBatchTokens)) {
+        tokens += sequences[order[i]].length;
+        members.push(order[i++]);
+      }
+      const logits = this.model.forward(this.backend, packSequences(members.map((m) => sequences[m])), null, null);
+      members.forEach((m, b) => (out[m] = logits.slice(b * L, (b + 1) * L)));
+    }
+    return out;
+  }
+
+  toClassification(logits: ArrayLike<number>, tokens: string[], truncated: boolean): Classification {
+    const probs = softmax(logits);
+    let best = 0;
+    for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
+    // Label names come from config.json: a null-prototype object keeps a label called "__proto__" an ordinary key.
+    const scores: Record<string, number> = Object.create(null);
+    this.config.labels.forEach((name, j) => (scores[name] = probs[j]));
+    return { label: this.config.labels[best], score: probs[best], scores, logits: Array.from(logits), tokens, truncated };
+  }
+
+  /**
+   * Hugging Face's forward: input_ids [B, T] (or one sequence [T]), attention_mask likewise (default all ones).
+   * Positions are 0..T-1 in every row, whatever the mask, as in Hugging Face.
+   */
+  forward(inputIds: IdRows, attentionMask?: IdRows, options: ForwardOptions = {}): ForwardOutput {
+    const ids = toRows(inputIds, "input_ids");
+    const mask = attentionMask === undefined ? ids.map((r) => new Array<number>(r.length).fill(1)) : toRows(attentionMask, "attention_mask");
+    const B = ids.length;
+    const T = B > 0 ? ids[0].length : 0;
+    ids.forEach((r, b) => {
+      if (r.length !== T) throw new InputError("input_ids", `row ${b} has ${r.length} ids but row 0 has ${T}`, "a rectangular [batch, seq] array (pad it)");
+    });
+    if (mask.length !== B || mask.some((r) => r.length !== T)) {
+      throw new InputError("attention_mask", `shape differs from input_ids [${B}, ${T}]`, `[${B}, ${T}]`);
+    }
+    if (T === 0 && B > 0) throw new InputError("input_ids", "rows are empty", "at least one token per row (e.g. [CLS] [SEP])");
+
+    const { config } = this;
+    const capture = options.capture ?? [];
+    const hooks = options.hooks ?? {};
+    const full = !!options.outputHiddenStates || !!options.outputAttentions || capture.length > 0 || Object.keys(hooks).length > 0;
+    let taps: ForwardTaps | null = null;
+    const hiddenStates: Tensor[] = [];
+    const attentions: Tensor[] = [];
+    if (full) {
+      taps = new ForwardTaps(config, capture, hooks);
+      if (options.outputHiddenStates) {
+        taps.collect("embeddings.out", (t) => (hiddenStates[0] = t));
+        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.out`, (t) => (hiddenStates[i + 1] = t));
+      }
+      if (options.outputAttentions) {
+        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.attn.probs`, (t) => (attentions[i] = t));
+      }
+    }
+    const headMask = options.headMask === undefined ? null : parseHeadMask(options.headMask, config);
+    const batch = packRows(ids, mask, full);
+    const logits = this.model.forward(this.backend, batch, taps, headMask);
+    const L = config.labels.length;
+    const probs = new Float32Array(B * L);
+    for (let b = 0; b < B; b++) probs.set(softmax(logits.subarray(b * L, (b + 1) * L)), b * L);
+    const result: ForwardOutput = {
+      logits: new Tensor(logits, [B, L]),
+      probs: new Tensor(probs, [B, L]),
+      captured: taps?.captured ?? {},
+    };
+    if (options.outputHiddenStates) result.hiddenStates = hiddenStates;
+    if (options.outputAttentions) result.attentions = attentions;
+    return result;
+  }
+}
+
+/** Sequences laid end to end, each keeping all its rows, positions 0..len-1, every key attendable. */
+export function packSequences(sequences: readonly ArrayLike<number>[]): PackedBatch {
+  let N = 0;
+  for (const s of sequences) N += s.length;
+  const ids = new Int32Array(N);
+  const positions = new Int32Array(N);
+  const spans: Span[] = [];
+  let at = 0;
+  for (const s of sequences) {
+    if (s.length === 0) throw new InputError("input_ids", "a sequence is empty", "at least one token");
+    for (let t = 0; t < s.length; t++) {
+      ids[at + t] = checkId(s[t]);
+      positions[at + t] = t;
+    }
+    spans.push({ start: at, len: s.length, keyMask: null });
+    at += s.length;
+  }
+  return { ids, positions, spans };
+}
+
+/**
+ * Padded rows + mask → packed rows. Fast layout (`full` false): a row keeps position 0 (the head reads it) and the
+ * positions whose mask is set; the rest cannot change anything HF returns for kept rows, so they are not computed.
+ * Full layout: every position is computed, as HF does, so hidden states and attentions have HF's [B, T, ...] shape.
+ */
+function packRows(ids: number[][], mask: number[][], full: boolean): PackedBatch {
+  const rows: { ids: number[]; positions: number[]; keyMask: number[] }[] = [];
+  for (let b = 0; b < ids.length; b++) {
+    const keep = { ids: [] as number[], positions: [] as number[], keyMask: [] as number[] };
+    const anyOn = mask[b].some((m) => m !== 0);
+    for (let t = 0; t < ids[b].length; t++) {
+      const on = mask[b][t] !== 0;
+      if (full || !anyOn || on || t === 0) {
+        keep.ids.push(ids[b][t]);
+        keep.positions.push(t);
+        keep.keyMask.push(on ? 1 : 0);
+      }
+    }
+    rows.push(keep);
+  }
+  let N = 0;
+  for (const r of rows) N += r.ids.length;
+  const packedIds = new Int32Array(N);
+  const positions = new Int32Array(N);
+  const spans: Span[] = [];
+  let at = 0;
+  for (const r of rows) {
+    r.ids.forEach((id, t) => (packedIds[at + t] = checkId(id)));
+    positions.set(r.positions, at);
+    const keyMask = r.keyMask.every((m) => m === 1) ? null : Uint8Array.from(r.keyMask);
+    spans.push({ start: at, len: r.ids.length, keyMask });
+    at += r.ids.length;
+  }
+  return { ids: packedIds, positions, spans };
+}
+
+function checkId(id: number): number {
+  if (!Number.isInteger(id)) throw new InputError("input_ids", `${String(id)} is not an integer id`);
+  return id;
+}
+
+function toRows(x: IdRows, what: string): number[][] {
+  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
+    throw new InputError(what, `got ${x === null ? "null" : typeof x}`, "an array of numbers or an array of such arrays");
+  }
+  const arr = x as ArrayLike<unknown>;
+  if (arr.length > 0 && typeof arr[0] === "object" && arr[0] !== null) {
+    return Array.from(arr as ArrayLike<ArrayLike<unknown>>, (r, b) => toNumbers(r, `${what}[${b}]`));
+  }
+  return arr.length === 0 ? [] : [toNumbers(arr, what)];
+}
+
+function toNumbers(r: ArrayLike<unknown>, what: string): number[] {
+  if (r === null || typeof r !== "object" || typeof r.length !== "number") throw new InputError(what, "is not an array");
+  const out = Array.from(r as ArrayLike<unknown>, (v, i) => {
+    if (typeof v !== "number" && typeof v !== "bigint") throw new InputError(`${what}[${i}]`, `is ${typeof v}`, "a number");
+    return Number(v);
+  });
+  return out;
+}
+
+function parseHeadMask(m: ArrayLike<number> | readonly ArrayLike<number>[], config: DistilBertConfig): Float32Array {
+  const { nLayers, nHeads } = config;
+  const rows = toRows(m as IdRows, "headMask");
+  const out = new Float32Array(nLayers * nHeads);
+  if (rows.length === 1 && rows[0].length === nHeads) {
+    for (let l = 0; l < nLayers; l++) out.set(rows[0], l * nHeads);
+  } else if (rows.length === nLayers && rows.every((r) => r.length === nHeads)) {
+    rows.forEach((r, l) => out.set(r, l * nHeads));
+  } else if (rows.length === 1 && rows[0].length === nLayers * nHeads) {
+    out.set(rows[0]);
+  } else {
+    throw new InputError("headMask", `shape does not fit ${nLayers} layers × ${nHeads} heads`, `[${nLayers}][${nHeads}] or [${nHeads}]`);
+  }
+  for (const v of out) if (!Number.isFinite(v)) throw new InputError("headMask", `value ${v} is not finite`);
+  return out;
+}
+
+/** softmax in float64 (the logits are few; precision is free here). */
+export function softmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  const p = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(logits[i] - max);
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * The distilbert-ts command line. Exit codes: 0 success; 2 bad input, bad usage or a bad model (one `error:` line
+ * on stderr); 1 an internal error (a bug: please report it). Stack traces only with --debug.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { DistilBertError, UsageError } from "../errors.js";
+import { parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
+import { classifyCommand } from "./commands/classify.js";
+import { inspectCommand } from "./commands/inspect.js";
+import { tokenizeCommand } from "./commands/tokenize.js";
+
+export const commands: Command[] = [classifyCommand, tokenizeCommand, inspectCommand];
+
+export function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "usage: distilbert-ts <command> [options]",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "run `distilbert-ts <command> --help` for a command's options",
+  ].join("\n");
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const debug = argv.includes("--debug");
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(usage() + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  try {
+    if (cmd === undefined) throw new UsageError("distilbert-ts", `unknown command ${JSON.stringify(name)}`, commands.map((c) => c.name).join(", "));
+    const { values, positionals } = parseCommandArgs(cmd, rest);
+    if (values.help === true) {
+      io.stdout.write(`usage: ${cmd.usage}\n`);
+      return 0;
+    }
+    return await cmd.run(values, positionals, io);
+  } catch (e) {
+    if (e instanceof DistilBertError) {
+      io.stderr.write(`error: ${e.message}\n`);
+      if (e instanceof UsageError) io.stderr.write(cmd ? `usage: ${cmd.usage}\n` : usage() + "\n");
+      if (debug) io.stderr.write(`${e.stack}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    io.stderr.write(`error: internal error: ${err?.message ?? String(e)} (this is a bug in distilbert-ts; rerun with --debug for the stack)\n`);
+    if (debug) io.stderr.write(`${err?.stack}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  // A closed stdout (e.g. piped into `head`) is a normal way to stop, not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
+  const io: CliIO = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, isTTY: !!process.stderr.isTTY };
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,15 @@
+/**
+ * safetensors reading and writing (huggingface/safetensors format): a validating zero-copy reader, a writer of the
+ * canonical layout, and the half-precision conversions the engine needs to use F16/BF16 checkpoints.
+ */
+export { type Dtype, DTYPE_SIZE, DTYPES } from "./dtype.js";
+export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./float.js";
+export {
+  MAX_HEADER_SIZE,
+  parseHeader,
+  readHeaderLength,
+  SafetensorsFile,
+  type SafetensorsHeader,
+  type TensorInfo,
+} from "./reader.js";
+export { type WriteTensor, writeSafetensors } from "./writer.js";

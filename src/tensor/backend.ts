@@ -1,0 +1,54 @@
+/**
+ * The kernel interface every layer computes through. A backend owns how the numbers are crunched (plain JS,
+ * WebAssembly SIMD, threads); the layers only say what to compute, with explicit dimensions, so a new backend
+ * never touches a layer.
+ *
+ * All buffers are row-major Float32Arrays. Kernels are synchronous and must not allocate in their inner loops;
+ * `out` never aliases an input unless the kernel says so.
+ */
+export type Activation = "none" | "gelu" | "relu";
+
+/**
+ * A Linear layer's weight, prepared once at load for one backend (a backend may pack or transpose it).
+ * `weight` is the checkpoint's [dOut, dIn] matrix, as stored.
+ */
+export interface LinearWeight {
+  readonly dOut: number;
+  readonly dIn: number;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array | null;
+  /** Backend-private data (packed panels, a WebAssembly address, ...). */
+  readonly packed?: unknown;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  /** Prepare a Linear layer's weight [dOut, dIn] and bias [dOut] for `linear`. Called once per layer at load. */
+  prepareLinear(weight: Float32Array, bias: Float32Array | null, dOut: number, dIn: number): LinearWeight;
+
+  /** y [T, dOut] = act(x [T, dIn] · Wᵀ [dIn, dOut] + b [dOut]) */
+  linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void;
+
+  /** out [M, N] = alpha · a [M, K] · bᵀ, with b stored [N, K] (attention scores: Q · Kᵀ). */
+  matmulTransB(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number): void;
+
+  /** out [M, N] = a [M, K] · b [K, N] (attention context: P · V). */
+  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number): void;
+
+  /**
+   * In place over x [rows, C]: a numerically stable softmax of each row. Where keyMask [C] is 0 the probability is
+   * exactly 0; a row whose keys are all masked becomes uniform over all C keys, as Hugging Face's
+   * `masked_fill(finfo.min)` then softmax gives.
+   */
+  softmaxRows(x: Float32Array, rows: number, C: number, keyMask: Uint8Array | null): void;
+
+  /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta over each row of x [T, C]; out may alias x. */
+  layerNorm(out: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void;
+
+  /** y [n] += x [n] */
+  addInPlace(y: Float32Array, x: Float32Array, n: number): void;
+
+  /** x [n] = act(x) in place. */
+  activate(x: Float32Array, n: number, act: Activation): void;
+}

@@ -1,0 +1,302 @@
+import { TokenizerError } from "../errors.js";
+import type { AddedToken } from "./added.js";
+import type { NormalizerFlags } from "./unicode.js";
+
+/** Everything the tokenizer needs, independent of the file it came from. */
+export interface TokenizerSpec {
+  source: string;
+  /** WordPiece model vocabulary. */
+  vocab: Map<string, number>;
+  added: AddedToken[];
+  unkToken: string;
+  continuingPrefix: string;
+  maxInputCharsPerWord: number;
+  flags: NormalizerFlags;
+  /** `id` undefined: resolve the token through the vocabulary. */
+  clsToken: { token: string; id: number | undefined };
+  sepToken: { token: string; id: number | undefined };
+  /** null: the file has no decoder; tokens are joined with spaces. */
+  decoder: { prefix: string; cleanup: boolean } | null;
+  truncationMaxLength: number | undefined;
+}
+
+const BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+const BERT_UNCASED: NormalizerFlags = { cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true };
+
+export function specFromVocabText(text: string, source: string): TokenizerSpec {
+  if (typeof text !== "string") throw new TokenizerError(source, `vocab must be text, got ${typeof text}`);
+  const lines = text.split("\n");
+  // One final newline is the normal file ending, not an empty token.
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  if (lines.length > 0 && lines[0].charCodeAt(0) === 0xfeff) lines[0] = lines[0].slice(1);
+  if (lines.length === 0) throw new TokenizerError(source, "the vocabulary is empty", "one token per line");
+  const vocab = new Map<string, number>();
+  for (let i = 0; i < lines.length; i++) {
+    let token = lines[i];
+    if (token.endsWith("\r")) token = token.slice(0, -1);
+    if (token.length === 0) {
+      throw new TokenizerError(source, `line ${i + 1} is empty`, "one non-empty token per line");
+    }
+    const previous = vocab.get(token);
+    if (previous !== undefined) {
+      throw new TokenizerError(
+        source,
+        `duplicate token ${JSON.stringify(token)} on lines ${previous + 1} and ${i + 1}`,
+        "each token exactly once",
+      );
+    }
+    vocab.set(token, i);
+  }
+  requireToken(vocab, "[UNK]", source);
+  requireToken(vocab, "[CLS]", source);
+  requireToken(vocab, "[SEP]", source);
+  // What BertTokenizerFast does with a bare vocab.txt: the BERT specials become unnormalized special added tokens.
+  const added: AddedToken[] = [];
+  for (const content of BERT_SPECIALS) {
+    const id = vocab.get(content);
+    if (id === undefined) continue;
+    added.push({ content, id, singleWord: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  return {
+    source,
+    vocab,
+    added,
+    unkToken: "[UNK]",
+    continuingPrefix: "##",
+    maxInputCharsPerWord: 100,
+    flags: BERT_UNCASED,
+    clsToken: { token: "[CLS]", id: vocab.get("[CLS]") },
+    sepToken: { token: "[SEP]", id: vocab.get("[SEP]") },
+    decoder: { prefix: "##", cleanup: true },
+    truncationMaxLength: undefined,
+  };
+}
+
+function requireToken(vocab: Map<string, number>, token: string, source: string): void {
+  if (!vocab.has(token)) throw new TokenizerError(source, `the vocabulary has no ${token} token`, `a line ${token}`);
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function own(obj: Json, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
+function optBool(obj: Json, key: string, fallback: boolean, source: string, where: string): boolean {
+  const v = own(obj, key);
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "boolean") throw new TokenizerError(source, `${where}.${key} is ${JSON.stringify(v)}`, "a boolean");
+  return v;
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff;
+}
+
+export function specFromTokenizerJson(input: string | object, source: string): TokenizerSpec {
+  let root: unknown = input;
+  if (typeof input === "string") {
+    try {
+      root = JSON.parse(input);
+    } catch (e) {
+      throw new TokenizerError(source, `malformed JSON (${(e as Error).message})`, "a tokenizer.json document");
+    }
+  }
+  if (!isObject(root)) throw new TokenizerError(source, "the top level is not a JSON object", "a tokenizer.json object");
+
+  const model = own(root, "model");
+  if (!isObject(model)) throw new TokenizerError(source, "missing or invalid \"model\"", "a WordPiece model object");
+  const type = own(model, "type");
+  // Files written by older `tokenizers` versions omit the type; a WordPiece model is then recognised by its fields.
+  const looksLikeWordPiece = type === undefined && own(model, "merges") === undefined && own(model, "vocab") !== undefined;
+  if (type !== "WordPiece" && !looksLikeWordPiece) {
+    throw new TokenizerError(source, `model type ${JSON.stringify(type ?? null)} is not supported`, "\"WordPiece\"");
+  }
+
+  const rawVocab = own(model, "vocab");
+  if (!isObject(rawVocab)) throw new TokenizerError(source, "model.vocab is not an object", "a map of token to id");
+  const vocab = new Map<string, number>();
+  const idOwner = new Map<number, string>();
+  for (const token of Object.keys(rawVocab)) {
+    const id = rawVocab[token];
+    if (!isId(id)) {
+      throw new TokenizerError(source, `model.vocab[${JSON.stringify(token)}] is ${JSON.stringify(id)}`, "a non-negative integer id");
+    }
+    const other = idOwner.get(id);
+    if (other !== undefined) {
+      throw new TokenizerError(
+        source,
+        `model.vocab gives id ${id} to both ${JSON.stringify(other)} and ${JSON.stringify(token)}`,
+        "unique ids",
+      );
+    }
+    if (token.length === 0) throw new TokenizerError(source, "model.vocab contains an empty token", "non-empty tokens");
+    idOwner.set(id, token);
+    vocab.set(token, id);
+  }
+  if (vocab.size === 0) throw new TokenizerError(source, "model.vocab is empty", "a non-empty vocabulary");
+
+  const unkToken = own(model, "unk_token") ?? "[UNK]";
+  if (typeof unkToken !== "string") throw new TokenizerError(source, "model.unk_token is not a string", "a token");
+  const prefix = own(model, "continuing_subword_prefix") ?? "##";
+  if (typeof prefix !== "string") {
+    throw new TokenizerError(source, "model.continuing_subword_prefix is not a string", "a prefix such as \"##\"");
+  }
+  const maxChars = own(model, "max_input_chars_per_word") ?? 100;
+  if (!isId(maxChars)) {
+    throw new TokenizerError(source, `model.max_input_chars_per_word is ${JSON.stringify(maxChars)}`, "a non-negative integer");
+  }
+
+  const added = parseAddedTokens(own(root, "added_tokens"), source);
+  const addedByContent = new Map(added.map((t) => [t.content, t.id]));
+  const idOf = (token: string): number | undefined => addedByContent.get(token) ?? vocab.get(token);
+  if (idOf(unkToken) === undefined) {
+    throw new TokenizerError(source, `the vocabulary has no unk_token ${JSON.stringify(unkToken)}`, "the unk token in model.vocab");
+  }
+
+  const flags = parseNormalizer(own(root, "normalizer"), source);
+  parsePreTokenizer(own(root, "pre_tokenizer"), source);
+  const [cls, sep] = parsePostProcessor(own(root, "post_processor"), source);
+  for (const special of [cls, sep]) {
+    if (special.id === undefined && idOf(special.token) === undefined) {
+      throw new TokenizerError(source, `the vocabulary has no ${special.token} token`, `${special.token} in model.vocab`);
+    }
+  }
+
+  const decoderJson = own(root, "decoder");
+  let decoder: TokenizerSpec["decoder"] = null;
+  if (isObject(decoderJson)) {
+    if (own(decoderJson, "type") !== "WordPiece") {
+      throw new TokenizerError(source, `decoder type ${JSON.stringify(own(decoderJson, "type"))} is not supported`, "\"WordPiece\"");
+    }
+    const decPrefix = own(decoderJson, "prefix") ?? prefix;
+    if (typeof decPrefix !== "string") throw new TokenizerError(source, "decoder.prefix is not a string", "a prefix");
+    decoder = { prefix: decPrefix, cleanup: optBool(decoderJson, "cleanup", true, source, "decoder") };
+  } else if (decoderJson !== undefined && decoderJson !== null) {
+    throw new TokenizerError(source, "decoder is not an object", "a WordPiece decoder or null");
+  }
+
+  let truncationMaxLength: number | undefined;
+  const truncation = own(root, "truncation");
+  if (isObject(truncation)) {
+    const m = own(truncation, "max_length");
+    if (isId(m) && m > 0) truncationMaxLength = m;
+  }
+
+  return {
+    source,
+    vocab,
+    added,
+    unkToken,
+    continuingPrefix: prefix,
+    maxInputCharsPerWord: maxChars,
+    flags,
+    clsToken: cls,
+    sepToken: sep,
+    decoder,
+    truncationMaxLength,
+  };
+}
+
+function parseAddedTokens(raw: unknown, source: string): AddedToken[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new TokenizerError(source, "added_tokens is not an array", "an array of added tokens");
+  const out: AddedToken[] = [];
+  const seen = new Set<string>();
+  raw.forEach((t: unknown, i: number) => {
+    const where = `added_tokens[${i}]`;
+    if (!isObject(t)) throw new TokenizerError(source, `${where} is not an object`, "{id, content, ...}");
+    const content = own(t, "content");
+    const id = own(t, "id");
+    if (typeof content !== "string" || content.length === 0) {
+      throw new TokenizerError(source, `${where}.content is ${JSON.stringify(content)}`, "a non-empty string");
+    }
+    if (!isId(id)) throw new TokenizerError(source, `${where}.id is ${JSON.stringify(id)}`, "a non-negative integer");
+    if (seen.has(content)) return;
+    seen.add(content);
+    const special = optBool(t, "special", false, source, where);
+    out.push({
+      content,
+      id,
+      singleWord: optBool(t, "single_word", false, source, where),
+      lstrip: optBool(t, "lstrip", false, source, where),
+      rstrip: optBool(t, "rstrip", false, source, where),
+      normalized: optBool(t, "normalized", !special, source, where),
+      special,
+    });
+  });
+  return out;
+}
+
+function parseNormalizer(raw: unknown, source: string): NormalizerFlags {
+  if (raw === undefined || raw === null) {
+    return { cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false };
+  }
+  if (!isObject(raw) || own(raw, "type") !== "BertNormalizer") {
+    const type = isObject(raw) ? own(raw, "type") : raw;
+    throw new TokenizerError(source, `normalizer ${JSON.stringify(type)} is not supported`, "a BertNormalizer or null");
+  }
+  const lowercase = optBool(raw, "lowercase", true, source, "normalizer");
+  return {
+    cleanText: optBool(raw, "clean_text", true, source, "normalizer"),
+    handleChineseChars: optBool(raw, "handle_chinese_chars", true, source, "normalizer"),
+    // null means "follow lowercase", as in Rust.
+    stripAccents: optBool(raw, "strip_accents", lowercase, source, "normalizer"),
+    lowercase,
+  };
+}
+
+function parsePreTokenizer(raw: unknown, source: string): void {
+  const type = isObject(raw) ? own(raw, "type") : raw;
+  if (type !== "BertPreTokenizer") {
+    throw new TokenizerError(source, `pre_tokenizer ${JSON.stringify(type ?? null)} is not supported`, "a BertPreTokenizer");
+  }
+}
+
+type SpecialRef = { token: string; id: number | undefined };
+
+function parsePostProcessor(raw: unknown, source: string): [SpecialRef, SpecialRef] {
+  const fallback: [SpecialRef, SpecialRef] = [
+    { token: "[CLS]", id: undefined },
+    { token: "[SEP]", id: undefined },
+  ];
+  if (raw === undefined || raw === null) return fallback;
+  if (!isObject(raw)) throw new TokenizerError(source, "post_processor is not an object", "a post-processor or null");
+  const type = own(raw, "type");
+  if (type === "BertProcessing" || type === "RobertaProcessing") {
+    return [pair(own(raw, "cls"), source, "post_processor.cls"), pair(own(raw, "sep"), source, "post_processor.sep")];
+  }
+  if (type === "TemplateProcessing") {
+    const single = own(raw, "single");
+    const specials = own(raw, "special_tokens");
+    const shape = "a single template [SpecialToken, Sequence A, SpecialToken]";
+    if (!Array.isArray(single) || single.length !== 3 || !isObject(single[1]) || own(single[1], "Sequence") === undefined) {
+      throw new TokenizerError(source, "post_processor.single has an unsupported template", shape);
+    }
+    const refs = [single[0], single[2]].map((piece: unknown): SpecialRef => {
+      const st = isObject(piece) ? own(piece, "SpecialToken") : undefined;
+      const name = isObject(st) ? own(st, "id") : undefined;
+      if (typeof name !== "string") throw new TokenizerError(source, "post_processor.single has an unsupported template", shape);
+      const entry = isObject(specials) ? own(specials, name) : undefined;
+      const ids = isObject(entry) ? own(entry, "ids") : undefined;
+      const tokens = isObject(entry) ? own(entry, "tokens") : undefined;
+      if (Array.isArray(ids) && ids.length === 1 && isId(ids[0])) {
+        const token = Array.isArray(tokens) && typeof tokens[0] === "string" ? tokens[0] : name;
+        return { token, id: ids[0] };
+      }
+      return { token: name, id: undefined };
+    });
+    return [refs[0], refs[1]];
+  }
+  throw new TokenizerError(source, `post_processor ${JSON.stringify(type)} is not supported`, "TemplateProcessing or BertProcessing");
+}
+
+function pair(raw: unknown, source: string, where: string): SpecialRef {
+  if (Array.isArray(raw) && raw.length === 2 && typeof raw[0] === "string" && isId(raw[1])) return { token: raw[0], id: raw[1] };
+  throw new TokenizerError(source, `${where} is ${JSON.stringify(raw)}`, "[token, id]");
+}

@@ -1,0 +1,12 @@
+/**
+ * Tests that run the CLI or other runtimes use the compiled dist/, so build it once before any test: a stale dist/
+ * would test yesterday's code.
+ */
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+
+export default function setup(): void {
+  const root = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+  execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+  execFileSync(process.execPath, [resolve(root, "scripts/postbuild.mjs")], { cwd: root, stdio: "inherit" });
+}
