@@ -410,6 +410,20 @@ describe("robustness", () => {
     expect(t1 - t0).toBeLessThan(2000);
   });
 
+  it("gives results that do not depend on what was encoded before (word cache)", () => {
+    const probes = ["unaffable hello", "Hello, World!", "abc abd abe", "ΟΔΟΣ café 中"];
+    const cold = WordPieceTokenizer.fromVocab(MINI_VOCAB);
+    const expected = probes.map((p) => cold.encode(p));
+    const warm = WordPieceTokenizer.fromVocab(MINI_VOCAB);
+    // Thousands of distinct words force collisions and evictions in the fixed-size cache.
+    const words: string[] = [];
+    for (let i = 0; i < 30_000; i++) words.push(i.toString(36) + "x" + ((i * 7919) % 1000).toString(36));
+    warm.encode(words.join(" "), { maxLength: Infinity });
+    expect(probes.map((p) => warm.encode(p))).toEqual(expected);
+    warm.encode(words.reverse().join(" "), { maxLength: Infinity });
+    expect(probes.map((p) => warm.encode(p))).toEqual(expected);
+  });
+
   const fullUnicode = fc.string({ unit: "binary", maxLength: 80 });
   const withSurrogates = fc
     .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0x10000, max: 0x10ffff })), { maxLength: 60 })

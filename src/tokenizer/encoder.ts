@@ -87,8 +87,12 @@ export class PieceEncoder {
 
   /** The normalized form of `text` (used to prepare normalized added tokens). */
   normalizedText(text: string): string {
-    const n = this.normalize(text, 0, text.length);
+    return this.unitsToString(this.normalize(text, 0, text.length));
+  }
+
+  private unitsToString(n: number): string {
     let out = "";
+    // Chunked: spreading a huge array into one call would overflow the argument stack.
     for (let i = 0; i < n; i += 4096) out += String.fromCharCode(...this.units.subarray(i, Math.min(n, i + 4096)));
     return out;
   }
@@ -100,10 +104,8 @@ export class PieceEncoder {
       this.preTokenize(0, n);
       return;
     }
-    let normalized = "";
-    for (let i = 0; i < n; i += 4096) normalized += String.fromCharCode(...this.units.subarray(i, Math.min(n, i + 4096)));
     let pos = 0;
-    for (const m of added.find(normalized)) {
+    for (const m of added.find(this.unitsToString(n))) {
       if (m.start > pos) this.preTokenize(pos, m.start);
       this.emit(m.id, this.srcStart[m.start], this.srcEnd[m.end - 1]);
       pos = m.end;
@@ -282,7 +284,7 @@ export class PieceEncoder {
       return;
     }
     const cache = this.cache;
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0;
     for (let k = from; k < to; k++) h = Math.imul(h ^ units[k], 0x01000193);
     const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
     const base = slot * CACHE_MAX_UNITS;

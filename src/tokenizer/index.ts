@@ -83,7 +83,8 @@ export class WordPieceTokenizer {
     for (const id of this.tokenIds.values()) if (id > maxId) maxId = id;
     for (const id of spec.vocab.values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
-    this.idToTokenTable = new Array<string | undefined>(this.vocabSize).fill(undefined);
+    this.idToTokenTable = [];
+    for (let id = 0; id < this.vocabSize; id++) this.idToTokenTable.push(undefined);
     for (const [token, id] of spec.vocab) this.idToTokenTable[id] = token;
     for (const t of spec.added) this.idToTokenTable[t.id] = t.content;
     this.specialIds = new Set(spec.added.filter((t) => t.special).map((t) => t.id));
@@ -97,8 +98,13 @@ export class WordPieceTokenizer {
     this.clsId = spec.clsToken.id ?? idOf(spec.clsToken.token, "classifier token");
     this.sepId = spec.sepToken.id ?? idOf(spec.sepToken.token, "separator token");
     // Padded positions are masked out, so a vocabulary without [PAD] still works with id 0.
-    this.padId = this.tokenIds.get("[PAD]") ?? 0;
+    this.padId = spec.padId ?? this.tokenIds.get("[PAD]") ?? 0;
     this.maskId = this.tokenIds.get("[MASK]");
+    for (const [what, id] of [["classifier", this.clsId], ["separator", this.sepId], ["padding", this.padId]] as const) {
+      if (this.idToTokenTable[id] === undefined) {
+        throw new TokenizerError(source, `the ${what} token id ${id} is not in the vocabulary`, `an id below ${this.vocabSize}`);
+      }
+    }
     this.decoder = spec.decoder;
     this.modelMaxLength = checkMaxLength(
       options?.modelMaxLength ?? spec.truncationMaxLength ?? DEFAULT_MODEL_MAX_LENGTH,
@@ -134,37 +140,35 @@ export class WordPieceTokenizer {
     enc.run(text);
     const pieces = enc.count;
     const kept = Math.min(pieces, maxLength - specials);
-    const length = kept + specials;
-    const ids = new Array<number>(length);
-    const tokens = new Array<string>(length);
-    const offsets = new Array<[number, number]>(length);
-    let j = 0;
-    if (addSpecial) {
-      ids[0] = this.clsId;
-      tokens[0] = this.idToTokenTable[this.clsId]!;
-      offsets[0] = [0, 0];
-      j = 1;
-    }
     const table = this.idToTokenTable;
-    for (let k = 0; k < kept; k++, j++) {
-      const id = enc.ids[k];
-      ids[j] = id;
-      tokens[j] = table[id]!;
-      offsets[j] = [enc.starts[k], enc.ends[k]];
+    // Built with push so that V8 keeps the arrays packed.
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const offsets: [number, number][] = [];
+    const attentionMask: number[] = [];
+    if (addSpecial) {
+      ids.push(this.clsId);
+      tokens.push(table[this.clsId]!);
+      offsets.push([0, 0]);
+      attentionMask.push(1);
+    }
+    const encIds = enc.ids;
+    const starts = enc.starts;
+    const ends = enc.ends;
+    for (let k = 0; k < kept; k++) {
+      const id = encIds[k];
+      ids.push(id);
+      tokens.push(table[id]!);
+      offsets.push([starts[k], ends[k]]);
+      attentionMask.push(1);
     }
     if (addSpecial) {
-      ids[j] = this.sepId;
-      tokens[j] = table[this.sepId]!;
-      offsets[j] = [0, 0];
+      ids.push(this.sepId);
+      tokens.push(table[this.sepId]!);
+      offsets.push([0, 0]);
+      attentionMask.push(1);
     }
-    return {
-      ids,
-      tokens,
-      offsets,
-      attentionMask: new Array<number>(length).fill(1),
-      truncated: kept < pieces,
-      numTokens: pieces + specials,
-    };
+    return { ids, tokens, offsets, attentionMask, truncated: kept < pieces, numTokens: pieces + specials };
   }
 
   encodeBatch(texts: string[], options?: EncodeOptions & { padTo?: number }): BatchEncoding {
@@ -195,12 +199,11 @@ export class WordPieceTokenizer {
     checkText(text, "text");
     const enc = this.encoder;
     enc.run(text);
-    const n = enc.count;
-    const ids = new Array<number>(n);
-    const offsets = new Array<[number, number]>(n);
-    for (let k = 0; k < n; k++) {
-      ids[k] = enc.ids[k];
-      offsets[k] = [enc.starts[k], enc.ends[k]];
+    const ids: number[] = [];
+    const offsets: [number, number][] = [];
+    for (let k = 0; k < enc.count; k++) {
+      ids.push(enc.ids[k]);
+      offsets.push([enc.starts[k], enc.ends[k]]);
     }
     return { ids, offsets };
   }
@@ -238,9 +241,9 @@ function checkText(text: unknown, where: string): void {
 
 function checkMaxLength(value: unknown, where: string, specials: number): number {
   if (value === Infinity) return value;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < specials || value < 0) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < specials) {
     const room = specials > 0 ? ` (room for the ${specials} special tokens)` : "";
-    throw new InputError(where, `is ${String(value)}`, `an integer >= ${Math.max(specials, 0)}${room}, or Infinity`);
+    throw new InputError(where, `is ${String(value)}`, `an integer >= ${specials}${room}, or Infinity`);
   }
   return value;
 }

@@ -18,6 +18,8 @@ export interface TokenizerSpec {
   /** null: the file has no decoder; tokens are joined with spaces. */
   decoder: { prefix: string; cleanup: boolean } | null;
   truncationMaxLength: number | undefined;
+  /** From the file's padding settings, when it has any. */
+  padId: number | undefined;
 }
 
 const BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
@@ -70,6 +72,7 @@ export function specFromVocabText(text: string, source: string): TokenizerSpec {
     sepToken: { token: "[SEP]", id: vocab.get("[SEP]") },
     decoder: { prefix: "##", cleanup: true },
     truncationMaxLength: undefined,
+    padId: undefined,
   };
 }
 
@@ -187,6 +190,8 @@ export function specFromTokenizerJson(input: string | object, source: string): T
     const m = own(truncation, "max_length");
     if (isId(m) && m > 0) truncationMaxLength = m;
   }
+  const padding = own(root, "padding");
+  const padId = isObject(padding) && isId(own(padding, "pad_id")) ? (own(padding, "pad_id") as number) : undefined;
 
   return {
     source,
@@ -200,6 +205,7 @@ export function specFromTokenizerJson(input: string | object, source: string): T
     sepToken: sep,
     decoder,
     truncationMaxLength,
+    padId,
   };
 }
 

@@ -113,10 +113,9 @@ function normalizeCodePoint(cp: number, flags: NormalizerFlags): string {
 export const C_DROP = 255;
 
 export class CharTable {
-  readonly asciiKind = new Uint8Array(128);
   /** Unit class (C_WORD, C_SPACE, C_PUNCT) of each ASCII char, or C_DROP: one lookup in the hot loop. */
   readonly asciiClass = new Uint8Array(128);
-  /** The unit an ASCII K_WORD/K_PUNCT/K_SPACE char becomes. */
+  /** The unit each kept ASCII char becomes. */
   readonly asciiUnit = new Uint16Array(128);
   readonly mapped = new Map<number, MappedChar>();
   /** Allocated on the first non-ASCII code point: English-only callers never pay the 1.1 MB. */
@@ -124,17 +123,17 @@ export class CharTable {
 
   constructor(readonly flags: NormalizerFlags) {
     for (let c = 0; c < 128; c++) {
-      const k = this.compute(c);
-      if (k === K_MAPPED) {
-        // Only lowercasing can change ASCII, and it yields one ASCII letter.
-        this.asciiKind[c] = K_WORD;
-        this.asciiUnit[c] = this.mapped.get(c)!.units[0];
+      let kind = this.compute(c);
+      let unit = c;
+      if (kind === K_MAPPED) {
+        // Only lowercasing changes ASCII, and it yields one ASCII letter.
+        unit = this.mapped.get(c)!.units[0];
         this.mapped.delete(c);
-      } else {
-        this.asciiKind[c] = k;
-        this.asciiUnit[c] = k === K_SPACE && flags.cleanText ? 0x20 : c;
+        kind = K_WORD;
+      } else if (kind === K_SPACE && flags.cleanText) {
+        unit = 0x20;
       }
-      const kind = this.asciiKind[c];
+      this.asciiUnit[c] = unit;
       this.asciiClass[c] = kind === K_WORD ? C_WORD : kind === K_PUNCT ? C_PUNCT : kind === K_SPACE ? C_SPACE : C_DROP;
     }
   }
