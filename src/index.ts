@@ -25,6 +25,8 @@ export * from "./errors.js";
 export { Tensor } from "./tensor/tensor.js";
 export type { Activation, Backend, LinearWeight } from "./tensor/backend.js";
 export { JsBackend } from "./tensor/js-backend.js";
+export { WasmBackend, wasmKernelBytes, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions } from "./tensor/wasm/backend.js";
+export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/wasm/pool.js";
 export { naiveBackend } from "./tensor/naive.js";
 export { erf, erfc, gelu } from "./tensor/erf.js";
 export { WordPieceTokenizer, type Encoding, type EncodeOptions, type BatchEncoding } from "./tokenizer/index.js";

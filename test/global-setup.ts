@@ -9,4 +9,6 @@ export default function setup(): void {
   const root = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
   execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
   execFileSync(process.execPath, [resolve(root, "scripts/postbuild.mjs")], { cwd: root, stdio: "inherit" });
+  // The browser bundle (and its size line in the CI log): the browser, workerd and vm runtime tests load it.
+  execFileSync(process.execPath, [resolve(root, "scripts/bundle.mjs")], { cwd: root, stdio: "inherit" });
 }

@@ -63,13 +63,26 @@ export interface HookContext {
   readonly layer: number | null;
 }
 
-/** `*` matches one dotted segment ("layer.*.attn.probs"), `**` any run of segments. */
+/**
+ * `*` as a whole segment matches one dotted segment ("layer.*.attn.probs"); inside a segment it matches any run of
+ * characters but a dot ("layer.1*.out" matches layer.1 and layer.10 to 19); `**` matches zero or more whole segments
+ * ("layer.0.**" is every activation of block 0, "**.out" every `*.out`, "**" everything).
+ */
 export function compilePattern(pattern: string): RegExp {
-  const escaped = pattern
-    .split(".")
-    .map((seg) => (seg === "**" ? ".+" : seg.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]+")))
-    .join("\\.");
-  return new RegExp(`^${escaped}$`);
+  const segs = pattern.split(".");
+  let re = "";
+  segs.forEach((seg, i) => {
+    const last = i === segs.length - 1;
+    if (seg === "**") {
+      // Zero or more segments, with the dot that joins them to the next one (or to the previous one at the end).
+      re += last ? (i === 0 ? ".*" : "(?:\\.[^.]+)*") : "(?:[^.]+\\.)*";
+      return;
+    }
+    const body = seg === "*" ? "[^.]+" : seg.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]*");
+    // A trailing `**` brings its own leading dot; any other next segment needs this one.
+    re += body + (last || (segs[i + 1] === "**" && i + 1 === segs.length - 1) ? "" : "\\.");
+  });
+  return new RegExp(`^${re}$`);
 }
 
 /** The taps of one forward pass: user captures and hooks, plus internal collectors (hidden states, attentions). */

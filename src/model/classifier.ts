@@ -24,6 +24,8 @@ export interface Classification {
   tokens: string[];
   /** True when the text was longer than the model's maximum and its end was cut off. */
   truncated: boolean;
+  /** With `long: "window"`: how many windows the text was read in (1 for a text that fits); absent otherwise. */
+  windows?: number;
 }
 
 export type IdRows = ArrayLike<number> | readonly ArrayLike<number>[];
@@ -55,6 +57,14 @@ export interface ForwardOutput {
 export interface ClassifyOptions {
   /** Most tokens per internal batch (sequences are packed without padding). Results do not depend on it. */
   maxBatchTokens?: number;
+  /**
+   * Texts longer than the model's maximum: "truncate" (default, as Hugging Face's pipeline: the end is cut off and
+   * `truncated` is set) or "window": the text is read in windows of maxLength-2 word pieces, each framed with
+   * [CLS] … [SEP], and the windows' logits are averaged (`windows` says how many; `truncated` stays false).
+   */
+  long?: "truncate" | "window";
+  /** With long: "window", how far each window starts after the previous one, in word pieces; default half a window. */
+  stride?: number;
 }
 
 export class DistilBertClassifier {
@@ -84,9 +94,49 @@ export class DistilBertClassifier {
     texts.forEach((t, i) => {
       if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
     });
+    const long = options.long ?? "truncate";
+    if (long === "window") return this.classifyWindows(texts, options);
+    if (long !== "truncate") throw new InputError("classify: long", `is ${JSON.stringify(long)}`, '"truncate" or "window"');
     const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
     const logits = this.logitsOf(encodings.map((e) => e.ids), options.maxBatchTokens ?? 8192);
     return encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated));
+  }
+
+  /** long: "window" — every window of every text goes through one logitsOf call, so batching still applies. */
+  private classifyWindows(texts: readonly string[], options: ClassifyOptions): Classification[] {
+    const { tokenizer } = this;
+    const width = this.maxLength - 2;
+    if (width < 1) throw new InputError("classify: long", `the model's maximum length ${this.maxLength} leaves no room for text`, "a maximum length of at least 3");
+    const stride = options.stride ?? Math.max(1, Math.floor(width / 2));
+    if (!Number.isInteger(stride) || stride < 1 || stride > width) {
+      throw new InputError("classify: stride", `is ${String(stride)}`, `an integer from 1 to ${width} (the window's word pieces)`);
+    }
+    const sequences: number[][] = [];
+    const owner: number[] = [];
+    const pieces = texts.map((t, i) => {
+      const ids = tokenizer.tokenizeToIds(t).ids;
+      // Windows start at 0, stride, 2·stride, … until one reaches the end; a text that fits is one window.
+      for (let start = 0; ; start += stride) {
+        sequences.push([tokenizer.clsId, ...ids.slice(start, start + width), tokenizer.sepId]);
+        owner.push(i);
+        if (start + width >= ids.length) break;
+      }
+      return ids;
+    });
+    const logits = this.logitsOf(sequences, options.maxBatchTokens ?? 8192);
+    const L = this.config.labels.length;
+    const sums = texts.map(() => new Float64Array(L));
+    const counts = new Array<number>(texts.length).fill(0);
+    logits.forEach((l, s) => {
+      const sum = sums[owner[s]];
+      for (let j = 0; j < L; j++) sum[j] += l[j];
+      counts[owner[s]]++;
+    });
+    return texts.map((_, i) => {
+      const mean = Array.from(sums[i], (v) => v / counts[i]);
+      const tokens = [tokenizer.idToToken(tokenizer.clsId)!, ...pieces[i].map((id) => tokenizer.idToToken(id)!), tokenizer.idToToken(tokenizer.sepId)!];
+      return { ...this.toClassification(mean, tokens, false), windows: counts[i] };
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { ConfigError } from "../errors.js";
+import { describeValue, printable, quoted } from "../printable.js";
 
 /** The parts of Hugging Face's DistilBertConfig the engine runs on, validated. */
 export interface DistilBertConfig {
@@ -49,7 +50,7 @@ export function parseConfig(input: string | object, source = "config.json"): Dis
     try {
       raw = JSON.parse(input);
     } catch (e) {
-      throw new ConfigError(source, `not valid JSON (${(e as Error).message})`);
+      throw new ConfigError(source, `not valid JSON (${printable((e as Error).message)})`);
     }
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -62,7 +63,7 @@ export function parseConfig(input: string | object, source = "config.json"): Dis
 
   const modelType = obj.get("model_type");
   if (modelType !== undefined && modelType !== "distilbert") {
-    throw new ConfigError(source, `model_type is ${JSON.stringify(modelType)}`, '"distilbert"');
+    throw new ConfigError(source, `model_type is ${typeof modelType === "string" ? quoted(modelType) : describe(modelType)}`, '"distilbert"');
   }
 
   const int = (field: keyof typeof LIMITS, fallback: number | undefined, min = 1): number => {
@@ -112,7 +113,8 @@ export function parseConfig(input: string | object, source = "config.json"): Dis
 
 function parseActivation(v: unknown, source: string): "gelu" | "relu" {
   if (v === "gelu" || v === "relu") return v;
-  throw new ConfigError(source, `activation ${JSON.stringify(v) ?? String(v)} is not supported`, '"gelu" (exact erf GELU) or "relu"');
+  const what = typeof v === "string" ? `activation ${quoted(v)} is not supported` : `field "activation" is ${describe(v)}`;
+  throw new ConfigError(source, what, '"gelu" (exact erf GELU) or "relu"');
 }
 
 function parseLabels(obj: Map<string, unknown>, source: string): { labels: string[]; label2id: Map<string, number> } {
@@ -130,7 +132,7 @@ function parseLabels(obj: Map<string, unknown>, source: string): { labels: strin
     for (const [key, name] of entries) {
       const id = Number(key);
       if (!/^(0|[1-9][0-9]*)$/.test(key) || id >= entries.length || labels[id] !== undefined) {
-        throw new ConfigError(source, `id2label key ${JSON.stringify(key)} is not one of the ids 0..${entries.length - 1}`, "keys 0..n-1, each once");
+        throw new ConfigError(source, `id2label key ${quoted(key)} is not one of the ids 0..${entries.length - 1}`, "keys 0..n-1, each once");
       }
       if (typeof name !== "string") throw new ConfigError(source, `id2label[${key}] is ${describe(name)}`, "a label name string");
       labels[id] = name;
@@ -149,12 +151,9 @@ function parseLabels(obj: Map<string, unknown>, source: string): { labels: strin
   return { labels, label2id };
 }
 
+// Values come from the file: described in bounded words, never serialised (they may be huge or deeply nested).
 function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  if (typeof v === "number") return String(v);
-  return `a ${typeof v}`;
+  return typeof v === "string" ? `the string ${quoted(v, 40)}` : describeValue(v);
 }
 
 /** Number of parameters the config implies (for load-time sanity checks and benchmarks' FLOP counts). */

@@ -2,6 +2,8 @@ import { InputError, TokenizerError, WeightsError } from "../errors.js";
 import { SafetensorsFile } from "../safetensors/index.js";
 import type { Backend } from "../tensor/backend.js";
 import { JsBackend } from "../tensor/js-backend.js";
+import { WasmBackend, wasmSimdSupported } from "../tensor/wasm/backend.js";
+import type { WorkerFactory } from "../tensor/wasm/pool.js";
 import { WordPieceTokenizer } from "../tokenizer/index.js";
 import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
@@ -17,8 +19,21 @@ export interface LoadModelOptions {
   tokenizerJson?: string | object;
   /** The safetensors file's bytes. F32 tensors are used in place (no copy) when aligned. */
   weights: Uint8Array | ArrayBuffer;
-  /** A Backend instance, or "js" (plain JavaScript, the default). */
-  backend?: Backend | "js";
+  /**
+   * A Backend instance; "wasm" (WebAssembly SIMD, relaxed SIMD where the engine has it); "js" (plain JavaScript);
+   * or "auto" (the default): wasm where WebAssembly SIMD is available and may be compiled (or `wasmModule` is given),
+   * js otherwise.
+   */
+  backend?: Backend | "js" | "wasm" | "auto";
+  /**
+   * For hosts that may instantiate but not compile WebAssembly (Cloudflare Workers): the kernels precompiled from
+   * `wasmKernelBytes()` (e.g. a .wasm file imported as a module).
+   */
+  wasmModule?: WebAssembly.Module;
+  /** wasm backend: threads splitting each matrix product, this one included (default 1). */
+  threads?: number;
+  /** wasm backend with threads > 1: how to start a worker (Node: `nodeWorkerFactory()`; default: the global Worker). */
+  workerFactory?: WorkerFactory;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
   /** File names used in error messages. */
@@ -30,6 +45,17 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   if (options === null || typeof options !== "object") throw new InputError("loadModel", "options are missing", "{ config, vocab | tokenizerJson, weights }");
   const sources = options.sources ?? {};
   const config = parseConfig(options.config, sources.config ?? "config.json");
+  const weights = options.weights;
+  if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer)) {
+    throw new InputError("loadModel", "weights are not bytes", "a Uint8Array or ArrayBuffer with the safetensors file");
+  }
+  // The weights header is validated before the tokenizer is built: it costs no allocation beyond the header, so a
+  // hostile weights file is refused before anything sized by another file is built. The header limit: DistilBERT's
+  // header holds ~100 bytes of JSON per tensor (15 KB for the real model), while parsed JSON made of many small
+  // entries takes ~15 times its size in memory; so 1 MiB (metadata, extra tensors) plus 1 KiB per tensor the config
+  // needs, and anything larger is refused unparsed.
+  const tensorsNeeded = 8 + 16 * config.nLayers;
+  const file = SafetensorsFile.parse(weights, { source: sources.weights ?? "model.safetensors", maxHeaderLength: (1 << 20) + 1024 * tensorsNeeded });
   let tokenizer: WordPieceTokenizer;
   if (options.vocab !== undefined) {
     tokenizer = WordPieceTokenizer.fromVocab(options.vocab, { source: sources.vocab ?? "vocab.txt", modelMaxLength: config.maxPositionEmbeddings });
@@ -41,24 +67,40 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `at most ${config.vocabSize} tokens`);
   }
-  const weights = options.weights;
-  if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer)) {
-    throw new InputError("loadModel", "weights are not bytes", "a Uint8Array or ArrayBuffer with the safetensors file");
+  const backend = await resolveBackend(options);
+  const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
+  let model: DistilBertForSequenceClassification;
+  let report: ReturnType<SafetensorsWeights["report"]>;
+  try {
+    model = DistilBertForSequenceClassification.load(src, config, backend);
+    report = src.report();
+  } catch (e) {
+    if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose(); // stop a pool we started
+    throw e;
   }
-  const file = SafetensorsFile.parse(weights, { source: sources.weights ?? "model.safetensors" });
-  const backend = resolveBackend(options.backend);
-  const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true });
-  const model = DistilBertForSequenceClassification.load(src, config, backend);
-  const report = src.report();
   if (report.nonFinite.length > 0) {
+    if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
     const first = report.nonFinite[0];
     throw new WeightsError(`${file.source}: tensor "${first.name}"`, `holds ${first.count} NaN/Inf values (first at index ${first.firstIndex}); ${report.nonFinite.length} tensor(s) affected`, "finite weights");
   }
   return new DistilBertClassifier(config, tokenizer, model, backend, report);
 }
 
-function resolveBackend(b: LoadModelOptions["backend"]): Backend {
-  if (b === undefined || b === "js") return new JsBackend();
+async function resolveBackend(options: LoadModelOptions): Promise<Backend> {
+  const b = options.backend ?? "auto";
   if (typeof b === "object" && b !== null && typeof b.linear === "function") return b;
-  throw new InputError("loadModel", `backend ${JSON.stringify(b)} is unknown`, '"js" or a Backend object');
+  if (b === "js") return new JsBackend();
+  const wasmOptions = { module: options.wasmModule, threads: options.threads, workerFactory: options.workerFactory };
+  if (b === "wasm") return WasmBackend.create(wasmOptions);
+  if (b === "auto") {
+    if (options.wasmModule === undefined && !wasmSimdSupported()) return new JsBackend();
+    try {
+      return await WasmBackend.create(wasmOptions);
+    } catch (e) {
+      // Only "this host will not run our WebAssembly" falls back; a bad option is still the caller's error.
+      if (e instanceof InputError) throw e;
+      return new JsBackend();
+    }
+  }
+  throw new InputError("loadModel", `backend ${JSON.stringify(b)} is unknown`, '"auto", "wasm", "js" or a Backend object');
 }

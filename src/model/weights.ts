@@ -1,6 +1,7 @@
 import { SafetensorsError, WeightsError } from "../errors.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { SafetensorsFile } from "../safetensors/index.js";
+import { formatShape } from "../safetensors/reader.js";
 
 /** What loading did with each tensor of the file. */
 export interface LoadReport {
@@ -30,7 +31,8 @@ export class SafetensorsWeights implements WeightSource {
 
   constructor(
     readonly file: SafetensorsFile,
-    private readonly options: { checkFinite?: boolean } = {},
+    /** configSource: the config file's name, for messages about shapes it implies. */
+    private readonly options: { checkFinite?: boolean; configSource?: string } = {},
   ) {}
 
   get(name: string, shape: readonly number[]): Float32Array {
@@ -46,7 +48,9 @@ export class SafetensorsWeights implements WeightSource {
       throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `dtype ${info.dtype} cannot be used as a weight`, "F32, F16 or BF16");
     }
     if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `shape is [${info.shape.join(", ")}]`, `[${shape.join(", ")}] from the config`);
+      // formatShape: the file's shape may have millions of dimensions; the expected one is the config's.
+      const from = this.options.configSource === undefined ? "" : ` (${this.options.configSource})`;
+      throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `shape is ${formatShape(info.shape)}`, `[${shape.join(", ")}] from the config${from}`);
     }
     this.used.add(actual);
     this.dtypes[info.dtype] = (this.dtypes[info.dtype] ?? 0) + 1;

@@ -2,8 +2,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { UsageError } from "../errors.js";
+import { FileError, UsageError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
+import { isDownloadComplete, readManifest } from "./download.js";
+import { writeWithBackpressure } from "./formats/output.js";
+import { defaultModelDir } from "./home.js";
 import { loadModelFromDir } from "./model-dir.js";
 
 export interface CliIO {
@@ -33,6 +36,8 @@ export interface Command {
 export const COMMON_OPTIONS: Options = {
   help: { type: "boolean", short: "h" },
   debug: { type: "boolean" },
+  // Read by loadCliModel: scan every weight for NaN/Inf and refuse the model if any (one pass over the weights).
+  "check-weights": { type: "boolean" },
 };
 
 export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
@@ -58,13 +63,25 @@ export function stringOpt(values: Values, name: string): string | undefined {
 /** --model DIR, or the default model folder (see resolveModelDir). */
 export async function loadCliModel(values: Values, io: CliIO): Promise<DistilBertClassifier> {
   const dir = await resolveModelDir(stringOpt(values, "model"), io);
-  return loadModelFromDir(dir);
+  return loadModelFromDir(dir, { checkWeights: values["check-weights"] === true });
 }
 
-/** Hook for the default model folder: without --model there is nothing to load yet. */
-export async function resolveModelDir(model: string | undefined, _io: CliIO): Promise<string> {
-  if (model !== undefined) return model;
-  throw new UsageError("--model", "no model folder given", "--model DIR (a folder with config.json, model.safetensors and vocab.txt)");
+/**
+ * --model DIR, else the default model as `distilbert-ts download` left it (home.ts says where). A folder counts only
+ * once its download completed and verified, so an interrupted download is never loaded as a model.
+ */
+export async function resolveModelDir(model: string | undefined, io: CliIO): Promise<string> {
+  if (model !== undefined) {
+    // A folder `download` is still filling (or gave up on) is not a model yet, even if some files are there.
+    const m = await readManifest(model);
+    if (m !== undefined && m.complete !== true) {
+      throw new FileError(model, `holds an unfinished download of ${m.model_id}`, `the download completed: distilbert-ts download ${m.model_id} --revision ${m.revision} --dir ${JSON.stringify(model)}`);
+    }
+    return model;
+  }
+  const dir = defaultModelDir(io.env);
+  if (await isDownloadComplete(dir)) return dir;
+  throw new FileError(dir, "no --model DIR was given and the default model is not downloaded here", "the model fetched once with `npx distilbert-ts download` (then run this command again), or --model DIR");
 }
 
 /** Lines of a stream as they arrive (no buffering of the whole input), without their line endings. */
@@ -74,8 +91,5 @@ export async function* readLines(input: Readable): AsyncGenerator<string> {
 }
 
 export function writeLine(out: Writable, line: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (out.write(line + "\n")) resolve();
-    else out.once("drain", resolve).once("error", reject);
-  });
+  return writeWithBackpressure(out, line + "\n");
 }

@@ -6,12 +6,16 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DistilBertError, UsageError } from "../errors.js";
+import { printable } from "../printable.js";
 import { parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
 import { classifyCommand } from "./commands/classify.js";
+import { downloadCommand } from "./commands/download.js";
+import { evalCommand } from "./commands/eval.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { probeCommand } from "./commands/probe.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
-export const commands: Command[] = [classifyCommand, tokenizeCommand, inspectCommand];
+export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -43,7 +47,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await cmd.run(values, positionals, io);
   } catch (e) {
     if (e instanceof DistilBertError) {
-      io.stderr.write(`error: ${e.message}\n`);
+      // printable: messages quote files and arguments, which must not add lines or terminal controls.
+      io.stderr.write(`error: ${printable(e.message, Infinity)}\n`);
       if (e instanceof UsageError) io.stderr.write(cmd ? `usage: ${cmd.usage}\n` : usage() + "\n");
       if (debug) io.stderr.write(`${e.stack}\n`);
       return 2;

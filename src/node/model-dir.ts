@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { FileError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
+import { nodeWorkerFactory } from "./wasm-workers.js";
 
 export interface ModelFiles {
   dir: string;
@@ -64,6 +65,8 @@ export async function loadModelFromDir(dir: string, options: LoadFromDirOptions 
   ]);
   return loadModel({
     ...options,
+    // Node has no global Worker: a wasm thread pool starts worker_threads.
+    workerFactory: options.workerFactory ?? ((options.threads ?? 1) > 1 ? nodeWorkerFactory() : undefined),
     config: decodeUtf8(config, files.config),
     [files.tokenizerKind]: decodeUtf8(tokenizer, files.tokenizer),
     weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),

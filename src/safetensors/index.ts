@@ -7,6 +7,7 @@ export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./floa
 export {
   MAX_HEADER_SIZE,
   parseHeader,
+  type ParseOptions,
   readHeaderLength,
   SafetensorsFile,
   type SafetensorsHeader,

@@ -1,7 +1,9 @@
 import { SafetensorsError } from "../errors.js";
+import { printable } from "../printable.js";
 import { canonicalOrder, DTYPE_SIZE, DTYPES, type Dtype, elementCount, isDtype, LITTLE_ENDIAN } from "./dtype.js";
 import { f16LookupTable } from "./float.js";
 import { type NonIntegerNumber, scanJson } from "./json-scan.js";
+import { decodeUtf8Strict } from "./utf8.js";
 
 /** Same limit as the Rust reader: anything larger is treated as hostile rather than parsed. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -80,8 +82,11 @@ function toBytes(input: Uint8Array | ArrayBuffer, source: string): Uint8Array {
   throw new SafetensorsError(source, `cannot read ${describe(input)}`, "a Uint8Array or ArrayBuffer");
 }
 
-/** Reads the u64 little-endian header length from the first 8 bytes of a file and checks it against the limit. */
-export function readHeaderLength(first8: Uint8Array, source: string = DEFAULT_SOURCE): number {
+/**
+ * Reads the u64 little-endian header length from the first 8 bytes of a file and checks it against the limit
+ * (MAX_HEADER_SIZE, or a lower one the caller sets).
+ */
+export function readHeaderLength(first8: Uint8Array, source: string = DEFAULT_SOURCE, limit: number = MAX_HEADER_SIZE): number {
   if (first8.length < 8) {
     throw new SafetensorsError(
       source,
@@ -92,13 +97,10 @@ export function readHeaderLength(first8: Uint8Array, source: string = DEFAULT_SO
   const dv = new DataView(first8.buffer, first8.byteOffset, 8);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
-  if (hi !== 0 || lo > MAX_HEADER_SIZE) {
+  const max = Math.min(limit, MAX_HEADER_SIZE);
+  if (hi !== 0 || lo > max) {
     const n = (BigInt(hi) << 32n) | BigInt(lo);
-    throw new SafetensorsError(
-      source,
-      `header length ${n} exceeds the ${MAX_HEADER_SIZE}-byte limit`,
-      `at most ${MAX_HEADER_SIZE}`,
-    );
+    throw new SafetensorsError(source, `header length ${n} exceeds the ${max}-byte limit`, `at most ${max}`);
   }
   return lo;
 }
@@ -116,7 +118,12 @@ function decodeHeader(bytes: Uint8Array, source: string): DecodedHeader {
     // ignoreBOM keeps a leading BOM in the text so that JSON.parse rejects it, as the Rust reader does.
     // Browsers' TextDecoder refuses views on a SharedArrayBuffer; the header is small, so copy it in that case.
     const shared = typeof SharedArrayBuffer !== "undefined" && bytes.buffer instanceof SharedArrayBuffer;
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(shared ? bytes.slice() : bytes);
+    // TextDecoder is a host API: a bare JS engine (vm context, sandbox) lacks it, and then the same strict decoding
+    // runs in plain JS.
+    text =
+      typeof TextDecoder === "function"
+        ? new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(shared ? bytes.slice() : bytes)
+        : decodeUtf8Strict(bytes);
   } catch {
     throw new SafetensorsError(source, "header is not valid UTF-8");
   }
@@ -124,7 +131,8 @@ function decodeHeader(bytes: Uint8Array, source: string): DecodedHeader {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    const why = e instanceof Error ? e.message.slice(0, 200) : String(e);
+    // The engine's message quotes the text around the error: raw newlines and control bytes from the file.
+    const why = printable(e instanceof Error ? e.message : String(e));
     throw new SafetensorsError(source, `header is not valid JSON (${why})`);
   }
   if (!isPlainObject(parsed)) {
@@ -237,14 +245,26 @@ function numberProblemError(source: string, problem: NonIntegerNumber): Safetens
   return new SafetensorsError(where, field === undefined ? what : `${field}: ${what}`, "digits only, as usize");
 }
 
+/** Options of parseHeader and SafetensorsFile.parse. */
+export interface ParseOptions {
+  /** Name used in error messages (default "model.safetensors"). */
+  source?: string;
+  /**
+   * Refuse headers longer than this (default and ceiling: MAX_HEADER_SIZE, the Rust reader's limit). Parsed JSON
+   * takes around 15 times its text in memory when it is made of many small entries, so a caller that knows how
+   * many tensors to expect can refuse a hostile header before parsing it.
+   */
+  maxHeaderLength?: number;
+}
+
 /**
  * Parses and validates the header from the start of a file. `prefix` needs only the first 8 + headerLength bytes;
  * the data buffer is checked against the header (contiguous tiling from 0, sizes) but not against a file size.
  */
-export function parseHeader(prefix: Uint8Array | ArrayBuffer, options: { source?: string } = {}): SafetensorsHeader {
+export function parseHeader(prefix: Uint8Array | ArrayBuffer, options: ParseOptions = {}): SafetensorsHeader {
   const source = options.source ?? DEFAULT_SOURCE;
   const bytes = toBytes(prefix, source);
-  const headerLength = readHeaderLength(bytes, source);
+  const headerLength = readHeaderLength(bytes, source, options.maxHeaderLength);
   const dataOffset = 8 + headerLength;
   if (dataOffset > bytes.length) {
     throw new SafetensorsError(
@@ -317,10 +337,10 @@ export class SafetensorsFile {
   }
 
   /** Validates the whole file; the bytes are not copied, so they must not change while this object is used. */
-  static parse(bytes: Uint8Array | ArrayBuffer, options: { source?: string } = {}): SafetensorsFile {
+  static parse(bytes: Uint8Array | ArrayBuffer, options: ParseOptions = {}): SafetensorsFile {
     const source = options.source ?? DEFAULT_SOURCE;
     const buf = toBytes(bytes, source);
-    const header = parseHeader(buf, { source });
+    const header = parseHeader(buf, { source, maxHeaderLength: options.maxHeaderLength });
     const available = buf.length - header.dataOffset;
     if (header.dataLength > available) {
       throw new SafetensorsError(

@@ -27,7 +27,10 @@ export interface Backend {
   /** Prepare a Linear layer's weight [dOut, dIn] and bias [dOut] for `linear`. Called once per layer at load. */
   prepareLinear(weight: Float32Array, bias: Float32Array | null, dOut: number, dIn: number): LinearWeight;
 
-  /** y [T, dOut] = act(x [T, dIn] · Wᵀ [dIn, dOut] + b [dOut]) */
+  /**
+   * y [T, dOut] = act(x [T, dIn] · Wᵀ [dIn, dOut] + b [dOut]). `act` applies to the float32-rounded sum, so the
+   * result equals `linear(…, "none")` then `activate` bit for bit (capturing `ffn.pre` must not change any output).
+   */
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void;
 
   /** out [M, N] = alpha · a [M, K] · bᵀ, with b stored [N, K] (attention scores: Q · Kᵀ). */

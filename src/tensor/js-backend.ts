@@ -71,7 +71,8 @@ function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, K: number
 function finish(s: number, alpha: number, bias: Float32Array | null, n: number, act: Activation): number {
   let v = alpha * s;
   if (bias !== null) v += bias[n];
-  return act === "none" ? v : act === "gelu" ? gelu(v) : v > 0 ? v : 0;
+  // GELU of the float32-rounded value, as `activate` computes it: fused and unfused give the same bits (taps rely on it).
+  return act === "none" ? v : act === "gelu" ? gelu(Math.fround(v)) : v > 0 ? v : 0;
 }
 
 function store4(

@@ -23,7 +23,7 @@ export const naiveBackend: Backend = {
       for (let o = 0; o < dOut; o++) {
         let s = bias ? bias[o] : 0;
         for (let i = 0; i < dIn; i++) s += x[t * dIn + i] * weight[o * dIn + i];
-        y[t * dOut + o] = applyActivation(s, act);
+        y[t * dOut + o] = applyActivation(Math.fround(s), act);
       }
     }
   },

@@ -1,4 +1,5 @@
 import { TokenizerError } from "../errors.js";
+import { describeValue, printable, quoted } from "../printable.js";
 import type { AddedToken } from "./added.js";
 import type { NormalizerFlags } from "./unicode.js";
 
@@ -44,7 +45,7 @@ export function specFromVocabText(text: string, source: string): TokenizerSpec {
     if (previous !== undefined) {
       throw new TokenizerError(
         source,
-        `duplicate token ${JSON.stringify(token)} on lines ${previous + 1} and ${i + 1}`,
+        `duplicate token ${show(token)} on lines ${previous + 1} and ${i + 1}`,
         "each token exactly once",
       );
     }
@@ -82,6 +83,11 @@ function requireToken(vocab: Map<string, number>, token: string, source: string)
 
 type Json = Record<string, unknown>;
 
+/** A value from the file, for a message: bounded, one line, never a serialised container. */
+function show(v: unknown): string {
+  return typeof v === "string" ? quoted(v) : describeValue(v);
+}
+
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -93,7 +99,7 @@ function own(obj: Json, key: string): unknown {
 function optBool(obj: Json, key: string, fallback: boolean, source: string, where: string): boolean {
   const v = own(obj, key);
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== "boolean") throw new TokenizerError(source, `${where}.${key} is ${JSON.stringify(v)}`, "a boolean");
+  if (typeof v !== "boolean") throw new TokenizerError(source, `${where}.${key} is ${show(v)}`, "a boolean");
   return v;
 }
 
@@ -107,7 +113,7 @@ export function specFromTokenizerJson(input: string | object, source: string): T
     try {
       root = JSON.parse(input);
     } catch (e) {
-      throw new TokenizerError(source, `malformed JSON (${(e as Error).message})`, "a tokenizer.json document");
+      throw new TokenizerError(source, `malformed JSON (${printable((e as Error).message)})`, "a tokenizer.json document");
     }
   }
   if (!isObject(root)) throw new TokenizerError(source, "the top level is not a JSON object", "a tokenizer.json object");
@@ -118,7 +124,7 @@ export function specFromTokenizerJson(input: string | object, source: string): T
   // Files written by older `tokenizers` versions omit the type; a WordPiece model is then recognised by its fields.
   const looksLikeWordPiece = type === undefined && own(model, "merges") === undefined && own(model, "vocab") !== undefined;
   if (type !== "WordPiece" && !looksLikeWordPiece) {
-    throw new TokenizerError(source, `model type ${JSON.stringify(type ?? null)} is not supported`, "\"WordPiece\"");
+    throw new TokenizerError(source, `model type ${show(type ?? null)} is not supported`, "\"WordPiece\"");
   }
 
   const rawVocab = own(model, "vocab");
@@ -128,13 +134,13 @@ export function specFromTokenizerJson(input: string | object, source: string): T
   for (const token of Object.keys(rawVocab)) {
     const id = rawVocab[token];
     if (!isId(id)) {
-      throw new TokenizerError(source, `model.vocab[${JSON.stringify(token)}] is ${JSON.stringify(id)}`, "a non-negative integer id");
+      throw new TokenizerError(source, `model.vocab[${show(token)}] is ${show(id)}`, "a non-negative integer id");
     }
     const other = idOwner.get(id);
     if (other !== undefined) {
       throw new TokenizerError(
         source,
-        `model.vocab gives id ${id} to both ${JSON.stringify(other)} and ${JSON.stringify(token)}`,
+        `model.vocab gives id ${id} to both ${show(other)} and ${show(token)}`,
         "unique ids",
       );
     }
@@ -152,14 +158,14 @@ export function specFromTokenizerJson(input: string | object, source: string): T
   }
   const maxChars = own(model, "max_input_chars_per_word") ?? 100;
   if (!isId(maxChars)) {
-    throw new TokenizerError(source, `model.max_input_chars_per_word is ${JSON.stringify(maxChars)}`, "a non-negative integer");
+    throw new TokenizerError(source, `model.max_input_chars_per_word is ${show(maxChars)}`, "a non-negative integer");
   }
 
   const added = parseAddedTokens(own(root, "added_tokens"), source);
   const addedByContent = new Map(added.map((t) => [t.content, t.id]));
   const idOf = (token: string): number | undefined => addedByContent.get(token) ?? vocab.get(token);
   if (idOf(unkToken) === undefined) {
-    throw new TokenizerError(source, `the vocabulary has no unk_token ${JSON.stringify(unkToken)}`, "the unk token in model.vocab");
+    throw new TokenizerError(source, `the vocabulary has no unk_token ${show(unkToken)}`, "the unk token in model.vocab");
   }
 
   const flags = parseNormalizer(own(root, "normalizer"), source);
@@ -175,7 +181,7 @@ export function specFromTokenizerJson(input: string | object, source: string): T
   let decoder: TokenizerSpec["decoder"] = null;
   if (isObject(decoderJson)) {
     if (own(decoderJson, "type") !== "WordPiece") {
-      throw new TokenizerError(source, `decoder type ${JSON.stringify(own(decoderJson, "type"))} is not supported`, "\"WordPiece\"");
+      throw new TokenizerError(source, `decoder type ${show(own(decoderJson, "type"))} is not supported`, "\"WordPiece\"");
     }
     const decPrefix = own(decoderJson, "prefix") ?? prefix;
     if (typeof decPrefix !== "string") throw new TokenizerError(source, "decoder.prefix is not a string", "a prefix");
@@ -192,6 +198,18 @@ export function specFromTokenizerJson(input: string | object, source: string): T
   }
   const padding = own(root, "padding");
   const padId = isObject(padding) && isId(own(padding, "pad_id")) ? (own(padding, "pad_id") as number) : undefined;
+
+  // The tokenizer keeps a table indexed by id, so one id of 2^31 in a 100-token file would cost 2^31 slots. Files
+  // written by `tokenizers` number their tokens densely; ids up to twice the number of entries (plus 1024) leave room
+  // for gaps while keeping the table linear in the file.
+  const entries = vocab.size + added.length;
+  const idLimit = 2 * entries + 1024;
+  const tooLarge = (what: string, id: number) =>
+    new TokenizerError(source, `${what} has id ${id}, far past the ${entries} tokens the file defines`, `ids below ${idLimit}`);
+  for (const [token, id] of vocab) if (id >= idLimit) throw tooLarge(`model.vocab[${show(token)}]`, id);
+  added.forEach((t, i) => {
+    if (t.id >= idLimit) throw tooLarge(`added_tokens[${i}]`, t.id);
+  });
 
   return {
     source,
@@ -220,9 +238,9 @@ function parseAddedTokens(raw: unknown, source: string): AddedToken[] {
     const content = own(t, "content");
     const id = own(t, "id");
     if (typeof content !== "string" || content.length === 0) {
-      throw new TokenizerError(source, `${where}.content is ${JSON.stringify(content)}`, "a non-empty string");
+      throw new TokenizerError(source, `${where}.content is ${show(content)}`, "a non-empty string");
     }
-    if (!isId(id)) throw new TokenizerError(source, `${where}.id is ${JSON.stringify(id)}`, "a non-negative integer");
+    if (!isId(id)) throw new TokenizerError(source, `${where}.id is ${show(id)}`, "a non-negative integer");
     if (seen.has(content)) return;
     seen.add(content);
     const special = optBool(t, "special", false, source, where);
@@ -245,7 +263,7 @@ function parseNormalizer(raw: unknown, source: string): NormalizerFlags {
   }
   if (!isObject(raw) || own(raw, "type") !== "BertNormalizer") {
     const type = isObject(raw) ? own(raw, "type") : raw;
-    throw new TokenizerError(source, `normalizer ${JSON.stringify(type)} is not supported`, "a BertNormalizer or null");
+    throw new TokenizerError(source, `normalizer ${show(type)} is not supported`, "a BertNormalizer or null");
   }
   const lowercase = optBool(raw, "lowercase", true, source, "normalizer");
   return {
@@ -260,7 +278,7 @@ function parseNormalizer(raw: unknown, source: string): NormalizerFlags {
 function parsePreTokenizer(raw: unknown, source: string): void {
   const type = isObject(raw) ? own(raw, "type") : raw;
   if (type !== "BertPreTokenizer") {
-    throw new TokenizerError(source, `pre_tokenizer ${JSON.stringify(type ?? null)} is not supported`, "a BertPreTokenizer");
+    throw new TokenizerError(source, `pre_tokenizer ${show(type ?? null)} is not supported`, "a BertPreTokenizer");
   }
 }
 
@@ -299,10 +317,10 @@ function parsePostProcessor(raw: unknown, source: string): [SpecialRef, SpecialR
     });
     return [refs[0], refs[1]];
   }
-  throw new TokenizerError(source, `post_processor ${JSON.stringify(type)} is not supported`, "TemplateProcessing or BertProcessing");
+  throw new TokenizerError(source, `post_processor ${show(type)} is not supported`, "TemplateProcessing or BertProcessing");
 }
 
 function pair(raw: unknown, source: string, where: string): SpecialRef {
   if (Array.isArray(raw) && raw.length === 2 && typeof raw[0] === "string" && isId(raw[1])) return { token: raw[0], id: raw[1] };
-  throw new TokenizerError(source, `${where} is ${JSON.stringify(raw)}`, "[token, id]");
+  throw new TokenizerError(source, `${where} is ${show(raw)}`, "[token, id]");
 }

@@ -1,30 +1,228 @@
-import type { Classification } from "../../model/classifier.js";
-import { readLines, writeLine, loadCliModel, type CliIO, type Command, type Values } from "../cli-support.js";
+import { InputError, UsageError } from "../../errors.js";
+import type { Classification, ClassifyOptions, DistilBertClassifier } from "../../model/classifier.js";
+import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
+import { decodeLine, splitLines } from "../formats/lines.js";
+import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
+import type { InputRecord } from "../formats/records.js";
+import { classifyProgressLine, formatCount, formatDuration, StatusLine } from "../progress.js";
 
 export function formatClassification(text: string, c: Classification, json: boolean): string {
   if (json) {
-    return JSON.stringify({ text, label: c.label, score: c.score, scores: c.scores, logits: c.logits, tokens: c.tokens, truncated: c.truncated });
+    const obj: Record<string, unknown> = { text, label: c.label, score: c.score, scores: c.scores, logits: c.logits, tokens: c.tokens, truncated: c.truncated };
+    if (c.windows !== undefined) obj.windows = c.windows;
+    return JSON.stringify(obj);
   }
-  return `${c.label} ${c.score.toFixed(4)}${c.truncated ? " (truncated)" : ""}  ${text}`;
+  const flag = c.truncated ? " (truncated)" : c.windows !== undefined && c.windows > 1 ? ` (${c.windows} windows)` : "";
+  return `${c.label} ${c.score.toFixed(4)}${flag}  ${text}`;
 }
+
+/** Texts per model call with --file: big enough to batch well, small enough for a lively progress bar. */
+const DEFAULT_BATCH = 32;
+
+const FILE_ONLY = ["format", "field", "column", "out", "batch-size", "quiet"] as const;
 
 export const classifyCommand: Command = {
   name: "classify",
-  summary: "label texts (arguments, or one per stdin line) with the model",
-  usage: "distilbert-ts classify --model DIR [--json] [TEXT ...]\n  without TEXT, reads one text per line from stdin and answers each line as it arrives",
-  options: { model: { type: "string" }, json: { type: "boolean" } },
+  summary: "label texts (arguments, stdin lines, or a .txt/.jsonl/.csv/.tsv file) with the model",
+  usage: [
+    "distilbert-ts classify [--model DIR] [--json] [--long truncate|window [--stride N]] [TEXT ...]",
+    "       distilbert-ts classify [--model DIR] --file PATH [--column NAME | --field NAME] [--out PATH] [--json] [--format txt|jsonl|csv|tsv]",
+    "                              [--batch-size N] [--skip-bad-lines] [--quiet] [--long truncate|window [--stride N]]",
+    "  without TEXT or --file, reads one text per stdin line and answers each line as it arrives",
+    "  --model defaults to the model `distilbert-ts download` fetched",
+    "  --file: .txt is one text a line; .jsonl takes --field (default text); .csv/.tsv take --column (default text)",
+    "  --out PATH.jsonl|.csv|.tsv keeps the input's fields and adds label, score, truncated (predicted_label… if taken);",
+    "    written to PATH.tmp-<pid> and renamed when complete. Without --out, results go to stdout (--json: JSONL).",
+    "  --long window reads texts longer than the model's maximum in overlapping windows and averages their logits;",
+    "    the default, truncate, cuts them (flagged \"truncated\"). --stride N: word pieces between window starts.",
+    "  --skip-bad-lines skips records that are not UTF-8 or not well-formed (reported with their line number)",
+  ].join("\n"),
+  options: {
+    model: { type: "string" },
+    json: { type: "boolean" },
+    file: { type: "string" },
+    format: { type: "string" },
+    field: { type: "string" },
+    column: { type: "string" },
+    out: { type: "string" },
+    "batch-size": { type: "string" },
+    "skip-bad-lines": { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+    ...LONG_OPTIONS,
+  },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
-    const model = await loadCliModel(values, io);
-    const json = values.json === true;
+    const long = longOptions(values);
+    const file = stringOpt(values, "file");
+    if (file === undefined) {
+      const stray = FILE_ONLY.find((o) => values[o] !== undefined);
+      if (stray !== undefined) throw new UsageError(`--${stray}`, "only applies with --file", "--file PATH");
+    } else if (texts.length > 0) {
+      throw new UsageError("classify", "both --file and TEXT given", "either --file PATH or TEXT arguments");
+    }
+    if (file !== undefined) return classifyFile(file, values, long, io);
     if (texts.length > 0) {
-      const results = await model.classify(texts);
-      for (let i = 0; i < texts.length; i++) await writeLine(io.stdout, formatClassification(texts[i], results[i], json));
+      if (values["skip-bad-lines"] === true) throw new UsageError("--skip-bad-lines", "only applies to --file or stdin", "--file PATH, or texts on stdin");
+      const model = await loadCliModel(values, io);
+      const results = await model.classify(texts, long);
+      for (let i = 0; i < texts.length; i++) await writeLine(io.stdout, formatClassification(texts[i], results[i], values.json === true));
       return 0;
     }
-    for await (const line of readLines(io.stdin)) {
-      await writeLine(io.stdout, formatClassification(line, await model.classify(line), json));
-    }
-    return 0;
+    return classifyStdin(values, long, io);
   },
 };
+
+/** Line in, line out: each stdin line is answered as soon as it arrives (no batching, no waiting for more). */
+async function classifyStdin(values: Values, long: ClassifyOptions, io: CliIO): Promise<number> {
+  const model = await loadCliModel(values, io);
+  const skip = values["skip-bad-lines"] === true;
+  const log = new BadRecordLog("stdin", io.stderr);
+  for await (const l of splitLines(io.stdin, "stdin")) {
+    const text = decodeLine(l.bytes);
+    if (text === undefined) {
+      if (!skip) throw new InputError(`stdin:${l.lineNo}`, "is not valid UTF-8", "UTF-8 text (or --skip-bad-lines to skip such lines)");
+      log.report({ lineNo: l.lineNo, problem: "is not valid UTF-8" });
+      continue;
+    }
+    const [c] = model.classifySync([text], long);
+    await writeLine(io.stdout, formatClassification(text, c, values.json === true));
+  }
+  return 0;
+}
+
+async function classifyFile(path: string, values: Values, long: ClassifyOptions, io: CliIO): Promise<number> {
+  const format = inputFormat(path, values);
+  const field = stringOpt(values, "field");
+  const column = stringOpt(values, "column");
+  if (field !== undefined && column !== undefined) throw new UsageError("classify", "both --field and --column given", "one of them (they mean the same)");
+  const chosen = field ?? column;
+  // Without a choice: "text", else "sentence" (GLUE's SST-2 files).
+  const textKey = { name: chosen ?? "text", option: format === "jsonl" ? "--field" : "--column", alternatives: chosen === undefined ? ["sentence"] : [] };
+  if (format === "txt" && (field ?? column) !== undefined) throw new UsageError(textKey.option, "does not apply to a .txt file (one text a line)", "a .jsonl, .csv or .tsv file");
+  const batchSize = positiveInt(stringOpt(values, "batch-size") ?? String(DEFAULT_BATCH), "--batch-size");
+  const outPath = stringOpt(values, "out");
+  const outFormat = outPath === undefined ? (values.json === true ? "jsonl" : "plain") : outputFormatFromPath(outPath);
+  if (outFormat === undefined) throw new UsageError("--out", `cannot tell the format of ${JSON.stringify(outPath)} from its extension`, "a .jsonl, .csv or .tsv path");
+  if (outPath !== undefined && values.json === true) throw new UsageError("--json", "does not apply with --out (its extension sets the format)", "--out PATH.jsonl");
+  const quiet = values.quiet === true;
+  const badLog = values["skip-bad-lines"] === true ? new BadRecordLog(path, io.stderr) : undefined;
+
+  // Everything that can be checked without the model is checked first: a typo should not wait for 268 MB to load.
+  const reader = await openInput(path, format, textKey, [], badLog);
+  const model = await loadCliModel(values, io);
+  const out = outPath === undefined ? undefined : await AtomicFileWriter.open(outPath);
+  // Ctrl-C, a kill or a closed terminal: drop the temporary file, then die of the same signal (the shell sees the
+  // usual status). Re-raising, not process.exit: exit waits for a read blocked in the thread pool (a FIFO, say).
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = (signal: NodeJS.Signals) => {
+    out?.abortSync();
+    for (const s of signals) process.removeListener(s, onSignal);
+    process.kill(process.pid, signal);
+  };
+  if (out !== undefined) for (const s of signals) process.once(s, onSignal);
+  try {
+    const summary = await runBatches(model, reader.records(), {
+      batchSize,
+      long,
+      write: (s) => (out !== undefined ? out.write(s) : writeText(io, s)),
+      outFormat,
+      columns: () => reader.columns ?? [reader.keyName(textKey)],
+      progress: quiet || !io.isTTY ? undefined : (texts, elapsedMs) => classifyProgressLine({ texts, bytesRead: reader.bytesRead, totalBytes: reader.size, elapsedMs }),
+      stderr: io.stderr,
+    });
+    await out?.commit();
+    if (!quiet) io.stderr.write(summaryLine(summary, model, badLog?.count ?? 0, outPath) + "\n");
+    return 0;
+  } catch (e) {
+    await out?.abort();
+    throw e;
+  } finally {
+    for (const s of signals) process.removeListener(s, onSignal);
+  }
+}
+
+function writeText(io: CliIO, s: string): Promise<void> {
+  return writeWithBackpressure(io.stdout, s);
+}
+
+interface RunOptions {
+  batchSize: number;
+  long: ClassifyOptions;
+  write: (s: string) => Promise<void>;
+  outFormat: "plain" | "jsonl" | "csv" | "tsv";
+  /** The input's columns, asked once the first record is read (a header comes first). */
+  columns: () => string[];
+  progress?: (texts: number, elapsedMs: number) => string;
+  stderr: CliIO["stderr"];
+}
+
+export interface RunSummary {
+  count: number;
+  byLabel: Map<string, number>;
+  truncated: number;
+  seconds: number;
+}
+
+/** Reads records, classifies them a batch at a time, writes each batch's results before reading on. */
+async function runBatches(model: DistilBertClassifier, records: AsyncIterable<InputRecord>, o: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const status = o.progress === undefined ? undefined : new StatusLine(o.stderr);
+  const summary: RunSummary = { count: 0, byLabel: new Map(model.config.labels.map((l) => [l, 0])), truncated: 0, seconds: 0 };
+  const windowed = o.long.long === "window";
+  let formatter: RecordFormatter | undefined;
+  // Made on first use: a CSV/TSV header, or a JSONL file's first record, has to be read before the columns are known.
+  const formatterFor = (format: "jsonl" | "csv" | "tsv") =>
+    (formatter ??= new RecordFormatter(format, o.columns(), resultFieldNames(o.columns(), windowed ? ["label", "score", "truncated", "windows"] : ["label", "score", "truncated"])));
+  const flush = async (batch: InputRecord[]) => {
+    if (batch.length === 0) return;
+    const results = model.classifySync(batch.map((r) => r.text), o.long);
+    let text = "";
+    for (let i = 0; i < batch.length; i++) {
+      const c = results[i];
+      if (o.outFormat === "plain") {
+        text += formatClassification(batch[i].text.replace(/\r\n|\r|\n/g, " "), c, false) + "\n";
+      } else {
+        text += formatterFor(o.outFormat).format1(batch[i].row, windowed ? [c.label, c.score, c.truncated, c.windows] : [c.label, c.score, c.truncated]);
+      }
+      summary.byLabel.set(c.label, (summary.byLabel.get(c.label) ?? 0) + 1);
+      if (c.truncated) summary.truncated++;
+    }
+    summary.count += batch.length;
+    await o.write(text);
+    if (status !== undefined) status.update(() => o.progress!(summary.count, Date.now() - started));
+  };
+  let batch: InputRecord[] = [];
+  try {
+    for await (const r of records) {
+      batch.push(r);
+      if (batch.length >= o.batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+    await flush(batch);
+    if (o.outFormat !== "plain") {
+      const tail = formatterFor(o.outFormat).finish();
+      if (tail !== "") await o.write(tail);
+    }
+  } finally {
+    status?.finish();
+  }
+  summary.seconds = (Date.now() - started) / 1000;
+  return summary;
+}
+
+export function summaryLine(s: RunSummary, model: DistilBertClassifier, skipped: number, outPath: string | undefined): string {
+  const rate = s.seconds > 0 ? s.count / s.seconds : 0;
+  const dist = model.config.labels
+    .map((l) => {
+      const n = s.byLabel.get(l) ?? 0;
+      return `${l} ${formatCount(n)} (${s.count > 0 ? ((100 * n) / s.count).toFixed(1) : "0.0"}%)`;
+    })
+    .join(", ");
+  const parts = [`classified ${formatCount(s.count)} texts in ${formatDuration(s.seconds)} (${rate.toFixed(1)} texts/s): ${dist}`, `${formatCount(s.truncated)} truncated`];
+  if (skipped > 0) parts.push(`${formatCount(skipped)} bad record${skipped === 1 ? "" : "s"} skipped`);
+  if (outPath !== undefined) parts.push(`results in ${outPath}`);
+  return parts.join("; ");
+}

@@ -1,20 +1,57 @@
-import { UsageError } from "../../errors.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseHeadMaskText } from "../../analysis/head-mask.js";
+import { studyInput } from "../../analysis/study.js";
+import { FileError, UsageError } from "../../errors.js";
+import { activationTable } from "../../model/activations.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { renderStudyReport } from "../../report/study-report.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { writeNpy } from "../npy.js";
 
 export const inspectCommand: Command = {
   name: "inspect",
-  summary: "run one input and print its logits, hidden states and attentions",
-  usage: "distilbert-ts inspect --model DIR --json (--ids 101,7592,102 | TEXT)\n  hidden_states [n_layers+1][T][dim] (embeddings output first), attentions [n_layers][n_heads][T][T]",
-  options: { model: { type: "string" }, json: { type: "boolean" }, ids: { type: "string" } },
+  summary: "run one input: logits, hidden states, attentions, captured activations (.npy), an HTML report",
+  usage: [
+    "distilbert-ts inspect [--model DIR] [--json] [--capture PATTERN ...] [--out DIR] [--head-mask MASK] [--html FILE] (--ids 101,7592,102 | TEXT)",
+    "  --json            print everything as one JSON object: hidden_states [n_layers+1][T][dim] (embeddings output",
+    "                    first), attentions [n_layers][n_heads][T][T], and \"captured\": {name: nested arrays}",
+    "  --capture PATTERN activations to capture, by name or pattern (repeat it, or separate with commas):",
+    "                    \"layer.*.attn.probs\", \"layer.0.**\", \"head.logits\"; names and shapes: docs/activations.md",
+    "  --out DIR         write each captured activation as DIR/<name>.npy (NumPy format 1.0) plus DIR/index.json",
+    "  --head-mask MASK  multiply each head's attention probabilities (Hugging Face's head_mask): one row of n_heads",
+    "                    values per layer, rows separated by ';', e.g. \"1,0,1;1,1,0.5\"; one row applies to every layer",
+    "  --html FILE       write a self-contained HTML report (attention maps, [CLS] attention, hidden-state norms,",
+    "                    logit lens, occlusion attributions)",
+  ].join("\n"),
+  options: {
+    model: { type: "string" },
+    json: { type: "boolean" },
+    ids: { type: "string" },
+    capture: { type: "string", multiple: true },
+    out: { type: "string" },
+    "head-mask": { type: "string" },
+    html: { type: "string" },
+  },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
     const idsArg = stringOpt(values, "ids");
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("inspect", idsArg === undefined ? "nothing to inspect" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
+    const capture = ((values.capture as string[] | undefined) ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
+    const outDir = stringOpt(values, "out");
+    if (outDir !== undefined && capture.length === 0) throw new UsageError("--out", "nothing to write", "--capture PATTERN with --out DIR");
+    const htmlPath = stringOpt(values, "html");
+    const json = values.json === true;
+
     const model = await loadCliModel(values, io);
+    const { config } = model;
+    const maskText = stringOpt(values, "head-mask");
+    const headMask = maskText === undefined ? undefined : parseHeadMaskText(maskText, config.nLayers, config.nHeads);
     let ids: number[];
     let tokens: string[];
+    const text = texts.join(" ");
     if (idsArg !== undefined) {
       ids = idsArg.split(",").map((s, i) => {
         const v = Number(s.trim());
@@ -23,30 +60,89 @@ export const inspectCommand: Command = {
       });
       tokens = ids.map((id) => model.tokenizer.idToToken(id) ?? "[?]");
     } else {
-      const e = model.tokenizer.encode(texts.join(" "), { maxLength: model.maxLength });
+      const e = model.tokenizer.encode(text, { maxLength: model.maxLength });
       ids = e.ids;
       tokens = e.tokens;
     }
-    const out = model.forward([ids], undefined, { outputHiddenStates: true, outputAttentions: true });
+    const out = model.forward([ids], undefined, { outputHiddenStates: true, outputAttentions: true, headMask, capture });
     const logits = Array.from(out.logits.data);
     const probs = Array.from(out.probs.data);
-    if (values.json === true) {
-      const first = (t: { toNested(): unknown }) => (t.toNested() as unknown[])[0];
+
+    if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, { ids, tokens, logits, probs, headMask });
+    if (htmlPath !== undefined) {
+      const study = studyInput(model, idsArg !== undefined ? { ids, tokens } : { text }, { headMask });
+      try {
+        await writeFile(htmlPath, renderStudyReport(study, { modelName: stringOpt(values, "model"), generator: "distilbert-ts inspect" }));
+      } catch (e) {
+        throw new FileError(htmlPath, `cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable file path");
+      }
+    }
+
+    if (json) {
+      const first = (t: Tensor) => (t.toNested() as unknown[])[0];
+      const captured: Record<string, unknown> = {};
+      for (const [name, t] of Object.entries(out.captured)) captured[name] = t.toNested();
       await writeLine(io.stdout, JSON.stringify({
         input_ids: ids,
         tokens,
         logits,
         probs,
+        ...(headMask ? { head_mask: headMask } : {}),
         hidden_states: (out.hiddenStates ?? []).map(first),
         attentions: (out.attentions ?? []).map(first),
+        ...(capture.length > 0 ? { captured } : {}),
       }));
-    } else {
-      const best = probs.indexOf(Math.max(...probs));
-      await writeLine(io.stdout, `tokens (${ids.length}): ${tokens.join(" ")}`);
-      await writeLine(io.stdout, `prediction: ${model.config.labels[best]} ${probs[best].toFixed(4)}`);
-      model.config.labels.forEach((l, j) => void writeLine(io.stdout, `  ${l}: logit ${logits[j].toFixed(6)}  p ${probs[j].toFixed(6)}`));
-      await writeLine(io.stdout, `hidden_states: ${model.config.nLayers + 1} × [${ids.length}, ${model.config.dim}]; attentions: ${model.config.nLayers} × [${model.config.nHeads}, ${ids.length}, ${ids.length}] (use --json to print them)`);
+      return 0;
     }
+    const best = probs.indexOf(Math.max(...probs));
+    await writeLine(io.stdout, `tokens (${ids.length}): ${tokens.join(" ")}`);
+    if (headMask) await writeLine(io.stdout, `head mask: ${headMask.map((r) => r.join(",")).join(";")}`);
+    await writeLine(io.stdout, `prediction: ${config.labels[best]} ${probs[best].toFixed(4)}`);
+    for (let j = 0; j < config.labels.length; j++) await writeLine(io.stdout, `  ${config.labels[j]}: logit ${logits[j].toFixed(6)}  p ${probs[j].toFixed(6)}`);
+    await writeLine(io.stdout, `hidden_states: ${config.nLayers + 1} × [${ids.length}, ${config.dim}]; attentions: ${config.nLayers} × [${config.nHeads}, ${ids.length}, ${ids.length}] (use --json to print them)`);
+    const names = Object.keys(out.captured);
+    if (names.length > 0) {
+      await writeLine(io.stdout, `captured ${names.length} activation${names.length === 1 ? "" : "s"}${outDir !== undefined ? ` → ${outDir}` : " (use --out DIR or --json to get the values)"}:`);
+      for (const n of names) await writeLine(io.stdout, `  ${n} [${out.captured[n].shape.join(", ")}]`);
+    }
+    if (htmlPath !== undefined) await writeLine(io.stdout, `report: ${htmlPath}`);
     return 0;
   },
 };
+
+async function writeCaptured(
+  dir: string,
+  captured: Record<string, Tensor>,
+  config: Parameters<typeof activationTable>[0],
+  run: { ids: number[]; tokens: string[]; logits: number[]; probs: number[]; headMask: number[][] | undefined },
+): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new FileError(dir, `cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable folder");
+  }
+  const info = new Map(activationTable(config).map((a) => [a.name, a]));
+  const activations = [];
+  for (const [name, t] of Object.entries(captured)) {
+    const file = `${name}.npy`;
+    await writeNpy(join(dir, file), t.data, t.shape);
+    const a = info.get(name)!;
+    activations.push({ name, file, shape: t.shape, symbolic_shape: a.shape, dtype: "float32", hf_path: a.hfPath, description: a.description });
+  }
+  const index = {
+    format: "distilbert-ts activations 1",
+    input_ids: run.ids,
+    tokens: run.tokens,
+    logits: run.logits,
+    probs: run.probs,
+    labels: config.labels,
+    head_mask: run.headMask ?? null,
+    note: "each file is a NumPy .npy (format 1.0, little-endian float32, C order); numpy.load(path) reads it. B = 1 (one input).",
+    activations,
+  };
+  try {
+    await writeFile(join(dir, "index.json"), JSON.stringify(index, null, 2) + "\n");
+  } catch (e) {
+    throw new FileError(join(dir, "index.json"), `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable folder");
+  }
+}

@@ -117,7 +117,9 @@ export interface Label {
 
 /** One function body under construction. Params are locals 0..n-1; `local()` adds more. */
 export class FunctionBuilder {
-  readonly code: number[] = [];
+  private code: number[] = [];
+  /** Code that runs first, whatever was emitted before it was added (see `hoist`). */
+  private readonly prologueCode: number[] = [];
   private readonly localTypes: ValType[] = [];
   private readonly controlStack: Label[] = [];
 
@@ -125,6 +127,20 @@ export class FunctionBuilder {
     readonly params: readonly ValType[],
     readonly results: readonly ValType[],
   ) {}
+
+  /**
+   * Emit straight-line code at the very start of the function instead of here: for loop-invariant values such as
+   * vector constants, which V8 would otherwise rematerialise at every use inside a loop.
+   */
+  hoist(emit: () => void): void {
+    const here = this.code;
+    this.code = this.prologueCode;
+    try {
+      emit();
+    } finally {
+      this.code = here;
+    }
+  }
 
   /** Declare a new local of type t; returns its index. */
   local(t: ValType): number {
@@ -146,10 +162,10 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** v128.store32_lane: store lane `lane` of a v128 as an f32/i32. */
-  store32Lane(lane: number, offset = 0): this {
-    this.code.push(...S(0x5a));
-    uleb(this.code, 2);
+  /** v128.store32_lane / store64_lane: store one 32- or 64-bit lane of a v128 (address, vector on the stack). */
+  storeLane(bits: 32 | 64, lane: number, offset = 0): this {
+    this.code.push(...S(bits === 32 ? 0x5a : 0x5b));
+    uleb(this.code, bits === 32 ? 2 : 3);
     uleb(this.code, offset);
     this.code.push(lane);
     return this;
@@ -297,7 +313,9 @@ export class FunctionBuilder {
       uleb(body, n);
       body.push(VALTYPE[t]);
     }
-    body.push(...this.code, 0x0b);
+    for (const b of this.prologueCode) body.push(b);
+    for (const b of this.code) body.push(b);
+    body.push(0x0b);
     const out: number[] = [];
     uleb(out, body.length);
     return out.concat(body);
@@ -319,6 +337,7 @@ export class ModuleBuilder {
   private readonly functions: { type: number; body: FunctionBuilder | null }[] = [];
   private readonly exports: { name: string; kind: 0 | 3; index: number }[] = [];
   private readonly globals: { value: number }[] = [];
+  private readonly customs: { name: string; bytes: Uint8Array }[] = [];
   private memory: MemoryImport | null = null;
 
   importMemory(m: MemoryImport): void {
@@ -361,7 +380,12 @@ export class ModuleBuilder {
     this.globals.push({ value });
   }
 
-  encode(): Uint8Array {
+  /** A custom section (id 0), readable from a compiled module with WebAssembly.Module.customSections. */
+  customSection(name: string, bytes: Uint8Array): void {
+    this.customs.push({ name, bytes });
+  }
+
+  encode(): Uint8Array<ArrayBuffer> {
     const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
     const section = (id: number, content: number[]) => {
       out.push(id);
@@ -433,6 +457,12 @@ export class ModuleBuilder {
       for (const b of f.body.encode()) code.push(b);
     }
     section(10, code);
+    for (const c of this.customs) {
+      const content: number[] = [];
+      name(content, c.name);
+      for (const b of c.bytes) content.push(b);
+      section(0, content);
+    }
     return new Uint8Array(out);
   }
 }

@@ -32,6 +32,9 @@ export const NR = 8;
 /** k steps per cache block: a panel's block is KC·32 B (8 KiB) and stays in L1 while every row block streams by. */
 export const KC = 256;
 
+/** Code-shape knobs, for benchmarking variants of the micro-kernel (bench/wasm-gemm.mjs); the defaults ship. */
+export const kernelTuning = { variant: "rows" as "rows" | "cols" | "dup", kc: KC, mr: MR };
+
 /** Bits of the exported `features` constant. */
 export const FEATURE_RELAXED = 1;
 export const FEATURE_SHARED = 2;
@@ -52,9 +55,17 @@ export interface KernelExports {
   packBT(src: number, dst: number, N: number, K: number): void;
   /** dst (panels) ← src [K, N] row-major. */
   packB(src: number, dst: number, K: number, N: number): void;
+  /** x [n] = exp(x) in place (f32; the softmax's exponential, exported for its accuracy test). */
+  expInPlace(x: number, n: number): void;
+  /** x [n] = gelu(x) in place (exact erf form, evaluated in f64). */
+  geluInPlace(x: number, n: number): void;
+  /** In place over x [rows, C]: softmax of each row; keys where mask [C] (bytes) is 0 get exactly 0. */
+  softmaxRows(x: number, rows: number, C: number, mask: number): void;
+  /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta, row by row, in f64; out may equal x. */
+  layerNorm(out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void;
 }
 
-export function buildKernelModule(opts: KernelOptions): Uint8Array {
+export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> {
   const mod = new ModuleBuilder();
   mod.importMemory({
     module: "env",
@@ -64,24 +75,57 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array {
     shared: opts.shared,
   });
   mod.exportConstant("features", (opts.relaxed ? FEATURE_RELAXED : 0) | (opts.shared ? FEATURE_SHARED : 0));
+  mod.customSection(FEATURES_SECTION, new TextEncoder().encode(JSON.stringify(describeModule(opts))));
 
+  const i32x4 = ["i32", "i32", "i32", "i32"] as const;
+  const geluPanel = mod.declare(["i32", "i32", "i32"]);
   const gemm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
-  gemm.define((f) => emitGemm(f, opts.relaxed));
-  mod.exportFunction("gemm", gemm.index);
+  const packA = mod.declare(i32x4);
+  const packBT = mod.declare(i32x4);
+  const packB = mod.declare(i32x4);
+  const expMap = mod.declare(["i32", "i32"]);
+  const geluMap = mod.declare(["i32", "i32"]);
+  const softmax = mod.declare(["i32", "i32", "i32", "i32"]);
+  const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
 
-  const packA = mod.declare(["i32", "i32", "i32", "i32"]);
+  geluPanel.define(emitGeluPanel);
+  gemm.define((f) => emitGemm(f, opts.relaxed, geluPanel.index));
   packA.define(emitPackA);
-  mod.exportFunction("packA", packA.index);
-
-  const packBT = mod.declare(["i32", "i32", "i32", "i32"]);
   packBT.define(emitPackBT);
-  mod.exportFunction("packBT", packBT.index);
-
-  const packB = mod.declare(["i32", "i32", "i32", "i32"]);
   packB.define(emitPackB);
-  mod.exportFunction("packB", packB.index);
+  expMap.define((f) => emitMapInPlace(f, emitExp));
+  geluMap.define((f) => emitMapInPlace(f, emitGelu));
+  softmax.define(emitSoftmax);
+  layerNorm.define(emitLayerNorm);
 
+  mod.exportFunction("gemm", gemm.index);
+  mod.exportFunction("packA", packA.index);
+  mod.exportFunction("packBT", packBT.index);
+  mod.exportFunction("packB", packB.index);
+  mod.exportFunction("expInPlace", expMap.index);
+  mod.exportFunction("geluInPlace", geluMap.index);
+  mod.exportFunction("softmaxRows", softmax.index);
+  mod.exportFunction("layerNorm", layerNorm.index);
   return mod.encode();
+}
+
+/** The custom section a module carries so that a host-supplied, precompiled module says how it was built. */
+export const FEATURES_SECTION = "distilbert-ts.kernels";
+
+export interface ModuleDescription {
+  version: number;
+  relaxed: boolean;
+  shared: boolean;
+  maximumPages: number | null;
+  mr: number;
+  nr: number;
+}
+
+/** Bumped whenever an export's meaning changes, so a stale precompiled module is refused rather than misused. */
+export const KERNELS_VERSION = 1;
+
+export function describeModule(opts: KernelOptions): ModuleDescription {
+  return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: kernelTuning.mr, nr: NR };
 }
 
 /** for (i = from; i < to(); i += step) body — `to` and `step` emit an i32 each time they are evaluated. */
@@ -105,7 +149,7 @@ function forLoop(f: FunctionBuilder, i: number, from: () => void, to: () => void
  *   c [M, ldc], columns 8·p0 … 8·p1-1  =  act(alpha · A [M, K] · B [K, 8·(p1-p0)] + bias)
  * Loop nest: k-blocks of KC (outer) → panels → row blocks of MR (a tail block of M mod MR rows last) → k.
  */
-function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
+function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void {
   const [ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const k0 = f.local("i32");
   const kc = f.local("i32");
@@ -126,26 +170,40 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
   const x = f.local("v128");
   const t = f.local("v128");
   const acc: number[] = [];
-  for (let i = 0; i < 2 * MR; i++) acc.push(f.local("v128"));
+  for (let i = 0; i < 2 * kernelTuning.mr; i++) acc.push(f.local("v128"));
   const cRow: number[] = [];
-  for (let i = 0; i < MR; i++) cRow.push(f.local("i32"));
+  for (let i = 0; i < kernelTuning.mr; i++) cRow.push(f.local("i32"));
 
-  // ldc4 = ldc·4; mt = M mod MR; mFull = M - mt
+  // ldc4 = ldc·4; mt = M mod kernelTuning.mr; mFull = M - mt
   f.get(ldc).i32(2).op("i32.shl").set(ldc4);
-  f.get(M).i32(MR).op("i32.rem_u").set(mt);
+  f.get(M).i32(kernelTuning.mr).op("i32.rem_u").set(mt);
   f.get(M).get(mt).op("i32.sub").set(mFull);
 
-  const kStep = (mr: number, i: number) => {
-    f.get(bpp).mem("v128.load", i * 32).set(w0);
-    f.get(bpp).mem("v128.load", i * 32 + 16).set(w1);
-    for (let r = 0; r < mr; r++) {
-      f.get(app).mem("v128.load32_splat", (i * mr + r) * 4).set(x);
-      for (let j = 0; j < 2; j++) {
-        const a = acc[2 * r + j];
-        if (relaxed) {
-          f.get(x).get(j === 0 ? w0 : w1).get(a).op("f32x4.relaxed_madd").set(a);
-        } else {
-          f.get(a).get(x).get(j === 0 ? w0 : w1).op("f32x4.mul").op("f32x4.add").set(a);
+  const xs: number[] = [];
+  for (let r = 0; r < kernelTuning.mr; r++) xs.push(f.local("v128"));
+  const fma = (xv: number, wv: number, a: number) => {
+    if (relaxed) f.get(xv).get(wv).get(a).op("f32x4.relaxed_madd").set(a);
+    else f.get(a).get(xv).get(wv).op("f32x4.mul").op("f32x4.add").set(a);
+  };
+  const kStep = (mr: number) => {
+    const v = kernelTuning.variant;
+    f.get(bpp).mem("v128.load").set(w0);
+    f.get(bpp).mem("v128.load", 16).set(w1);
+    if (v === "rows") {
+      for (let r = 0; r < mr; r++) {
+        f.get(app).mem("v128.load32_splat", r * 4).set(x);
+        fma(x, w0, acc[2 * r]);
+        fma(x, w1, acc[2 * r + 1]);
+      }
+    } else if (v === "cols") {
+      for (let r = 0; r < mr; r++) f.get(app).mem("v128.load32_splat", r * 4).set(xs[r]);
+      for (let r = 0; r < mr; r++) fma(xs[r], w0, acc[2 * r]);
+      for (let r = 0; r < mr; r++) fma(xs[r], w1, acc[2 * r + 1]);
+    } else {
+      for (let r = 0; r < mr; r++) {
+        for (let j = 0; j < 2; j++) {
+          f.get(app).mem("v128.load32_splat", r * 4).set(x);
+          fma(x, j === 0 ? w0 : w1, acc[2 * r + j]);
         }
       }
     }
@@ -163,27 +221,14 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
         for (let r = 0; r < mr; r++) for (let j = 0; j < 2; j++) f.get(cRow[r]).mem("v128.load", 16 * j).set(acc[2 * r + j]);
       },
     );
+    // The k loop holds one step: V8's TurboFan hoists every load of an unrolled body ahead of the arithmetic and
+    // then spills accumulators, so unrolling here loses more than the loop overhead it saves.
     f.get(kc).set(kk);
-    const U = 4;
-    f.block((exit) => {
-      f.loop((top) => {
-        f.get(kk).i32(U).op("i32.lt_s").brIf(exit);
-        for (let i = 0; i < U; i++) kStep(mr, i);
-        f.get(app).i32(U * mr * 4).op("i32.add").set(app);
-        f.get(bpp).i32(U * 32).op("i32.add").set(bpp);
-        f.get(kk).i32(U).op("i32.sub").set(kk);
-        f.br(top);
-      });
-    });
-    f.block((exit) => {
-      f.loop((top) => {
-        f.get(kk).op("i32.eqz").brIf(exit);
-        kStep(mr, 0);
-        f.get(app).i32(mr * 4).op("i32.add").set(app);
-        f.get(bpp).i32(32).op("i32.add").set(bpp);
-        f.get(kk).i32(1).op("i32.sub").set(kk);
-        f.br(top);
-      });
+    f.loop((top) => {
+      kStep(mr);
+      f.get(app).i32(mr * 4).op("i32.add").set(app);
+      f.get(bpp).i32(32).op("i32.add").set(bpp);
+      f.get(kk).i32(1).op("i32.sub").tee(kk).brIf(top);
     });
     f.get(last).if(() => {
       f.get(alpha).op("f32x4.splat").set(t);
@@ -207,20 +252,20 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
     f.loop((kTop) => {
       f.get(k0).get(K).op("i32.ge_s").brIf(done);
       // kc = min(KC, K - k0)
-      f.i32(KC).get(K).get(k0).op("i32.sub").tee(kc).i32(KC).get(kc).op("i32.lt_s").op("select").set(kc);
+      f.i32(kernelTuning.kc).get(K).get(k0).op("i32.sub").tee(kc).i32(kernelTuning.kc).get(kc).op("i32.lt_s").op("select").set(kc);
       f.get(k0).op("i32.eqz").set(first);
       f.get(k0).get(kc).op("i32.add").get(K).op("i32.eq").set(last);
       forLoop(f, p, () => f.get(p0), () => f.get(p1), () => {
         // bpPanel = bp + (p·K + k0)·32
         f.get(bp).get(p).get(K).op("i32.mul").get(k0).op("i32.add").i32(5).op("i32.shl").op("i32.add").set(bpPanel);
         forLoop(f, m, () => f.i32(0), () => f.get(mFull), () => {
-          // app = ap + (m·K + k0·MR)·4 ; cp = c + m·ldc4 + p·32
-          f.get(ap).get(m).get(K).op("i32.mul").get(k0).i32(MR).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
+          // app = ap + (m·K + k0·kernelTuning.mr)·4 ; cp = c + m·ldc4 + p·32
+          f.get(ap).get(m).get(K).op("i32.mul").get(k0).i32(kernelTuning.mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
           f.get(c).get(m).get(ldc4).op("i32.mul").op("i32.add").get(p).i32(5).op("i32.shl").op("i32.add").set(cp);
           f.get(bpPanel).set(bpp);
-          tile(MR);
-        }, MR);
-        for (let mr = 1; mr < MR; mr++) {
+          tile(kernelTuning.mr);
+        }, kernelTuning.mr);
+        for (let mr = 1; mr < kernelTuning.mr; mr++) {
           f.get(mt).i32(mr).op("i32.eq").if(() => {
             f.get(ap).get(mFull).get(K).op("i32.mul").get(k0).i32(mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
             f.get(c).get(mFull).get(ldc4).op("i32.mul").op("i32.add").get(p).i32(5).op("i32.shl").op("i32.add").set(cp);
@@ -228,6 +273,10 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
             tile(mr);
           });
         }
+        // GELU over this panel's 8 columns of every row, right after their last k-block, while they are in cache.
+        f.get(last).get(act).i32(ACT_GELU).op("i32.eq").op("i32.and").if(() => {
+          f.get(c).get(p).i32(5).op("i32.shl").op("i32.add").get(ldc).get(M).call(geluPanel);
+        });
       });
       f.get(k0).get(kc).op("i32.add").set(k0);
       f.br(kTop);
@@ -235,7 +284,7 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean): void {
   });
 }
 
-/** packA(src, dst, M, K): row blocks of MR (tail block M mod MR), each K steps of mr contiguous floats. */
+/** packA(src, dst, M, K): row blocks of kernelTuning.mr (tail block M mod kernelTuning.mr), each K steps of mr contiguous floats. */
 function emitPackA(f: FunctionBuilder): void {
   const [src, dst, M, K] = [0, 1, 2, 3];
   const m0 = f.local("i32");
@@ -249,8 +298,8 @@ function emitPackA(f: FunctionBuilder): void {
   f.block((done) => {
     f.loop((top) => {
       f.get(m0).get(M).op("i32.ge_s").brIf(done);
-      // mr = min(MR, M - m0)
-      f.i32(MR).get(M).get(m0).op("i32.sub").tee(mr).i32(MR).get(mr).op("i32.lt_s").op("select").set(mr);
+      // mr = min(kernelTuning.mr, M - m0)
+      f.i32(kernelTuning.mr).get(M).get(m0).op("i32.sub").tee(mr).i32(kernelTuning.mr).get(mr).op("i32.lt_s").op("select").set(mr);
       // block base = dst + m0·K·4
       f.get(dst).get(m0).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(base);
       forLoop(f, r, () => f.i32(0), () => f.get(mr), () => {
@@ -268,32 +317,71 @@ function emitPackA(f: FunctionBuilder): void {
   });
 }
 
-/** packBT(src, dst, N, K): panel p, step k, lane j = src[(8p + j)·K + k], 0 past N. */
+/**
+ * packBT(src, dst, N, K): panel p, step k, lane j = src[(8p + j)·K + k], 0 past N. Whole panels go 4 k at a time:
+ * eight v128 loads (4 k of each of 8 rows), two 4×4 transposes, eight stores; the rest one float at a time.
+ */
 function emitPackBT(f: FunctionBuilder): void {
   const [src, dst, N, K] = [0, 1, 2, 3];
   const n = f.local("i32");
   const k = f.local("i32");
   const s = f.local("i32");
   const d = f.local("i32");
-  const nPad = f.local("i32");
-  // nPad = ⌈N/8⌉·8; zero-fill the padded columns' lanes first, then scatter the real rows.
-  f.get(N).i32(7).op("i32.add").i32(-8).op("i32.and").set(nPad);
-  forLoop(f, n, () => f.get(N), () => f.get(nPad), () => {
-    f.get(dst).get(n).i32(3).op("i32.shr_u").get(K).op("i32.mul").i32(5).op("i32.shl").op("i32.add")
-      .get(n).i32(7).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(d);
-    forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      f.get(d).f32(0).mem("f32.store");
-      f.get(d).i32(32).op("i32.add").set(d);
-    });
-  });
-  forLoop(f, n, () => f.i32(0), () => f.get(N), () => {
+  const nFull = f.local("i32");
+  const K4 = f.local("i32");
+  const K4b = f.local("i32");
+  const v: number[] = [];
+  for (let r = 0; r < 8; r++) v.push(f.local("v128"));
+  const t: number[] = [];
+  for (let r = 0; r < 4; r++) t.push(f.local("v128"));
+  // i8x16.shuffle byte indices picking 32-bit lanes (0-3 from the first operand, 4-7 from the second)
+  const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+  f.get(N).i32(-8).op("i32.and").set(nFull);
+  f.get(K).i32(-4).op("i32.and").set(K4);
+  f.get(K).i32(2).op("i32.shl").set(K4b); // one source row, in bytes
+  forLoop(f, n, () => f.i32(0), () => f.get(nFull), () => {
+    // s = src + n·K·4 (row n, k = 0); d = dst + n·K·4 (panel n/8)
     f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
-    f.get(dst).get(n).i32(3).op("i32.shr_u").get(K).op("i32.mul").i32(5).op("i32.shl").op("i32.add")
-      .get(n).i32(7).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(d);
-    forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      f.get(d).get(s).mem("f32.load").mem("f32.store");
+    f.get(dst).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
+    forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
+      for (let r = 0; r < 8; r++) f.get(s).get(K4b).i32(r).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[r]);
+      for (let h = 0; h < 2; h++) {
+        const [a, b, c, e] = v.slice(4 * h, 4 * h + 4);
+        f.get(a).get(b).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+        f.get(a).get(b).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+        f.get(c).get(e).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+        f.get(c).get(e).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+        f.get(d).get(t[0]).get(t[2]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 16 * h);
+        f.get(d).get(t[0]).get(t[2]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 32 + 16 * h);
+        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 64 + 16 * h);
+        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 96 + 16 * h);
+      }
+      f.get(s).i32(16).op("i32.add").set(s);
+      f.get(d).i32(128).op("i32.add").set(d);
+    }, 4);
+    // k tail of this panel
+    forLoop(f, k, () => f.get(K4), () => f.get(K), () => {
+      for (let r = 0; r < 8; r++) f.get(d).get(s).get(K4b).i32(r).op("i32.mul").op("i32.add").mem("f32.load").mem("f32.store", 4 * r);
       f.get(s).i32(4).op("i32.add").set(s);
       f.get(d).i32(32).op("i32.add").set(d);
+    });
+  }, 8);
+  // The last, partial panel (N mod 8 rows): zero it, then scatter its rows.
+  f.get(nFull).get(N).op("i32.lt_s").if(() => {
+    f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
+    forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
+      f.get(d).f32x4(0).mem("v128.store");
+      f.get(d).f32x4(0).mem("v128.store", 16);
+      f.get(d).i32(32).op("i32.add").set(d);
+    });
+    forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
+      f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
+      f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").get(n).get(nFull).op("i32.sub").i32(2).op("i32.shl").op("i32.add").set(d);
+      forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
+        f.get(d).get(s).mem("f32.load").mem("f32.store");
+        f.get(s).i32(4).op("i32.add").set(s);
+        f.get(d).i32(32).op("i32.add").set(d);
+      });
     });
   });
 }
@@ -332,6 +420,388 @@ function emitPackB(f: FunctionBuilder): void {
           .get(src).get(k).get(N).op("i32.mul").get(n).op("i32.add").i32(2).op("i32.shl").op("i32.add").mem("f32.load")
           .mem("f32.store");
       });
+    });
+  });
+}
+
+/**
+ * Vector constants of one function, held in locals set once at its start: V8 rematerialises a v128.const at every
+ * use (three instructions for most f64x2 values), which inside an element-wise loop costs more than the maths.
+ */
+interface Consts {
+  f32x4(v: number): number;
+  f64x2(v: number): number;
+  i32x4(a: number, b: number, c: number, d: number): number;
+}
+
+function constants(f: FunctionBuilder): Consts {
+  const cache = new Map<string, number>();
+  const get = (key: string, emit: () => void) => {
+    let l = cache.get(key);
+    if (l === undefined) {
+      const local = f.local("v128");
+      f.hoist(() => {
+        emit();
+        f.set(local);
+      });
+      cache.set(key, local);
+      l = local;
+    }
+    return l;
+  };
+  return {
+    f32x4: (v) => get(`f32 ${v}`, () => f.f32x4(v)),
+    f64x2: (v) => get(`f64 ${v}`, () => f.f64x2(v)),
+    i32x4: (a, b, c, d) => get(`i32 ${a} ${b} ${c} ${d}`, () => f.i32x4(a, b, c, d)),
+  };
+}
+
+/**
+ * Emit c[0] + c[1]·r + … + c[n]·rⁿ by Estrin's scheme (pairs, then pairs of pairs with r², r⁴, …): a dependency
+ * chain of ~log₂ n multiply-adds instead of Horner's n. Leaves the polynomial on the stack.
+ */
+function estrin(f: FunctionBuilder, k: Consts, shape: "f32x4" | "f64x2", r: number, c: readonly number[]): void {
+  const konst = (v: number) => f.get(shape === "f32x4" ? k.f32x4(v) : k.f64x2(v));
+  const mul = `${shape}.mul` as const;
+  const add = `${shape}.add` as const;
+  let terms: number[] = [];
+  for (let i = 0; i < c.length; i += 2) {
+    const q = f.local("v128");
+    if (i + 1 < c.length) {
+      konst(c[i + 1]).get(r).op(mul);
+      konst(c[i]).op(add);
+    } else konst(c[i]);
+    f.set(q);
+    terms.push(q);
+  }
+  let power = r;
+  while (terms.length > 1) {
+    const sq = f.local("v128");
+    f.get(power).get(power).op(mul).set(sq);
+    power = sq;
+    const next: number[] = [];
+    for (let i = 0; i < terms.length; i += 2) {
+      if (i + 1 < terms.length) {
+        const q = f.local("v128");
+        f.get(terms[i + 1]).get(power).op(mul).get(terms[i]).op(add).set(q);
+        next.push(q);
+      } else next.push(terms[i]);
+    }
+    terms = next;
+  }
+  f.get(terms[0]);
+}
+
+/** 1.5·2²³ and 1.5·2⁵²: added to |v| < 2²² (resp. 2⁵¹) they leave round-to-nearest(v) in the low mantissa bits. */
+const SHIFT32 = 12582912;
+const SHIFT64 = 6755399441055744;
+
+/** Emits a lane-wise v128 → v128 computation of local `x`, leaving the result on the stack. */
+type LaneEmitter = (f: FunctionBuilder, k: Consts, x: number) => void;
+
+/**
+ * exp of each f32 lane of x, for the softmax (arguments ≤ 0 there). exp(x) = 2ⁿ · e^r with n = round(x·log₂e) and
+ * r = x - n·ln2 in two pieces (Cody–Waite: n·LN2_HI is exact for |n| < 2⁸), e^r by its Taylor series to r⁷
+ * (truncation < 6e-9 relative for |r| ≤ ln2/2), 2ⁿ built in the exponent bits. Domain handling: x is clamped to
+ * [-88, 88], so arguments below ≈ -87.68 give 0 (the true value is a subnormal below 2⁻¹²⁶) and above 88 are not
+ * supported (the softmax never passes one). NaN stays NaN. Accuracy is tested against Math.exp (≤ 2 ulp).
+ */
+const emitExp: LaneEmitter = (f, k, x) => {
+  const xc = f.local("v128");
+  const kn = f.local("v128");
+  const n = f.local("v128");
+  const r = f.local("v128");
+  // pmax/pmin keep a NaN first operand (they compare, then pick), so NaN flows through to the result.
+  f.get(x).get(k.f32x4(-88)).op("f32x4.pmax").get(k.f32x4(88)).op("f32x4.pmin").set(xc);
+  // kn = x·log₂e + 1.5·2²³ rounds to an integer in its low mantissa bits; n = kn - 1.5·2²³ exactly.
+  f.get(xc).get(k.f32x4(Math.LOG2E)).op("f32x4.mul").get(k.f32x4(SHIFT32)).op("f32x4.add").set(kn);
+  f.get(kn).get(k.f32x4(SHIFT32)).op("f32x4.sub").set(n);
+  f.get(xc).get(n).get(k.f32x4(0.693359375)).op("f32x4.mul").op("f32x4.sub")
+    .get(n).get(k.f32x4(-2.12194440e-4)).op("f32x4.mul").op("f32x4.sub").set(r);
+  // e^r = 1 + r·(1 + r/2 + …): the last step by Horner keeps the rounding near half an ulp; the rest by Estrin.
+  estrin(f, k, "f32x4", r, [1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040]);
+  f.get(r).op("f32x4.mul").get(k.f32x4(1)).op("f32x4.add");
+  // 2ⁿ: n's two's complement sits in kn's low bits; + 127 and << 23 leave exactly the biased exponent (|n| ≤ 127).
+  f.get(kn).get(k.i32x4(127, 127, 127, 127)).op("i32x4.add").i32(23).op("i32x4.shl");
+  f.op("f32x4.mul");
+};
+
+/**
+ * GELU of each f32 lane of x, computed in f64 as erf.ts's gelu (x/2 · erfc(-x/√2), Numerical Recipes' erfcc), with
+ * a vector f64 exp: e^a = 2ⁿ · e^r, r = a - n·ln2 (Cody–Waite, LN2_HI with 32 significant bits), Taylor to r⁹
+ * (< 5e-12 relative). The argument a = -z² - 1.2655… + t·(…) is at most ≈ 0, and is clamped at -708 where e^a is
+ * far below what survives the final rounding to f32. The polynomials go by Estrin (see `estrin`), so the result
+ * can differ from erf.ts's Horner-evaluated gelu in the last f64 bits, i.e. by at most 1 f32 ulp after rounding.
+ */
+const emitGelu: LaneEmitter = (f, k, x4) => {
+  const lo = f.local("v128");
+  const hi = f.local("v128");
+  const half = (h: number) => {
+    const xd = f.local("v128");
+    const y = f.local("v128");
+    const z = f.local("v128");
+    const t = f.local("v128");
+    const a = f.local("v128");
+    const kn = f.local("v128");
+    const n = f.local("v128");
+    const r = f.local("v128");
+    const e = f.local("v128");
+    const c = (v: number) => f.get(k.f64x2(v));
+    // xd = the two f32 lanes of half h, widened
+    if (h === 0) f.get(x4).op("f64x2.promote_low_f32x4").set(xd);
+    else f.get(x4).get(x4).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").set(xd);
+    // y = -x·√½ ; z = |y| ; t = 1 / (1 + z/2)
+    f.get(xd).op("f64x2.neg");
+    c(Math.SQRT1_2).op("f64x2.mul").set(y);
+    f.get(y).op("f64x2.abs").set(z);
+    c(1);
+    c(1);
+    c(0.5).get(z).op("f64x2.mul").op("f64x2.add").op("f64x2.div").set(t);
+    // a = -z·z - 1.26551223 + t·(1.00002368 + t·(0.37409196 + …))
+    f.get(z).op("f64x2.neg").get(z).op("f64x2.mul");
+    c(1.26551223).op("f64x2.sub").get(t);
+    estrin(f, k, "f64x2", t, [1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277]);
+    f.op("f64x2.mul").op("f64x2.add");
+    c(-708).op("f64x2.pmax").set(a);
+    // e = e^a = 2ⁿ · e^r, n = round(a·log₂e) by the 1.5·2⁵² shifter (as in emitExp)
+    f.get(a);
+    c(Math.LOG2E).op("f64x2.mul");
+    c(SHIFT64).op("f64x2.add").set(kn);
+    f.get(kn);
+    c(SHIFT64).op("f64x2.sub").set(n);
+    f.get(a).get(n);
+    c(6.93147180369123816490e-1).op("f64x2.mul").op("f64x2.sub").get(n);
+    c(1.90821492927058770002e-10).op("f64x2.mul").op("f64x2.sub").set(r);
+    const taylor: number[] = [1];
+    for (let i = 1; i <= 9; i++) taylor.push(taylor[i - 1] / i);
+    estrin(f, k, "f64x2", r, taylor);
+    f.get(kn).get(k.i32x4(1023, 0, 1023, 0)).op("i64x2.add").i32(52).op("i64x2.shl");
+    f.op("f64x2.mul");
+    // erfc(y) = y ≥ 0 ? t·e : 2 - t·e ; gelu = (0.5·x)·erfc
+    f.get(t).op("f64x2.mul").set(e);
+    f.get(e);
+    c(2).get(e).op("f64x2.sub").get(y);
+    c(0).op("f64x2.ge").op("v128.bitselect").set(e);
+    c(0.5).get(xd).op("f64x2.mul").get(e).op("f64x2.mul").op("f32x4.demote_f64x2_zero");
+  };
+  half(0);
+  f.set(lo);
+  half(1);
+  f.set(hi);
+  // lanes 0-1 from the low half's result, 2-3 from the high half's
+  f.get(lo).get(hi).shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+};
+
+/** fn(ptr, n): x [n] = g(x) in place, g lane-wise; the n mod 4 tail goes one lane at a time. */
+function emitMapInPlace(f: FunctionBuilder, g: LaneEmitter): void {
+  const [ptr, n] = [0, 1];
+  const end = f.local("i32");
+  const end4 = f.local("i32");
+  const v = f.local("v128");
+  const k = constants(f);
+  f.get(ptr).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
+  f.get(ptr).get(n).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(end4);
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(ptr).get(end4).op("i32.ge_u").brIf(exit);
+      f.get(ptr).mem("v128.load", 0, 2).set(v);
+      f.get(ptr);
+      g(f, k, v);
+      f.mem("v128.store", 0, 2);
+      f.get(ptr).i32(16).op("i32.add").set(ptr);
+      f.br(top);
+    });
+  });
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(ptr).get(end).op("i32.ge_u").brIf(exit);
+      f.get(ptr).mem("v128.load32_zero").set(v);
+      f.get(ptr);
+      g(f, k, v);
+      f.storeLane(32, 0);
+      f.get(ptr).i32(4).op("i32.add").set(ptr);
+      f.br(top);
+    });
+  });
+}
+
+/** geluPanel(c, ldc, M): GELU in place over the 8 floats at c of each of M rows, ldc floats apart (one panel of C). */
+function emitGeluPanel(f: FunctionBuilder): void {
+  const [c, ldc, M] = [0, 1, 2];
+  const m = f.local("i32");
+  const v = f.local("v128");
+  const k = constants(f);
+  forLoop(f, m, () => f.i32(0), () => f.get(M), () => {
+    for (let j = 0; j < 2; j++) {
+      f.get(c).mem("v128.load", 16 * j).set(v);
+      f.get(c);
+      emitGelu(f, k, v);
+      f.mem("v128.store", 16 * j);
+    }
+    f.get(c).get(ldc).i32(2).op("i32.shl").op("i32.add").set(c);
+  });
+}
+
+/**
+ * softmaxRows(x, rows, C, mask): in place over x [rows, C] (rows need not be 16-byte aligned); mask [C] bytes,
+ * 0 = the key may not be attended to. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and
+ * summed in f64; then each e is scaled by 1/sum in f64 and rounded, as the JS backend does. A row with no allowed
+ * key is the caller's business (the backend fills it uniformly without calling this).
+ */
+function emitSoftmax(f: FunctionBuilder): void {
+  const [x, rows, C, mask] = [0, 1, 2, 3];
+  const row = f.local("i32");
+  const j = f.local("i32");
+  const C4 = f.local("i32");
+  const rp = f.local("i32");
+  const vmax = f.local("v128");
+  const v = f.local("v128");
+  const m = f.local("v128");
+  const e = f.local("v128");
+  const sum = f.local("v128");
+  const inv = f.local("v128");
+  const ssum = f.local("f64");
+  const d = f.local("v128");
+  const k = constants(f);
+  const maskVec = () => {
+    // the four mask bytes at j, widened to all-ones / all-zeros i32 lanes
+    f.get(mask).get(j).op("i32.add").mem("v128.load32_zero", 0, 0).op("i16x8.extend_low_i8x16_u").op("i32x4.extend_low_i16x8_u")
+      .i32x4(0).op("i32x4.ne").set(m);
+  };
+  const maskOne = () => {
+    f.get(mask).get(j).op("i32.add").mem("i32.load8_u").op("i32x4.splat").i32x4(0).op("i32x4.ne").set(m);
+  };
+  f.get(C).i32(-4).op("i32.and").set(C4);
+  forLoop(f, row, () => f.i32(0), () => f.get(rows), () => {
+    f.get(x).get(row).get(C).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(rp);
+    // max over allowed keys
+    f.f32x4(-Infinity).set(vmax);
+    forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
+      maskVec();
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).f32x4(-Infinity).get(m).op("v128.bitselect");
+      f.get(vmax).op("f32x4.max").set(vmax);
+    }, 4);
+    forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
+      maskOne();
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load32_splat").f32x4(-Infinity).get(m).op("v128.bitselect");
+      f.get(vmax).op("f32x4.max").set(vmax);
+    });
+    f.get(vmax).get(vmax).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).get(vmax).op("f32x4.max").set(vmax);
+    f.get(vmax).get(vmax).shuffle([4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11]).get(vmax).op("f32x4.max").set(vmax);
+    // e = exp(x - max), masked to 0; sum in f64
+    f.f64x2(0).set(sum);
+    f.f64(0).set(ssum);
+    forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
+      maskVec();
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).get(vmax).op("f32x4.sub").set(d);
+      emitExp(f, k, d);
+      f.get(m).op("v128.and").set(e);
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").get(e).mem("v128.store", 0, 2);
+      f.get(sum).get(e).op("f64x2.promote_low_f32x4").op("f64x2.add")
+        .get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum);
+    }, 4);
+    forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
+      maskOne();
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load32_splat").get(vmax).op("f32x4.sub").set(d);
+      emitExp(f, k, d);
+      f.get(m).op("v128.and").set(e);
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").get(e).storeLane(32, 0);
+      f.get(ssum).get(e).lane("f32x4.extract_lane", 0).op("f64.promote_f32").op("f64.add").set(ssum);
+    });
+    // inv = 1 / sum
+    f.f64(1).get(sum).lane("f64x2.extract_lane", 0).get(sum).lane("f64x2.extract_lane", 1).op("f64.add").get(ssum).op("f64.add").op("f64.div")
+      .op("f64x2.splat").set(inv);
+    forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).set(v);
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add");
+      f.get(v).op("f64x2.promote_low_f32x4").get(inv).op("f64x2.mul").op("f32x4.demote_f64x2_zero");
+      f.get(v).get(v).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").get(inv).op("f64x2.mul").op("f32x4.demote_f64x2_zero");
+      f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).mem("v128.store", 0, 2);
+    }, 4);
+    forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
+      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add")
+        .get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("f32.load").op("f64.promote_f32").get(inv).lane("f64x2.extract_lane", 0).op("f64.mul").op("f32.demote_f64")
+        .mem("f32.store");
+    });
+  });
+}
+
+/**
+ * layerNorm(out, x, gamma, beta, T, C, eps): per row, mean and variance (two passes) in f64, then
+ * out = (x - mean) · rstd · gamma + beta in f64, rounded to f32 — the JS backend's formula; out may equal x.
+ */
+function emitLayerNorm(f: FunctionBuilder): void {
+  const [out, x, gamma, beta, T, C, eps] = [0, 1, 2, 3, 4, 5, 6];
+  const t = f.local("i32");
+  const j = f.local("i32");
+  const C2 = f.local("i32");
+  const xp = f.local("i32");
+  const op = f.local("i32");
+  const acc = f.local("v128");
+  const meanV = f.local("v128");
+  const rstdV = f.local("v128");
+  const d = f.local("v128");
+  const s = f.local("f64");
+  const mean = f.local("f64");
+  const rstd = f.local("f64");
+  const e = f.local("f64");
+  const at = (base: number) => f.get(base).get(j).i32(2).op("i32.shl").op("i32.add");
+  // two f32 at j, widened to an f64x2
+  const load2 = (base: number) => at(base).mem("v128.load64_zero", 0, 2).op("f64x2.promote_low_f32x4");
+  const load1 = (base: number) => at(base).mem("f32.load").op("f64.promote_f32");
+  const hsum = (v: number) => f.get(v).lane("f64x2.extract_lane", 0).get(v).lane("f64x2.extract_lane", 1).op("f64.add");
+  f.get(C).i32(-2).op("i32.and").set(C2);
+  forLoop(f, t, () => f.i32(0), () => f.get(T), () => {
+    f.get(x).get(t).get(C).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(xp);
+    f.get(out).get(t).get(C).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(op);
+    // mean
+    f.f64x2(0).set(acc);
+    forLoop(f, j, () => f.i32(0), () => f.get(C2), () => {
+      f.get(acc);
+      load2(xp);
+      f.op("f64x2.add").set(acc);
+    }, 2);
+    hsum(acc);
+    f.set(s);
+    forLoop(f, j, () => f.get(C2), () => f.get(C), () => {
+      f.get(s);
+      load1(xp);
+      f.op("f64.add").set(s);
+    });
+    f.get(s).get(C).op("f64.convert_i32_s").op("f64.div").tee(mean).op("f64x2.splat").set(meanV);
+    // variance, from the centred values
+    f.f64x2(0).set(acc);
+    forLoop(f, j, () => f.i32(0), () => f.get(C2), () => {
+      load2(xp);
+      f.get(meanV).op("f64x2.sub").set(d);
+      f.get(acc).get(d).get(d).op("f64x2.mul").op("f64x2.add").set(acc);
+    }, 2);
+    hsum(acc);
+    f.set(s);
+    forLoop(f, j, () => f.get(C2), () => f.get(C), () => {
+      load1(xp);
+      f.get(mean).op("f64.sub").set(e);
+      f.get(s).get(e).get(e).op("f64.mul").op("f64.add").set(s);
+    });
+    f.f64(1).get(s).get(C).op("f64.convert_i32_s").op("f64.div").get(eps).op("f64.add").op("f64.sqrt").op("f64.div").tee(rstd).op("f64x2.splat").set(rstdV);
+    // out = (x - mean) · rstd · gamma + beta
+    forLoop(f, j, () => f.i32(0), () => f.get(C2), () => {
+      at(op);
+      load2(xp);
+      f.get(meanV).op("f64x2.sub").get(rstdV).op("f64x2.mul");
+      load2(gamma);
+      f.op("f64x2.mul");
+      load2(beta);
+      f.op("f64x2.add").op("f32x4.demote_f64x2_zero").storeLane(64, 0);
+    }, 2);
+    forLoop(f, j, () => f.get(C2), () => f.get(C), () => {
+      at(op);
+      load1(xp);
+      f.get(mean).op("f64.sub").get(rstd).op("f64.mul");
+      load1(gamma);
+      f.op("f64.mul");
+      load1(beta);
+      f.op("f64.add").op("f32.demote_f64").mem("f32.store");
     });
   });
 }

@@ -1,0 +1,171 @@
+/**
+ * One bench group, in its own process: every engine at one thread count (onnxruntime-web fixes its thread count per
+ * process). Engines take turns: each repetition runs every engine once, starting with a different one each time, so
+ * that whatever else the machine is doing hits all of them alike; the report's ratios are figures of this process.
+ *
+ * usage: node dist-bench/bench/group.js SPEC.json OUT.json
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { forwardFlops, log, peakRssMb, round, stats, type ModelShape } from "./common.js";
+import { engineLabel, OrtEngine, OursEngine, type Engine, type Run } from "./engines.js";
+import type { GroupResult, GroupSpec, KernelResult, WorkloadResult, WorkloadSpec } from "./spec.js";
+
+async function main(): Promise<void> {
+  const [specPath, outPath] = process.argv.slice(2);
+  const spec = JSON.parse(readFileSync(specPath, "utf8")) as GroupSpec;
+  const result: GroupResult = { threads: spec.threads, engines: [], failed: [], workloads: [], kernels: [], peakRssMb: 0 };
+  const engines: Engine[] = [];
+  let shape: ModelShape | null = null;
+
+  for (const b of spec.ours) {
+    try {
+      const e = await OursEngine.create(spec.modelDir, b, spec.threads);
+      const c = e.classifier.config;
+      shape = { dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, labels: c.labels.length };
+      engines.push(e);
+    } catch (err) {
+      result.failed.push({ engine: `ours-${b}`, error: (err as Error).message });
+      log(`  ours-${b} (${spec.threads}t): ${(err as Error).message}`);
+    }
+  }
+  if (spec.onnx !== null) {
+    for (const p of spec.peers) {
+      try {
+        engines.push(await OrtEngine.create(p, spec.onnx, spec.threads));
+      } catch (err) {
+        result.failed.push({ engine: `ort-${p}`, error: (err as Error).message });
+        log(`  ort-${p} (${spec.threads}t): ${(err as Error).message}`);
+      }
+    }
+  }
+  result.engines = engines.map((e) => ({ id: e.id, threads: e.threads, detail: e.detail, loadMs: round(e.loadMs, 1) }));
+  if (shape === null || engines.length === 0) {
+    writeFileSync(outPath, JSON.stringify(result));
+    return;
+  }
+  log(`group ${spec.threads}t: ${engines.map((e) => `${e.id} [${e.detail}]`).join(", ")}`);
+
+  for (const w of spec.workloads) {
+    const who = engines.filter((e) => w.engines === "all" || e.ours);
+    if (who.length === 0) continue;
+    const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
+    const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;
+    result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps));
+  }
+  if (spec.kernels) {
+    for (const e of engines) if (e instanceof OursEngine) result.kernels.push(...(await kernelRates(e, spec.budgetMs)));
+  }
+  result.peakRssMb = round(peakRssMb(), 1);
+  for (const e of engines) await e.dispose();
+  writeFileSync(outPath, JSON.stringify(result));
+}
+
+async function timed(run: Run): Promise<{ ms: number; out: Float32Array[] }> {
+  const t0 = performance.now();
+  const out = await run();
+  return { ms: performance.now() - t0, out };
+}
+
+function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) m = Math.max(m, Math.abs(a[i][j] - b[i][j]));
+  return m;
+}
+
+/**
+ * Warm every engine up (its first call also gives the logits that are checked), then run rounds of one call per
+ * engine, rotating who goes first, until the budget is spent (at least minReps, at most maxReps rounds).
+ */
+async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, budgetMs: number, minReps: number, maxReps: number): Promise<WorkloadResult> {
+  const lengths = w.sequences.map((s) => s.length);
+  const res: WorkloadResult = {
+    label: w.label,
+    kind: w.kind,
+    sequences: w.sequences.length,
+    tokens: lengths.reduce((a, b) => a + b, 0),
+    flops: forwardFlops(shape, lengths),
+    times: {},
+    expectedErr: {},
+    agreement: {},
+  };
+  const runs = engines.map((e) => e.prepare(w));
+  const outs: (Float32Array[] | null)[] = engines.map(() => null);
+  for (let i = 0; i < engines.length; i++) {
+    if (w.kind === "sst2") {
+      // Warm up on a slice: one plain-JS pass over SST-2 takes about a minute.
+      await engines[i].prepare({ ...w, sequences: w.sequences.slice(0, 32) })();
+    } else {
+      outs[i] = await runs[i]();
+      if (maxReps > 0) await runs[i](); // a second warm call: JIT tiers, caches, thread pools
+    }
+  }
+  const samples: number[][] = engines.map(() => []);
+  const start = performance.now();
+  for (let r = 0; r < maxReps; r++) {
+    for (let k = 0; k < engines.length; k++) {
+      const i = (k + r) % engines.length;
+      const { ms, out } = await timed(runs[i]);
+      samples[i].push(ms);
+      outs[i] ??= out;
+    }
+    if (r + 1 >= minReps && performance.now() - start > budgetMs) break;
+  }
+  engines.forEach((e, i) => {
+    if (samples[i].length > 0) res.times[e.id] = stats(samples[i]);
+    if (w.expected !== null && outs[i] !== null) res.expectedErr[e.id] = maxAbs(outs[i]!, w.expected);
+  });
+  engines.forEach((p, i) => {
+    if (p.ours) return;
+    engines.forEach((o, j) => {
+      if (o.ours && outs[i] !== null && outs[j] !== null) res.agreement[`${p.id} vs ${o.id}`] = maxAbs(outs[i]!, outs[j]!);
+    });
+  });
+  const summary = engines
+    .map((e) => `${e.id} ${res.times[e.id] ? `${res.times[e.id].median.toFixed(1)} ms (n=${res.times[e.id].n})` : "checked"}`)
+    .join(", ");
+  log(`  ${engineLabel(w.label, engines[0].threads)}: ${summary}`);
+  return res;
+}
+
+/** GFLOP/s of the backend's linear kernel alone on the model's three Linear shapes at 128 rows. */
+async function kernelRates(e: OursEngine, budgetMs: number): Promise<KernelResult[]> {
+  const backend = e.classifier.backend;
+  const { dim: d, hiddenDim: h } = e.classifier.config;
+  const T = 128;
+  const shapes: [string, number, number][] = [[`${T}x${d}·${d}x${d}`, d, d], [`${T}x${d}·${d}x${h}`, d, h], [`${T}x${h}·${h}x${d}`, h, d]];
+  let seed = 1;
+  const rand = (n: number) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      a[i] = seed / 4294967296 - 0.5;
+    }
+    return a;
+  };
+  const out: KernelResult[] = [];
+  for (const [label, dIn, dOut] of shapes) {
+    const w = backend.prepareLinear(rand(dOut * dIn), rand(dOut), dOut, dIn);
+    const x = rand(T * dIn);
+    const y = new Float32Array(T * dOut);
+    backend.linear(y, x, w, T, "none");
+    const samples: number[] = [];
+    const t0 = performance.now();
+    while (samples.length < 5 || (performance.now() - t0 < budgetMs / 6 && samples.length < 50)) {
+      const s = performance.now();
+      backend.linear(y, x, w, T, "none");
+      samples.push(performance.now() - s);
+    }
+    const st = stats(samples);
+    out.push({ engine: e.id, shape: label, gflops: round((2 * T * dIn * dOut) / st.median / 1e6, 2), ms: st });
+    log(`  kernel ${e.id} (${e.threads}t) ${label}: ${((2 * T * dIn * dOut) / st.median / 1e6).toFixed(2)} GFLOP/s`);
+  }
+  return out;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    log(`bench group failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,89 @@
+/** What the orchestrator (run.ts) hands its child processes, and what they hand back. */
+import type { Stats } from "./common.js";
+
+export interface WorkloadSpec {
+  label: string;
+  /** "shape" (latency), "packed"/"full" (the packing row), "sst2" (throughput), "check" (agreement only). */
+  kind: "shape" | "packed" | "full" | "sst2" | "check";
+  sequences: number[][];
+  peerBatching: "one" | number;
+  /** Float64 reference logits per sequence (expected.json), when the workload is one of its cases. */
+  expected: number[][] | null;
+  /** Which engines run it: all, or ours only. */
+  engines: "all" | "ours";
+}
+
+export interface GroupSpec {
+  threads: number;
+  modelDir: string;
+  onnx: string | null;
+  ours: string[];
+  peers: ("web" | "node")[];
+  workloads: WorkloadSpec[];
+  budgetMs: number;
+  /** Budget of the SST-2 workload (one pass can take a minute on the plain-JS backend). */
+  sst2BudgetMs: number;
+  minReps: number;
+  maxReps: number;
+  kernels: boolean;
+}
+
+export interface EngineInfo {
+  id: string;
+  threads: number;
+  detail: string;
+  loadMs: number;
+}
+
+export interface WorkloadResult {
+  label: string;
+  kind: WorkloadSpec["kind"];
+  sequences: number;
+  tokens: number;
+  flops: number;
+  /** engine id → timing of one call over the whole workload, ms */
+  times: Record<string, Stats>;
+  /** engine id → max |logit - float64 reference| */
+  expectedErr: Record<string, number>;
+  /** "peer vs ours" → max |logit difference| */
+  agreement: Record<string, number>;
+}
+
+export interface KernelResult {
+  engine: string;
+  shape: string;
+  gflops: number;
+  ms: Stats;
+}
+
+export interface GroupResult {
+  threads: number;
+  engines: EngineInfo[];
+  failed: { engine: string; error: string }[];
+  workloads: WorkloadResult[];
+  kernels: KernelResult[];
+  peakRssMb: number;
+}
+
+export interface LoadSpec {
+  modelDir: string;
+  backend: string;
+  threads: number;
+  /** A sequence to run once after loading, so the report can show the peak with inference too. */
+  probe: number[];
+}
+
+export interface LoadResult {
+  backend: string;
+  threads: number;
+  detail: string;
+  /** Peak RSS of the bare child before anything was loaded, MB. */
+  baseRssMb: number;
+  backendMs: number;
+  loadMs: number;
+  readyMs: number;
+  rssAfterLoadMb: number;
+  firstRunMs: number;
+  rssAfterRunMb: number;
+  error?: string;
+}

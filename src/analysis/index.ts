@@ -1,0 +1,8 @@
+/** Tools for studying the model, runtime-agnostic (the CLI and a browser page share them). */
+export { parseHeadMaskText, formatHeadMask } from "./head-mask.js";
+export { studyInput, logitLens, occlusion, type Study, type StudyOptions, type LensRow, type OcclusionRow } from "./study.js";
+export {
+  runProbe, probeStats, probeCsv, fillTemplate, checkTemplate, parseValueList, defaultProbeLabel, PLACEHOLDER,
+  type ProbeResult, type ProbeRow, type ProbeStats,
+} from "./probe.js";
+export { COUNTRIES, VALUE_SETS } from "./countries.js";

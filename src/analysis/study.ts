@@ -1,0 +1,207 @@
+/**
+ * What the HTML report shows about one input, computed with the engine only (no Node, no DOM), so a browser page
+ * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
+ */
+import { InputError } from "../errors.js";
+import type { DistilBertClassifier } from "../model/classifier.js";
+import { softmax } from "../model/classifier.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+export interface LensRow {
+  /** 0 = embeddings output, i = output of block i-1 (Hugging Face's hidden_states index). */
+  layer: number;
+  logits: number[];
+  probs: number[];
+}
+
+export interface OcclusionRow {
+  /** Position of the (first) removed token in the full sequence. */
+  index: number;
+  /** How many consecutive tokens were removed (1 unless the input has more than `maxRuns` removable tokens). */
+  count: number;
+  /** The removed token(s), joined by spaces. */
+  token: string;
+  /** P(target label) with the token removed. */
+  prob: number;
+  /** P(target) of the full input minus `prob`: > 0 when the token pushed toward the target label. */
+  delta: number;
+  /** The label predicted without the token. */
+  label: string;
+}
+
+export interface Study {
+  text: string | null;
+  tokens: string[];
+  ids: number[];
+  labels: string[];
+  logits: number[];
+  probs: number[];
+  /** The predicted label, and the label occlusion and the lens report on. */
+  label: string;
+  labelIndex: number;
+  headMask: number[][] | null;
+  config: { nLayers: number; nHeads: number; dim: number; hiddenDim: number };
+  /** [n_layers][n_heads][T][T] (query row, key column), after the head mask, as Hugging Face returns them. */
+  attentions: Float32Array[][];
+  /** [n_layers + 1][T]: L2 norm of each token's hidden state (0 = embeddings output). */
+  hiddenNorms: number[][];
+  /** The classification head applied to each hidden_states[l][0] (the [CLS] row). */
+  lens: LensRow[];
+  /** One row per removable token ([CLS] and [SEP] stay); empty when there is none. */
+  occlusion: OcclusionRow[];
+}
+
+export interface StudyOptions {
+  /** [n_layers][n_heads] multipliers (see ForwardOptions.headMask); applied everywhere in the study. */
+  headMask?: number[][];
+  /** Label the lens and occlusion follow; default the predicted label. */
+  label?: string;
+  /** Skip the occlusion runs (one forward per token). */
+  occlusion?: boolean;
+  /** Most tokens per batch in the occlusion runs. */
+  maxBatchTokens?: number;
+  /**
+   * Most occlusion runs (default 64): past that many removable tokens, runs of consecutive tokens are removed
+   * together (each run as long as needed to stay within the limit), so a 512-token input costs 64 forwards, not 510.
+   */
+  maxOcclusionRuns?: number;
+}
+
+const SPECIAL = new Set(["[CLS]", "[SEP]", "[PAD]"]);
+
+/** Run one input (a text, or token ids with their tokens) and collect everything the report shows. */
+export function studyInput(
+  model: DistilBertClassifier,
+  input: { text: string } | { ids: number[]; tokens: string[] },
+  options: StudyOptions = {},
+): Study {
+  let ids: number[];
+  let tokens: string[];
+  let text: string | null = null;
+  if ("text" in input) {
+    const e = model.tokenizer.encode(input.text, { maxLength: model.maxLength });
+    ids = e.ids;
+    tokens = e.tokens;
+    text = input.text;
+  } else {
+    ids = input.ids;
+    tokens = input.tokens;
+  }
+  const { config } = model;
+  const { nLayers, nHeads, dim, hiddenDim } = config;
+  const headMask = options.headMask ?? null;
+  const out = model.forward([ids], undefined, { outputHiddenStates: true, outputAttentions: true, headMask: headMask ?? undefined });
+  const logits = Array.from(out.logits.data);
+  const probs = Array.from(out.probs.data);
+  const predicted = argmax(probs);
+  let labelIndex = predicted;
+  if (options.label !== undefined) {
+    labelIndex = config.labels.indexOf(options.label);
+    if (labelIndex < 0) throw new InputError("label", `${JSON.stringify(options.label)} is not a label of this model`, `one of ${config.labels.join(", ")}`);
+  }
+  const T = ids.length;
+  const attentions = out.attentions!.map((a) =>
+    Array.from({ length: nHeads }, (_, h) => a.data.slice(h * T * T, (h + 1) * T * T)),
+  );
+  const hiddenStates = out.hiddenStates!;
+  const hiddenNorms = hiddenStates.map((hs) =>
+    Array.from({ length: T }, (_, t) => {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += hs.data[t * dim + c] ** 2;
+      return Math.sqrt(s);
+    }),
+  );
+  return {
+    text,
+    tokens,
+    ids,
+    labels: [...config.labels],
+    logits,
+    probs,
+    label: config.labels[labelIndex],
+    labelIndex,
+    headMask,
+    config: { nLayers, nHeads, dim, hiddenDim },
+    attentions,
+    hiddenNorms,
+    lens: logitLens(model, hiddenStates),
+    occlusion:
+      options.occlusion === false
+        ? []
+        : occlusion(model, ids, tokens, labelIndex, probs[labelIndex], headMask, options.maxBatchTokens ?? 8192, options.maxOcclusionRuns ?? 64),
+  };
+}
+
+/**
+ * "Logit lens" for a classifier: the head (pre_classifier → ReLU → classifier) applied to the [CLS] row of every
+ * hidden state of batch row `b`. The last entry equals the model's own logits.
+ */
+export function logitLens(model: DistilBertClassifier, hiddenStates: readonly Tensor[], b = 0): LensRow[] {
+  const { backend } = model;
+  const { preClassifier, classifier } = model.model;
+  const dim = model.config.dim;
+  return hiddenStates.map((hs, layer) => {
+    const T = hs.shape[1];
+    const cls = hs.data.slice(b * T * dim, b * T * dim + dim);
+    const pre = preClassifier.forward(backend, cls, 1);
+    backend.activate(pre, pre.length, "relu");
+    const logits = Array.from(classifier.forward(backend, pre, 1));
+    return { layer, logits, probs: Array.from(softmax(logits)) };
+  });
+}
+
+/**
+ * Remove one token at a time (never [CLS]/[SEP]) and measure P(label) without it. With more than `maxRuns`
+ * removable tokens, consecutive removable tokens are removed in groups of ⌈n / maxRuns⌉.
+ */
+export function occlusion(
+  model: DistilBertClassifier,
+  ids: readonly number[],
+  tokens: readonly string[],
+  labelIndex: number,
+  fullProb: number,
+  headMask: number[][] | null,
+  maxBatchTokens = 8192,
+  maxRuns = 64,
+): OcclusionRow[] {
+  const positions = tokens.map((t, i) => i).filter((i) => !SPECIAL.has(tokens[i]));
+  if (ids.length < 2 || positions.length === 0) return [];
+  const size = Math.max(1, Math.ceil(positions.length / Math.max(1, maxRuns)));
+  const groups: number[][] = [];
+  for (let g = 0; g < positions.length; g += size) groups.push(positions.slice(g, g + size));
+  // Sequences of equal length batch together (forward wants a rectangular batch); only the last group may differ.
+  const byLength = new Map<number, number[]>();
+  groups.forEach((grp, g) => {
+    const n = ids.length - grp.length;
+    byLength.set(n, [...(byLength.get(n) ?? []), g]);
+  });
+  const L = model.config.labels.length;
+  const result = new Array<OcclusionRow>(groups.length);
+  for (const [len, members] of byLength) {
+    const per = Math.max(1, Math.floor(maxBatchTokens / len));
+    for (let s = 0; s < members.length; s += per) {
+      const chunk = members.slice(s, s + per);
+      const rows = chunk.map((g) => ids.filter((_, j) => !groups[g].includes(j)));
+      const out = model.forward(rows, undefined, headMask ? { headMask } : {});
+      chunk.forEach((g, k) => {
+        const p = Array.from(out.probs.data.subarray(k * L, (k + 1) * L));
+        const grp = groups[g];
+        result[g] = {
+          index: grp[0],
+          count: grp.length,
+          token: grp.map((i) => tokens[i]).join(" "),
+          prob: p[labelIndex],
+          delta: fullProb - p[labelIndex],
+          label: model.config.labels[argmax(p)],
+        };
+      });
+    }
+  }
+  return result;
+}
+
+function argmax(a: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}

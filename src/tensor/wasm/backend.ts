@@ -1,0 +1,377 @@
+/**
+ * The WebAssembly SIMD backend: the kernels of kernels.ts on one WebAssembly.Memory that holds the packed Linear
+ * weights (packed once, in prepareLinear) and a scratch area for activations. The layers hand over plain
+ * Float32Arrays; each call copies its operands in and its result out (a memcpy, small next to the GEMM).
+ *
+ * Created with `await WasmBackend.create(options)`: it compiles the module our TypeScript emits (relaxed SIMD when
+ * the engine validates it), or instantiates a host-supplied precompiled module (for hosts that forbid compiling
+ * bytes, e.g. Cloudflare Workers). With `threads > 1` the memory is shared and a worker pool splits each GEMM.
+ */
+import { InputError } from "../../errors.js";
+import type { Activation, Backend, LinearWeight } from "../backend.js";
+import { gelu } from "../erf.js";
+import {
+  ACT_GELU,
+  ACT_NONE,
+  ACT_RELU,
+  FEATURES_SECTION,
+  KERNELS_VERSION,
+  NR,
+  buildKernelModule,
+  type KernelExports,
+  type ModuleDescription,
+} from "./kernels.js";
+import { ModuleBuilder } from "./assembler.js";
+import { CTRL_BYTES, GemmPool, MAX_POOL_PANELS, canBlock, webWorkerFactory, type WorkerFactory } from "./pool.js";
+
+export interface WasmBackendOptions {
+  /**
+   * A module compiled from `wasmKernelBytes(...)` (e.g. a .wasm file the host imports as a WebAssembly.Module), for
+   * hosts that may instantiate but not compile. Its own build options (relaxed, shared) then apply.
+   */
+  module?: WebAssembly.Module;
+  /** Use relaxed SIMD (fused multiply-add). Default: whenever the engine supports it. */
+  relaxed?: boolean;
+  /** Threads working on each GEMM, this one included (default 1). Above 1 needs SharedArrayBuffer and Atomics.wait. */
+  threads?: number;
+  /** How to start a pool worker; default: the standard Worker running web-worker.js. Node: `nodeWorkerFactory()`. */
+  workerFactory?: WorkerFactory;
+  /** The shared memory's maximum in bytes when threads > 1 (default 2 GiB); a non-shared memory just grows. */
+  maximumMemory?: number;
+}
+
+const PAGE = 65536;
+const DEFAULT_SHARED_MAX_PAGES = 32768; // 2 GiB
+
+/** The module bytes the backend compiles; write them to a .wasm file to precompile for a host. */
+export function wasmKernelBytes(options: { relaxed?: boolean; shared?: boolean; maximumPages?: number } = {}): Uint8Array<ArrayBuffer> {
+  return buildKernelModule({
+    relaxed: options.relaxed ?? false,
+    shared: options.shared ?? false,
+    maximumPages: options.maximumPages ?? DEFAULT_SHARED_MAX_PAGES,
+  });
+}
+
+/** A one-function module returning a v128: f32x4.splat(0), or relaxed_madd of that splat with itself. */
+function probe(relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const mod = new ModuleBuilder();
+  const fn = mod.declare([], ["v128"]);
+  fn.define((f) => {
+    f.f32(0).op("f32x4.splat");
+    if (relaxed) f.f32(0).op("f32x4.splat").f32(0).op("f32x4.splat").op("f32x4.relaxed_madd");
+  });
+  return mod.encode();
+}
+
+function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this engine has WebAssembly with fixed-width SIMD. */
+export function wasmSimdSupported(): boolean {
+  return validates(probe(false));
+}
+
+/** Whether this engine has relaxed SIMD (Node 22+, Chrome 114+, Firefox 120+). */
+export function relaxedSimdSupported(): boolean {
+  return validates(probe(true));
+}
+
+/** What a LinearWeight's `packed` holds for this backend. */
+interface PackedLinear {
+  readonly owner: WasmBackend;
+  /** Byte address of ⌈dOut/8⌉ panels of dIn × 8 floats. */
+  readonly panels: number;
+  /** Byte address of the bias padded to 8·⌈dOut/8⌉ floats, or 0. */
+  readonly bias: number;
+  readonly panelCount: number;
+}
+
+const ACT_CODE: Record<Activation, number> = { none: ACT_NONE, gelu: ACT_GELU, relu: ACT_RELU };
+
+function align64(bytes: number): number {
+  return Math.ceil(bytes / 64) * 64;
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string;
+  readonly relaxed: boolean;
+  readonly threads: number;
+  private f32: Float32Array;
+  private u8: Uint8Array;
+  /** First free byte: everything below is allocated (control block, weights, scratch regions). */
+  private top: number;
+  private scratchAt = 0;
+  private scratchSize = 0;
+  /** A shared memory's maximum in pages (growth must stop there); null when unbounded. */
+  private readonly maxPages: number | null;
+
+  private constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly ex: KernelExports,
+    private readonly pool: GemmPool | null,
+    description: ModuleDescription,
+    reserved: number,
+  ) {
+    this.relaxed = description.relaxed;
+    this.threads = pool?.size ?? 1;
+    this.name = `wasm${this.relaxed ? "-relaxed" : ""}${this.threads > 1 ? `-${this.threads}t` : ""}`;
+    this.f32 = new Float32Array(memory.buffer);
+    this.u8 = new Uint8Array(memory.buffer);
+    this.top = reserved;
+    this.maxPages = description.shared ? (description.maximumPages ?? DEFAULT_SHARED_MAX_PAGES) : null;
+  }
+
+  static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new InputError("WasmBackend: threads", `is ${JSON.stringify(options.threads)}`, "an integer from 1 to 256");
+    }
+    let module = options.module;
+    let description: ModuleDescription;
+    if (module !== undefined) {
+      description = describeCompiled(module);
+      if (threads > 1 && !description.shared) {
+        throw new InputError("WasmBackend: module", "was built without shared memory but threads > 1 was asked for", 'a module from wasmKernelBytes({ shared: true }), or threads: 1');
+      }
+    } else {
+      if (!wasmSimdSupported()) throw new InputError("WasmBackend", "this JavaScript engine has no WebAssembly SIMD", 'backend "js"');
+      const relaxed = options.relaxed ?? relaxedSimdSupported();
+      if (relaxed && !relaxedSimdSupported()) throw new InputError("WasmBackend: relaxed", "is true but this engine has no relaxed SIMD", "relaxed: false");
+      const maximumPages = Math.ceil((options.maximumMemory ?? DEFAULT_SHARED_MAX_PAGES * PAGE) / PAGE);
+      const bytes = buildKernelModule({ relaxed, shared: threads > 1, maximumPages });
+      module = await WebAssembly.compile(bytes);
+      description = describeCompiled(module);
+    }
+    let factory: WorkerFactory | null = null;
+    if (threads > 1) {
+      if (!canBlock()) {
+        throw new InputError("WasmBackend: threads", "need SharedArrayBuffer and Atomics.wait, which this thread does not allow (a browser's main thread never does)", "threads: 1, or run the model inside a Web Worker");
+      }
+      factory = options.workerFactory ?? webWorkerFactory();
+      if (factory === null) throw new InputError("WasmBackend: workerFactory", "is missing and this runtime has no global Worker", "nodeWorkerFactory() from distilbert-ts/node under Node");
+    }
+    const memory = description.shared
+      ? new WebAssembly.Memory({ initial: 1, maximum: description.maximumPages ?? DEFAULT_SHARED_MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: 1 });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const ex = instance.exports as unknown as KernelExports;
+    // Bytes [0, 64) stay unused so that address 0 can mean "no bias"; the pool's control block follows.
+    const ctrl = 64;
+    const pool = factory !== null ? await GemmPool.start(threads, factory, module, memory, ctrl) : null;
+    return new WasmBackend(memory, ex, pool, description, ctrl + CTRL_BYTES);
+  }
+
+  /** Stop the worker pool, if any. The backend must not be used afterwards when it had threads. */
+  dispose(): void {
+    this.pool?.dispose();
+  }
+
+  /** Bytes of WebAssembly memory in use (weights plus scratch). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  // ---- memory ----------------------------------------------------------------------------------------------------
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      // Grow by at least an eighth: each grow is a syscall and an external-memory GC hint, and pages never written
+      // cost no RSS, so growing ahead is cheap while growing per weight matrix was not (~75 grows per model).
+      const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
+      const max = this.maxPages;
+      this.memory.grow(max === null ? pages : Math.max(Math.ceil((end - have) / PAGE), Math.min(pages, max - have / PAGE)));
+    }
+    if (this.f32.buffer !== this.memory.buffer) {
+      // grow() detached (or, when shared, outgrew) the old buffer: views must be made anew.
+      this.f32 = new Float32Array(this.memory.buffer);
+      this.u8 = new Uint8Array(this.memory.buffer);
+    }
+  }
+
+  private alloc(bytes: number): number {
+    const at = this.top;
+    this.top += align64(bytes);
+    this.ensure(this.top);
+    return at;
+  }
+
+  /** A region of at least `bytes`, valid until the next scratch() call. */
+  private scratch(bytes: number): number {
+    if (bytes > this.scratchSize) {
+      if (this.scratchAt + this.scratchSize === this.top && this.scratchSize > 0) {
+        this.top = this.scratchAt; // the scratch region is the last allocation: extend it in place
+      }
+      this.scratchSize = align64(Math.max(bytes, this.scratchSize * 1.25));
+      this.scratchAt = this.alloc(this.scratchSize);
+    }
+    this.ensure(this.top);
+    return this.scratchAt;
+  }
+
+  private put(src: Float32Array, n: number, at: number): void {
+    this.f32.set(n === src.length ? src : src.subarray(0, n), at >>> 2);
+  }
+
+  /** dst [rows, cols] ← C [rows, ldc] at address c. */
+  private take(dst: Float32Array, c: number, rows: number, cols: number, ldc: number): void {
+    const base = c >>> 2;
+    if (cols === ldc) dst.set(this.f32.subarray(base, base + rows * cols));
+    else for (let r = 0; r < rows; r++) dst.set(this.f32.subarray(base + r * ldc, base + r * ldc + cols), r * cols);
+  }
+
+  private gemm(ap: number, bp: number, c: number, ldc: number, M: number, K: number, P: number, bias: number, alpha: number, act: number): void {
+    // Below ~64k multiply-adds a pool round trip costs more than the work it shares.
+    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && M * K * P * NR >= 65536) this.pool.gemm(this.ex, ap, bp, c, ldc, M, K, P, bias, alpha, act);
+    else this.ex.gemm(ap, bp, c, ldc, M, K, 0, P, bias, alpha, act);
+  }
+
+  // ---- Backend ---------------------------------------------------------------------------------------------------
+
+  prepareLinear(weight: Float32Array, bias: Float32Array | null, dOut: number, dIn: number): LinearWeight {
+    const P = Math.ceil(dOut / NR);
+    const panels = this.alloc(P * dIn * NR * 4);
+    const biasAt = bias !== null ? this.alloc(P * NR * 4) : 0;
+    // Pack one panel (8 weight rows) at a time through a small scratch, so loading never needs a second copy of
+    // the whole matrix in memory.
+    for (let p = 0; p < P; p++) {
+      const rows = Math.min(NR, dOut - p * NR);
+      const tmp = this.scratch(rows * dIn * 4);
+      this.f32.set(weight.subarray(p * NR * dIn, (p * NR + rows) * dIn), tmp >>> 2);
+      this.ex.packBT(tmp, panels + p * dIn * NR * 4, rows, dIn);
+    }
+    if (bias !== null) {
+      this.f32.fill(0, biasAt >>> 2, (biasAt >>> 2) + P * NR);
+      this.f32.set(bias.subarray(0, dOut), biasAt >>> 2);
+    }
+    const packed: PackedLinear = { owner: this, panels, bias: biasAt, panelCount: P };
+    return { weight, bias, dOut, dIn, packed };
+  }
+
+  linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
+    const p = w.packed as PackedLinear | undefined;
+    if (p?.owner !== this) throw new InputError("WasmBackend.linear", "got a weight prepared by another backend", "a LinearWeight from this backend's prepareLinear");
+    const { dIn: K, dOut: N } = w;
+    if (T === 0 || N === 0) return;
+    if (K === 0) {
+      for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) y[t * N + n] = activateScalar(w.bias !== null ? w.bias[n] : 0, act);
+      return;
+    }
+    const ldc = p.panelCount * NR;
+    const aBytes = align64(T * K * 4);
+    const base = this.scratch(aBytes + Math.max(aBytes, T * ldc * 4));
+    const ap = base;
+    const xs = base + aBytes;
+    const c = xs; // x's copy is dead once packed
+    this.put(x, T * K, xs);
+    this.ex.packA(xs, ap, T, K);
+    this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
+    this.take(y, c, T, N, ldc);
+  }
+
+  matmulTransB(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number): void {
+    this.product(out, a, b, M, N, K, alpha, true);
+  }
+
+  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number): void {
+    this.product(out, a, b, M, N, K, 1, false);
+  }
+
+  /** out [M, N] = alpha · a [M, K] · B, B = bᵀ with b [N, K] (transB) or b [K, N]. */
+  private product(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number, transB: boolean): void {
+    if (M === 0 || N === 0) return;
+    if (K === 0) {
+      out.fill(0, 0, M * N);
+      return;
+    }
+    const P = Math.ceil(N / NR);
+    const ldc = P * NR;
+    const apBytes = align64(M * K * 4);
+    const bpBytes = align64(ldc * K * 4);
+    const tmpBytes = align64(Math.max(M, N) * K * 4);
+    const base = this.scratch(apBytes + bpBytes + tmpBytes + M * ldc * 4);
+    const ap = base;
+    const bp = ap + apBytes;
+    const tmp = bp + bpBytes;
+    const c = tmp + tmpBytes;
+    this.put(a, M * K, tmp);
+    this.ex.packA(tmp, ap, M, K);
+    this.put(b, N * K, tmp);
+    if (transB) this.ex.packBT(tmp, bp, N, K);
+    else this.ex.packB(tmp, bp, K, N);
+    this.gemm(ap, bp, c, ldc, M, K, P, 0, alpha, ACT_NONE);
+    this.take(out, c, M, N, ldc);
+  }
+
+  softmaxRows(x: Float32Array, rows: number, C: number, keyMask: Uint8Array | null): void {
+    if (rows === 0 || C === 0) return;
+    if (keyMask !== null && !keyMask.subarray(0, C).some((m) => m !== 0)) {
+      // No key may be attended to: Hugging Face's masked_fill + softmax gives a uniform row.
+      x.fill(1 / C, 0, rows * C);
+      return;
+    }
+    const n = rows * C;
+    const base = this.scratch(align64(n * 4) + C);
+    const mask = base + align64(n * 4);
+    this.put(x, n, base);
+    if (keyMask === null) this.u8.fill(1, mask, mask + C);
+    else this.u8.set(keyMask.subarray(0, C), mask);
+    this.ex.softmaxRows(base, rows, C, mask);
+    x.set(this.f32.subarray(base >>> 2, (base >>> 2) + n));
+  }
+
+  layerNorm(out: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void {
+    if (T === 0 || C === 0) return;
+    const n = T * C;
+    const cBytes = align64(C * 4);
+    const base = this.scratch(2 * cBytes + n * 4);
+    const g = base;
+    const b = g + cBytes;
+    const xs = b + cBytes;
+    this.put(gamma, C, g);
+    this.put(beta, C, b);
+    this.put(x, n, xs);
+    this.ex.layerNorm(xs, xs, g, b, T, C, eps);
+    out.set(this.f32.subarray(xs >>> 2, (xs >>> 2) + n));
+  }
+
+  addInPlace(y: Float32Array, x: Float32Array, n: number): void {
+    for (let i = 0; i < n; i++) y[i] += x[i];
+  }
+
+  activate(x: Float32Array, n: number, act: Activation): void {
+    if (act === "relu") {
+      for (let i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
+    } else if (act === "gelu" && n > 0) {
+      // The same wasm GELU as the one fused into linear, so both paths give identical values.
+      const base = this.scratch(n * 4);
+      this.put(x, n, base);
+      this.ex.geluInPlace(base, n);
+      x.set(this.f32.subarray(base >>> 2, (base >>> 2) + n));
+    }
+  }
+}
+
+function activateScalar(v: number, act: Activation): number {
+  return act === "gelu" ? Math.fround(gelu(v)) : act === "relu" ? (v > 0 ? v : 0) : v;
+}
+
+/** Read the build options a compiled module carries in its custom section. */
+function describeCompiled(module: WebAssembly.Module): ModuleDescription {
+  const sections = WebAssembly.Module.customSections(module, FEATURES_SECTION);
+  let d: ModuleDescription | undefined;
+  try {
+    if (sections.length === 1) d = JSON.parse(new TextDecoder().decode(sections[0])) as ModuleDescription;
+  } catch {
+    d = undefined;
+  }
+  if (d === undefined || d.version !== KERNELS_VERSION || d.nr !== NR) {
+    throw new InputError("WasmBackend: module", `is not a distilbert-ts kernel module of version ${KERNELS_VERSION}`, "a module compiled from this version's wasmKernelBytes()");
+  }
+  return d;
+}

@@ -1,0 +1,239 @@
+/**
+ * The optional worker pool: n-1 workers plus the calling thread share one WebAssembly.Memory (SharedArrayBuffer
+ * backed) and split a GEMM's column panels. Each participant instantiates the same module on the same memory;
+ * jobs go through a small control block in that memory, synchronised with Atomics (spin briefly, then
+ * Atomics.wait), and participants claim chunks of panels as they go. Splitting by whole output panels keeps every
+ * element's computation identical to one thread's, so results are bitwise the same whoever computes what.
+ *
+ * How a worker is started is the host's business (worker_threads in Node, Web Workers in browsers, Deno, Bun), so
+ * the pool takes a WorkerFactory; `webWorkerFactory` is the standard-Worker one, src/node has Node's.
+ */
+import type { KernelExports } from "./kernels.js";
+
+/** The little a pool needs from a worker, whatever the host's worker API looks like. */
+export interface PoolWorker {
+  postMessage(message: unknown): void;
+  onMessage(listener: (data: unknown) => void): void;
+  onError(listener: (error: unknown) => void): void;
+  terminate(): unknown;
+}
+
+/** Starts worker number `index` (1-based; the caller is participant 0) running the pool's worker script. */
+export type WorkerFactory = (index: number) => PoolWorker;
+
+/** What the pool posts to a new worker. A WebAssembly.Module and a shared Memory are both cloneable. */
+export interface WorkerInit {
+  readonly type: "distilbert-ts/gemm-worker";
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** Byte address of the control block. */
+  readonly ctrl: number;
+  readonly index: number;
+  readonly spin: number;
+}
+
+// Control block layout, in 32-bit words.
+export const CTRL_WORDS = 16;
+export const CTRL_BYTES = CTRL_WORDS * 4;
+/** Job sequence number: bumped to start a job (or to stop the workers). */
+const SEQ = 0;
+/** (job id << 16) | first unclaimed panel: participants claim chunks of panels with a compare-exchange here. */
+const NEXT = 1;
+/** Panels finished in the current job. */
+const DONE = 2;
+const OP = 3;
+const FAILED = 4;
+const CHUNK = 5;
+const A_P = 6;
+const B_P = 7;
+const C_P = 8;
+const LDC = 9;
+const M_ = 10;
+const K_ = 11;
+const PANELS = 12;
+const BIAS = 13;
+const ALPHA = 14;
+const ACT = 15;
+
+const OP_GEMM = 1;
+const OP_EXIT = 2;
+
+/** Atomics.load polls before a waiter sleeps: a forward pass's gaps between GEMMs are shorter than a futex wake. */
+const DEFAULT_SPIN = 100_000;
+
+/** Most panels a job may have (the claim word keeps the next panel in 16 bits). */
+export const MAX_POOL_PANELS = 0x8000;
+
+const jobId = (seq: number) => seq & 0x7fff;
+
+/**
+ * Claim and compute chunks of job `seq` until none is left: the caller and every worker run this. Work is
+ * claimed dynamically rather than split in fixed shares, so a worker the OS has not scheduled yet (a busy machine)
+ * delays the job by at most the chunk it holds, never by its whole share. A claim only succeeds while the job is
+ * live, so a late worker cannot act on the next job's half-written parameters.
+ */
+function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: number): void {
+  const id = jobId(seq);
+  const P = ctrl[PANELS];
+  const chunk = ctrl[CHUNK];
+  const ap = ctrl[A_P], bp = ctrl[B_P], c = ctrl[C_P], ldc = ctrl[LDC], M = ctrl[M_], K = ctrl[K_];
+  const bias = ctrl[BIAS], alpha = ctrlF[ALPHA], act = ctrl[ACT];
+  for (;;) {
+    const w = Atomics.load(ctrl, NEXT);
+    const p0 = w & 0xffff;
+    if (w >>> 16 !== id || p0 >= P) return;
+    if (Atomics.compareExchange(ctrl, NEXT, w, w + chunk) !== w) continue;
+    const p1 = Math.min(P, p0 + chunk);
+    try {
+      ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
+    } catch {
+      Atomics.store(ctrl, FAILED, 1);
+    }
+    if (Atomics.add(ctrl, DONE, p1 - p0) + (p1 - p0) >= P) Atomics.notify(ctrl, DONE);
+  }
+}
+
+/**
+ * The worker side: instantiate, say ready, then serve jobs until told to exit. Blocks the worker's thread (that is
+ * the point: no event loop between jobs).
+ */
+export function serveGemmJobs(init: WorkerInit, post: (message: unknown) => void): void {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const ex = instance.exports as unknown as KernelExports;
+  const ctrl = new Int32Array(init.memory.buffer, init.ctrl, CTRL_WORDS);
+  const ctrlF = new Float32Array(init.memory.buffer, init.ctrl, CTRL_WORDS);
+  let seq = Atomics.load(ctrl, SEQ);
+  post({ type: "ready" });
+  for (;;) {
+    let s = Atomics.load(ctrl, SEQ);
+    for (let spins = 0; s === seq; spins++) {
+      if (spins >= init.spin) Atomics.wait(ctrl, SEQ, seq);
+      s = Atomics.load(ctrl, SEQ);
+    }
+    seq = s;
+    if (Atomics.load(ctrl, OP) === OP_EXIT) return;
+    workOn(ex, ctrl, ctrlF, seq);
+  }
+}
+
+/** The caller's side of the pool. */
+export class GemmPool {
+  private readonly ctrl: Int32Array;
+  private readonly ctrlF: Float32Array;
+  private disposed = false;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    memory: WebAssembly.Memory,
+    ctrlAddr: number,
+    private readonly spin: number,
+  ) {
+    this.ctrl = new Int32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
+    this.ctrlF = new Float32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
+  }
+
+  /** Participants, the caller included. */
+  get size(): number {
+    return this.workers.length + 1;
+  }
+
+  static async start(threads: number, factory: WorkerFactory, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number, spin = DEFAULT_SPIN): Promise<GemmPool> {
+    const workers: PoolWorker[] = [];
+    try {
+      const ready: Promise<void>[] = [];
+      for (let i = 1; i < threads; i++) {
+        const w = factory(i);
+        workers.push(w);
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            w.onMessage((data) => {
+              if ((data as { type?: string } | null)?.type === "ready") resolve();
+            });
+            w.onError(reject);
+          }),
+        );
+        const init: WorkerInit = { type: "distilbert-ts/gemm-worker", module, memory, ctrl, index: i, spin };
+        w.postMessage(init);
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
+    }
+    return new GemmPool(workers, memory, ctrl, spin);
+  }
+
+  /** gemm over panels [0, P) with the pool's help; returns when every panel is done. P ≤ MAX_POOL_PANELS. */
+  gemm(ex: KernelExports, ap: number, bp: number, c: number, ldc: number, M: number, K: number, P: number, bias: number, alpha: number, act: number): void {
+    if (this.disposed) throw new Error("GemmPool: used after dispose()");
+    const ctrl = this.ctrl;
+    ctrl[A_P] = ap;
+    ctrl[B_P] = bp;
+    ctrl[C_P] = c;
+    ctrl[LDC] = ldc;
+    ctrl[M_] = M;
+    ctrl[K_] = K;
+    ctrl[PANELS] = P;
+    ctrl[BIAS] = bias;
+    this.ctrlF[ALPHA] = alpha;
+    ctrl[ACT] = act;
+    ctrl[OP] = OP_GEMM;
+    // About 8 chunks per participant: enough to even out, few enough that claiming costs nothing.
+    ctrl[CHUNK] = Math.max(1, Math.ceil(P / (8 * this.size)));
+    const seq = (ctrl[SEQ] + 1) | 0;
+    Atomics.store(ctrl, DONE, 0);
+    // The atomic stores publish the plain writes above to any worker that atomically reads the new values.
+    Atomics.store(ctrl, NEXT, jobId(seq) << 16);
+    Atomics.store(ctrl, SEQ, seq);
+    Atomics.notify(ctrl, SEQ);
+    workOn(ex, ctrl, this.ctrlF, seq);
+    let spins = 0;
+    for (;;) {
+      const done = Atomics.load(ctrl, DONE);
+      if (done >= P) break;
+      if (++spins > this.spin && Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out" && Atomics.load(ctrl, DONE) === done) {
+        throw new Error("GemmPool: a worker did not finish its chunk within 60 s");
+      }
+    }
+    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GemmPool: a worker's gemm trapped");
+  }
+
+  /** Stop the workers (idempotent). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.ctrl, OP, OP_EXIT);
+    Atomics.add(this.ctrl, SEQ, 1);
+    Atomics.notify(this.ctrl, SEQ);
+    for (const w of this.workers) w.terminate();
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
+export function canBlock(): boolean {
+  if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A factory over the standard `Worker` (browsers, Deno, Bun) running web-worker.js as a module worker; null where
+ * there is no global Worker (Node: use the factory from distilbert-ts/node).
+ */
+export function webWorkerFactory(url: URL | string = new URL("./web-worker.js", import.meta.url)): WorkerFactory | null {
+  const W = (globalThis as { Worker?: new (url: URL | string, options?: { type?: string; name?: string }) => Worker }).Worker;
+  if (typeof W !== "function") return null;
+  return (index) => {
+    const w = new W(url, { type: "module", name: `distilbert-ts gemm ${index}` });
+    return {
+      postMessage: (m) => w.postMessage(m),
+      onMessage: (l) => w.addEventListener("message", (e) => l((e as MessageEvent).data)),
+      onError: (l) => w.addEventListener("error", (e) => l(e)),
+      terminate: () => w.terminate(),
+    };
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The inspect report and the probe chart in real headless Chromium (Debian's /usr/bin/chromium via playwright-core):
+ * they open with no console error and no request leaving the file, clicking a head redraws the large map, hovering
+ * it shows the right weight, and each test saves a screenshot under test/artifacts/. Without Chromium the tests
+ * skip locally and fail under CI.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COUNTRIES } from "../src/analysis/countries.js";
+import { runProbe, type ProbeResult } from "../src/analysis/probe.js";
+import { studyInput, type Study } from "../src/analysis/study.js";
+import { renderProbeReport } from "../src/report/probe-report.js";
+import { renderStudyReport } from "../src/report/study-report.js";
+import { loadTiny } from "./helpers/fixture.js";
+import { repoRoot } from "./helpers/shared.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: the report tests need Chromium under CI (apt-get install chromium)`);
+const ARTIFACTS = join(repoRoot, "test/artifacts");
+
+interface Watched {
+  page: Page;
+  problems: string[];
+}
+
+describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
+  let browser: Browser;
+  let study: Study;
+  let probe: ProbeResult;
+  let dir: string;
+
+  beforeAll(async () => {
+    const model = await loadTiny();
+    const mask = Array.from({ length: model.config.nLayers }, () => new Array<number>(model.config.nHeads).fill(1));
+    mask[0][1] = 0;
+    study = studyInput(model, { text: "I loved this film, but the ending was weak." }, { headMask: mask });
+    probe = runProbe(model, "This film was filmed in {}.", COUNTRIES);
+    dir = mkdtempSync(join(tmpdir(), "report-"));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(html: string, name: string): Promise<Watched> {
+    const file = join(dir, name);
+    writeFileSync(file, html);
+    const url = pathToFileURL(file).href;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    // Self-contained: the only request may be the page itself.
+    await page.route("**/*", (route) => {
+      if (route.request().url() === url) return route.continue();
+      problems.push(`request: ${route.request().url()}`);
+      return route.abort();
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => document.readyState === "complete");
+    return { page, problems };
+  }
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    const path = join(ARTIFACTS, name);
+    await page.screenshot({ path, fullPage: true });
+    console.log(`screenshot: ${path}`);
+  }
+
+  it("the inspect report: no errors, every head drawn, a click redraws, hover shows the weight", async () => {
+    const { page, problems } = await open(renderStudyReport(study, { modelName: "fixtures/tiny" }), "report.html");
+    const { nLayers: L, nHeads: H } = study.config;
+    const T = study.tokens.length;
+    expect(await page.locator(".thumb").count()).toBe(L * H);
+    const main = page.locator("#attn-main");
+    const state = () =>
+      page.evaluate(() => {
+        const c = document.getElementById("attn-main") as HTMLCanvasElement;
+        return { layer: c.dataset.layer, head: c.dataset.head, png: c.toDataURL(), cls: document.getElementById("cls-title")!.textContent };
+      });
+    const before = await state();
+    expect([before.layer, before.head]).toEqual(["0", "0"]);
+    // every thumbnail got painted (a T×T canvas)
+    const sizes = await page.$$eval(".thumb canvas", (cs) => cs.map((c) => (c as HTMLCanvasElement).width));
+    expect(sizes).toEqual(new Array(L * H).fill(T));
+
+    await page.click(`.thumb[data-layer="${L - 1}"][data-head="2"]`);
+    const after = await state();
+    expect([after.layer, after.head]).toEqual([String(L - 1), "2"]);
+    expect(after.png).not.toBe(before.png);
+    expect(after.cls).toBe(`layer ${L - 1}, head 2`);
+    expect(await page.locator(`.thumb.sel[data-layer="${L - 1}"][data-head="2"]`).count()).toBe(1);
+
+    // hover cell (query 3, key 5): the tooltip shows the weight the engine computed, to 4 decimals
+    const geo = await main.evaluate((c) => {
+      const r = c.getBoundingClientRect();
+      return { x: r.left, y: r.top, cell: Number(c.getAttribute("data-cell")), pad: Number(c.getAttribute("data-pad")) };
+    });
+    const { cell, pad } = geo;
+    expect(cell).toBeGreaterThanOrEqual(9); // a short input gets labelled cells
+    await page.mouse.move(geo.x + pad + 5 * cell + cell / 2, geo.y + pad + 3 * cell + cell / 2);
+    const tip = await page.locator("#tip").textContent();
+    const want = study.attentions[L - 1][2][3 * T + 5];
+    expect(tip).toBe(`${study.tokens[3]} (#3) → ${study.tokens[5]} (#5): ${want.toFixed(4)}`);
+
+    // the select boxes drive the same view; the masked head draws blank
+    await page.selectOption("#sel-layer", "0");
+    await page.selectOption("#sel-head", "1");
+    const masked = await state();
+    expect([masked.layer, masked.head]).toEqual(["0", "1"]);
+    expect(study.attentions[0][1].every((v) => v === 0)).toBe(true);
+    await page.click(`.thumb[data-layer="0"][data-head="0"]`);
+    await page.mouse.move(geo.x + pad + cell / 2, geo.y + pad + cell / 2);
+    await screenshot(page, "inspect-report.png");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("the probe chart: no errors, one bar per value in order, the zoom toggle swaps the charts", async () => {
+    const { page, problems } = await open(renderProbeReport(probe, { source: "bundled set: countries (195)" }), "probe.html");
+    const full = page.locator("#chart-full svg.bars .row");
+    expect(await full.count()).toBe(COUNTRIES.length);
+    const first = await full.first().locator("text").first().textContent();
+    expect(first).toBe(probe.rows[0].value);
+    expect(await page.isVisible("#chart-full")).toBe(true);
+    expect(await page.isVisible("#chart-zoom")).toBe(false);
+    await page.check("#zoom");
+    expect(await page.isVisible("#chart-zoom")).toBe(true);
+    expect(await page.isVisible("#chart-full")).toBe(false);
+    await page.uncheck("#zoom");
+    await screenshot(page, "probe-chart.png");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * The WebAssembly backend beyond the shared kernel and model suites (which run it through test/helpers/backends.ts):
+ * the f32 exp and f64 GELU against JavaScript's, bitwise equality across threads and batch compositions, memory
+ * growth, precompiled modules, and loadModel's backend options.
+ */
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { InputError } from "../src/errors.js";
+import { loadModel } from "../src/model/load.js";
+import { randomModel } from "../src/model/random-model.js";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { gelu } from "../src/tensor/erf.js";
+import { naiveBackend } from "../src/tensor/naive.js";
+import { WasmBackend, relaxedSimdSupported, wasmKernelBytes } from "../src/tensor/wasm/backend.js";
+import type { KernelExports } from "../src/tensor/wasm/kernels.js";
+import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
+import { maxAbsDiff, randomArray } from "./helpers/random.js";
+
+const toDispose: WasmBackend[] = [];
+afterAll(() => toDispose.forEach((b) => b.dispose()));
+async function backend(options: Parameters<typeof WasmBackend.create>[0] = {}): Promise<WasmBackend> {
+  const b = await WasmBackend.create({ workerFactory: testWorkerFactory, ...options });
+  toDispose.push(b);
+  return b;
+}
+
+/** Distance in units in the last place between two float32 values of the same sign (0 = equal). */
+function ulps(a: number, b: number): number {
+  if (Object.is(a, b)) return 0;
+  const i = new Int32Array(new Float32Array([a, b]).buffer);
+  const key = (v: number) => (v < 0 ? -(v & 0x7fffffff) : v); // monotone in the float's value
+  return Math.abs(key(i[0]) - key(i[1]));
+}
+
+function kernels(): { ex: KernelExports; f32: () => Float32Array } {
+  const memory = new WebAssembly.Memory({ initial: 512 });
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(wasmKernelBytes()), { env: { memory } }).exports as unknown as KernelExports;
+  return { ex, f32: () => new Float32Array(memory.buffer) };
+}
+
+describe("wasm elementwise functions", () => {
+  it("exp (the softmax's) is within 2 ulp of Math.exp on [-87.3, 88]; 0 or below 2^-126 further down; NaN stays NaN", () => {
+    const { ex, f32 } = kernels();
+    const n = 1 << 20;
+    const base = 1024;
+    let worst = 0;
+    let at = 0;
+    // Every 2^-k step over the range, plus random points, in chunks through the kernel.
+    const xs: number[] = [];
+    for (let x = -87.3; x <= 88; x += 0.0007) xs.push(Math.fround(x));
+    const r = randomArray(200_000, 5, 1);
+    for (const v of r) xs.push(Math.fround(v * 87));
+    for (let off = 0; off < xs.length; off += n) {
+      const chunk = Float32Array.from(xs.slice(off, off + n));
+      f32().set(chunk, base / 4);
+      ex.expInPlace(base, chunk.length);
+      const got = f32().subarray(base / 4, base / 4 + chunk.length);
+      for (let i = 0; i < chunk.length; i++) {
+        const u = ulps(got[i], Math.fround(Math.exp(chunk[i])));
+        if (u > worst) [worst, at] = [u, chunk[i]];
+      }
+    }
+    console.log(`wasm exp: ${xs.length} points, worst ${worst} ulp (at x = ${at})`);
+    expect(worst).toBeLessThanOrEqual(2);
+
+    const special = Float32Array.from([0, -0, -87.9, -100, -1e30, -Infinity, NaN, 1e-30, -1e-30]);
+    f32().set(special, base / 4);
+    ex.expInPlace(base, special.length);
+    const got = Array.from(f32().subarray(base / 4, base / 4 + special.length));
+    expect(got.slice(0, 2)).toEqual([1, 1]);
+    for (const v of got.slice(2, 6)) expect(v).toBeLessThan(2 ** -126);
+    expect(got[5]).toBe(0);
+    expect(got[6]).toBeNaN();
+    expect(got.slice(7)).toEqual([1, 1]);
+  });
+
+  it("GELU matches erf.ts's gelu rounded to f32 within 1 ulp on [-12, 12] (n mod 4 tails included)", async () => {
+    const be = await backend();
+    const xs: number[] = [];
+    for (let x = -12; x <= 12; x += 0.00031) xs.push(x);
+    xs.push(0, -0, 1e-30, -1e-30, 40, -40, Infinity);
+    const x = Float32Array.from(xs);
+    const got = x.slice();
+    be.activate(got, got.length, "gelu");
+    let worst = 0;
+    let mismatches = 0;
+    for (let i = 0; i < x.length; i++) {
+      const u = ulps(got[i], Math.fround(gelu(x[i])));
+      worst = Math.max(worst, u);
+      if (u > 0) mismatches++;
+    }
+    console.log(`wasm gelu: ${x.length} points, ${mismatches} differ from fround(gelu) (worst ${worst} ulp)`);
+    expect(worst).toBeLessThanOrEqual(1);
+    const nan = Float32Array.from([NaN, -Infinity, 1, 2, 3]);
+    be.activate(nan, 5, "gelu");
+    expect(nan[0]).toBeNaN();
+    expect(nan[1]).toBeNaN(); // -∞ · Φ(-∞) = -∞ · 0, as in erf.ts
+  });
+});
+
+describe("wasm bitwise determinism", () => {
+  const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+  it("two threads give the same bits as one: linear, matmulTransB, matmul on random shapes", async () => {
+    const one = await backend({ relaxed: hasRelaxedSimd });
+    const two = await backend({ relaxed: hasRelaxedSimd, threads: 2 });
+    expect(two.threads).toBe(2);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 90 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 2 }), fc.nat(), async (T, dIn, dOut, a, seed) => {
+        const act = (["none", "gelu", "relu"] as const)[a];
+        const x = randomArray(T * dIn, seed);
+        const w = randomArray(dOut * dIn, seed + 1, 0.3);
+        const b = randomArray(dOut, seed + 2);
+        const y1 = new Float32Array(T * dOut);
+        const y2 = new Float32Array(T * dOut);
+        one.linear(y1, x, one.prepareLinear(w, b, dOut, dIn), T, act);
+        two.linear(y2, x, two.prepareLinear(w, b, dOut, dIn), T, act);
+        expect(bits(y2)).toEqual(bits(y1));
+        const o1 = new Float32Array(T * dOut);
+        const o2 = new Float32Array(T * dOut);
+        one.matmulTransB(o1, x, w, T, dOut, dIn, 0.125);
+        two.matmulTransB(o2, x, w, T, dOut, dIn, 0.125);
+        expect(bits(o2)).toEqual(bits(o1));
+        const bkn = w.subarray(0, dIn * dOut); // read as [dIn, dOut]
+        one.matmul(o1, x, bkn, T, dOut, dIn);
+        two.matmul(o2, x, bkn, T, dOut, dIn);
+        expect(bits(o2)).toEqual(bits(o1));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("a row's result does not depend on the rows it is batched with (tail tiles, k-blocks)", async () => {
+    const be = await backend();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 40 }), fc.nat(), (T, dIn, dOut, seed) => {
+        const x = randomArray(T * dIn, seed);
+        const lw = be.prepareLinear(randomArray(dOut * dIn, seed + 1, 0.3), randomArray(dOut, seed + 2), dOut, dIn);
+        const all = new Float32Array(T * dOut);
+        be.linear(all, x, lw, T, "gelu");
+        const alone = new Float32Array(dOut);
+        for (let t = 0; t < T; t++) {
+          be.linear(alone, x.subarray(t * dIn, (t + 1) * dIn), lw, 1, "gelu");
+          expect(bits(alone)).toEqual(bits(all.subarray(t * dOut, (t + 1) * dOut)));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("a medium random model gives identical logits and hidden states with 1 and 2 threads", async () => {
+    const m = randomModel({ vocabSize: 300, dim: 96, nLayers: 2, nHeads: 4, hiddenDim: 384, maxPositionEmbeddings: 80, seed: 7 });
+    const single = await loadModel({ ...m, backend: "wasm" });
+    const pooled = await loadModel({ ...m, backend: "wasm", threads: 2, workerFactory: testWorkerFactory });
+    toDispose.push(single.backend as WasmBackend, pooled.backend as WasmBackend);
+    const ids = [[2, ...Array.from({ length: 70 }, (_, i) => 5 + ((i * 37) % 290)), 3], [2, 9, 10, 11, 3, ...new Array(67).fill(0)]];
+    const mask = ids.map((row, b) => row.map((_, t) => (b === 0 || t < 5 ? 1 : 0)));
+    const a = single.forward(ids, mask, { outputHiddenStates: true });
+    const b = pooled.forward(ids, mask, { outputHiddenStates: true });
+    expect(bits(b.logits.data)).toEqual(bits(a.logits.data));
+    a.hiddenStates!.forEach((h, l) => expect(bits(b.hiddenStates![l].data)).toEqual(bits(h.data)));
+    // and the same model on the JS backend agrees to float32 accumulation error
+    const js = await loadModel({ ...m, backend: "js" });
+    expect(maxAbsDiff(js.forward(ids, mask).logits.data, a.logits.data).max).toBeLessThan(1e-4);
+  });
+});
+
+describe("wasm memory", () => {
+  it("keeps working after the memory grows (views re-made), and packs weights once", async () => {
+    const be = await backend();
+    const small = be.prepareLinear(randomArray(24 * 40, 1), randomArray(24, 2), 24, 40);
+    const x = randomArray(5 * 40, 3);
+    const before = new Float32Array(5 * 24);
+    be.linear(before, x, small, 5, "none");
+    const bytes0 = be.memoryBytes;
+    const big = be.prepareLinear(randomArray(512 * 1024, 4), null, 512, 1024); // 2 MiB of panels: must grow
+    expect(be.memoryBytes).toBeGreaterThan(bytes0 + 2 * 1024 * 1024 - 1);
+    const after = new Float32Array(5 * 24);
+    be.linear(after, x, small, 5, "none");
+    expect(after).toEqual(before);
+    const y = new Float32Array(3 * 512);
+    const xb = randomArray(3 * 1024, 5);
+    be.linear(y, xb, big, 3, "relu");
+    const want = new Float32Array(3 * 512);
+    naiveBackend.linear(want, xb, naiveBackend.prepareLinear(big.weight, null, 512, 1024), 3, "relu");
+    expect(maxAbsDiff(y, want).max).toBeLessThan(2e-6 * 32);
+  });
+
+  it("refuses a weight another backend prepared", async () => {
+    const a = await backend();
+    const b = await backend();
+    const w = a.prepareLinear(randomArray(8, 1), null, 2, 4);
+    expect(() => b.linear(new Float32Array(2), randomArray(4, 2), w, 1, "none")).toThrow(InputError);
+    expect(() => b.linear(new Float32Array(2), randomArray(4, 2), new JsBackend().prepareLinear(randomArray(8, 1), null, 2, 4), 1, "none")).toThrow(InputError);
+  });
+});
+
+describe("wasm modules and options", () => {
+  it("runs a precompiled module (hosts that forbid compiling bytes) and reads its build options", async () => {
+    const module = await WebAssembly.compile(wasmKernelBytes({ relaxed: false }));
+    const be = await backend({ module });
+    expect(be.name).toBe("wasm");
+    const x = randomArray(6 * 10, 1);
+    const w = randomArray(7 * 10, 2);
+    const got = new Float32Array(6 * 7);
+    const want = new Float32Array(6 * 7);
+    be.matmulTransB(got, x, w, 6, 7, 10, 1);
+    naiveBackend.matmulTransB(want, x, w, 6, 7, 10, 1);
+    expect(maxAbsDiff(got, want).max).toBeLessThan(1e-5);
+    if (relaxedSimdSupported()) {
+      const relaxed = await backend({ module: await WebAssembly.compile(wasmKernelBytes({ relaxed: true })) });
+      expect(relaxed.name).toBe("wasm-relaxed");
+    }
+    const shared = await backend({ module: await WebAssembly.compile(wasmKernelBytes({ shared: true, maximumPages: 1024 })), threads: 2 });
+    expect(shared.threads).toBe(2);
+  });
+
+  it("refuses a module that is not ours, and threads with a non-shared module", async () => {
+    const foreign = await WebAssembly.compile(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    await expect(WasmBackend.create({ module: foreign })).rejects.toThrow(/not a distilbert-ts kernel module/);
+    const plain = await WebAssembly.compile(wasmKernelBytes());
+    await expect(WasmBackend.create({ module: plain, threads: 2, workerFactory: testWorkerFactory })).rejects.toThrow(InputError);
+    await expect(WasmBackend.create({ threads: 0 })).rejects.toThrow(InputError);
+    if (!relaxedSimdSupported()) await expect(WasmBackend.create({ relaxed: true })).rejects.toThrow(/no relaxed SIMD/);
+  });
+
+  it('loadModel: "auto" (the default) picks wasm here; "wasm", "js", wasmModule and bad names', async () => {
+    const m = randomModel({ vocabSize: 120, dim: 16, nLayers: 1, nHeads: 2, hiddenDim: 32, maxPositionEmbeddings: 16, seed: 3 });
+    const auto = await loadModel(m);
+    expect(auto.backend).toBeInstanceOf(WasmBackend);
+    expect((await loadModel({ ...m, backend: "auto" })).backend).toBeInstanceOf(WasmBackend);
+    expect((await loadModel({ ...m, backend: "wasm" })).backend.name).toBe(relaxedSimdSupported() ? "wasm-relaxed" : "wasm");
+    expect((await loadModel({ ...m, backend: "js" })).backend).toBeInstanceOf(JsBackend);
+    const pre = await loadModel({ ...m, wasmModule: await WebAssembly.compile(wasmKernelBytes()) });
+    expect(pre.backend.name).toBe("wasm");
+    const ids = [[2, 7, 8, 9, 3]];
+    expect(maxAbsDiff(pre.forward(ids).logits.data, auto.forward(ids).logits.data).max).toBeLessThan(1e-5);
+    await expect(loadModel({ ...m, backend: "gpu" as never })).rejects.toThrow(/backend "gpu" is unknown/);
+  });
+});
