@@ -144,19 +144,19 @@ describe("classify --file", () => {
   it("missing files and folders are named; unknown flags and misplaced options print usage and exit 2", () => {
     const d = tmp();
     const missing = runCli(["classify", "--model", tinyDir(), "--file", join(d, "nope.txt")]);
-    expect(missing.code).toBe(2);
+    expect(missing.code, missing.stderr).toBe(2);
     expect(missing.stderr).toBe(`error: ${join(d, "nope.txt")}: does not exist\n`);
     writeFileSync(join(d, "in.txt"), "x\n");
     const noDir = runCli(["classify", "--model", tinyDir(), "--file", join(d, "in.txt"), "--out", join(d, "no", "out.csv")]);
-    expect(noDir.code).toBe(2);
+    expect(noDir.code, noDir.stderr).toBe(2);
     expect(noDir.stderr).toMatch(/^error: .*out\.csv: cannot be written: its folder .*no does not exist/);
     for (const args of [["--file", join(d, "in.txt"), "--bogus"], ["--out", "x.csv", "text"], ["--file"], ["--file", join(d, "in.txt"), "--out", join(d, "o.xml")], ["--file", join(d, "in.txt"), "--batch-size", "0"], ["--file", join(d, "in.txt"), "text"], ["--long", "sideways", "x"]]) {
       const r = runCli(["classify", "--model", tinyDir(), ...args]);
-      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(/^error: .*\nusage: distilbert-ts classify/);
     }
     const stdinBad = runCli(["classify", "--model", tinyDir()], { input: Buffer.from([0x6f, 0x6b, 0x0a, 0xff, 0x0a]) });
-    expect(stdinBad.code).toBe(2);
+    expect(stdinBad.code, stdinBad.stderr).toBe(2);
     expect(stdinBad.stdout).toMatch(/^(POSITIVE|NEGATIVE) [01]\.\d{4}  ok\n$/);
     expect(stdinBad.stderr).toBe("error: stdin:2: is not valid UTF-8; expected UTF-8 text (or --skip-bad-lines to skip such lines)\n");
   });

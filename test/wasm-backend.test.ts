@@ -4,7 +4,7 @@
  * growth, precompiled modules, and loadModel's backend options.
  */
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { InputError } from "../src/errors.js";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
@@ -126,7 +126,7 @@ describe("wasm bitwise determinism", () => {
         two.matmul(o2, x, bkn, T, dOut, dIn);
         expect(bits(o2)).toEqual(bits(o1));
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   });
 
@@ -236,5 +236,26 @@ describe("wasm modules and options", () => {
     const ids = [[2, 7, 8, 9, 3]];
     expect(maxAbsDiff(pre.forward(ids).logits.data, auto.forward(ids).logits.data).max).toBeLessThan(1e-5);
     await expect(loadModel({ ...m, backend: "gpu" as never })).rejects.toThrow(/backend "gpu" is unknown/);
+  });
+
+  describe("hosts without (compilable) WebAssembly", () => {
+    afterEach(() => vi.unstubAllGlobals());
+    const m = randomModel({ vocabSize: 120, dim: 16, nLayers: 1, nHeads: 2, hiddenDim: 32, maxPositionEmbeddings: 16, seed: 4 });
+
+    it('no WebAssembly at all: "auto" gives the JS backend, "wasm" says why not', async () => {
+      vi.stubGlobal("WebAssembly", undefined);
+      expect((await loadModel(m)).backend).toBeInstanceOf(JsBackend);
+      await expect(loadModel({ ...m, backend: "wasm" })).rejects.toThrow(/no WebAssembly SIMD/);
+    });
+
+    it('compiling forbidden (as in Cloudflare Workers): "auto" falls back to JS, or runs a precompiled module', async () => {
+      const module = await WebAssembly.compile(wasmKernelBytes());
+      const forbidden = () => Promise.reject(new WebAssembly.CompileError("WebAssembly.compile(): Wasm code generation disallowed by embedder"));
+      vi.stubGlobal("WebAssembly", { ...Object.fromEntries(Object.getOwnPropertyNames(WebAssembly).map((k) => [k, (WebAssembly as never)[k]])), compile: forbidden });
+      expect((await loadModel(m)).backend).toBeInstanceOf(JsBackend);
+      const pre = await loadModel({ ...m, wasmModule: module });
+      expect(pre.backend).toBeInstanceOf(WasmBackend);
+      expect(pre.forward([[2, 7, 8, 3]]).logits.data.every(Number.isFinite)).toBe(true);
+    });
   });
 });
