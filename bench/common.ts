@@ -136,9 +136,19 @@ export function machineInfo(peakOverride?: number): MachineInfo {
   };
 }
 
-/** Peak resident set of this process so far, in MB (getrusage ru_maxrss). */
+/**
+ * Peak resident set of this process so far, in MB of 10⁶ bytes like the file sizes. On Linux it is VmHWM from
+ * /proc/self/status: getrusage's ru_maxrss (process.resourceUsage().maxRSS) survives exec, so a child spawned by a
+ * big parent would start with the parent's peak; VmHWM belongs to the child's own address space.
+ */
 export function peakRssMb(): number {
-  return process.resourceUsage().maxRSS / 1024;
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return (Number(m[1]) * 1024) / 1e6;
+  } catch {
+    // not Linux
+  }
+  return (process.resourceUsage().maxRSS * 1024) / 1e6;
 }
 
 export function log(msg: string): void {

@@ -1,6 +1,6 @@
 /** The bench's text report: tables of the merged results, the agreement checks and the issue's targets. */
 import type { MachineInfo, Stats } from "./common.js";
-import type { GroupResult, KernelResult, LoadResult, WorkloadResult } from "./spec.js";
+import type { GroupResult, LoadResult, WorkloadResult } from "./spec.js";
 
 export interface TokenizerResult {
   sentences: number;
@@ -23,6 +23,8 @@ export interface BenchResult {
   load: LoadResult[];
   groups: GroupResult[];
   tokenizer: TokenizerResult | null;
+  /** The output of bench/wasm-gemm.mjs (the kernels' own GFLOP/s), when it ran. */
+  kernels: string | null;
   targets: Target[];
 }
 
@@ -59,8 +61,8 @@ export function renderReport(r: BenchResult): string {
   for (const n of r.notes) out.push(`note:    ${n}`);
 
   if (r.load.length > 0) {
-    out.push("", "Loading (fresh process per backend; RSS limit = 1.3 × file + 150 MB)");
-    const limit = (1.3 * r.model.weightsBytes) / 1048576 + 150;
+    out.push("", "Loading (fresh process per backend; MB = 10⁶ bytes; RSS limit = 1.3 × file + 150 MB)");
+    const limit = (1.3 * r.model.weightsBytes) / 1e6 + 150;
     out.push(
       ...table(
         ["backend", "backend ms", "load ms", "ready ms", "bare RSS", "peak RSS load", "peak RSS +1x128", "limit", "ok"],
@@ -103,6 +105,21 @@ export function renderReport(r: BenchResult): string {
         ]),
       ),
     );
+    const busy = rows.map(({ g, id, label }) => {
+      let cpu = 0;
+      let wall = 0;
+      for (const w of g.workloads) {
+        const s = w.times[id];
+        const ratio = w.cpuPerWall?.[id];
+        if (!s || ratio === undefined) continue;
+        const total = s.samples.reduce((a, b) => a + b, 0);
+        cpu += ratio * total;
+        wall += total;
+      }
+      return `${label} ${wall > 0 ? f(cpu / wall, 2) : "-"}`;
+    });
+    out.push(`Peak RSS of each group process (all its engines loaded): ${r.groups.map((g) => `${g.threads}t ${f(g.peakRssMb, 0)} MB`).join(", ")}`);
+    out.push(`CPU time / wall time in the timed calls (≈ the thread count on an idle machine; lower: other load slowed these figures): ${busy.join(", ")}`);
     out.push("", `Achieved GFLOP/s (share of the machine's ${f(m.peakGflops, 0)} GFLOP/s peak)`);
     out.push(
       ...table(
@@ -175,17 +192,8 @@ export function renderReport(r: BenchResult): string {
     }
   }
 
-  const kernels: (KernelResult & { threads: number })[] = r.groups.flatMap((g) => g.kernels.map((k) => ({ ...k, threads: g.threads })));
-  if (kernels.length > 0) {
-    out.push("", "Linear kernel alone (backend.linear, no bias), GFLOP/s at the median");
-    const kShapes = [...new Set(kernels.map((k) => k.shape))];
-    const kEngines = [...new Set(kernels.map((k) => `${k.engine} ${k.threads}t`))];
-    out.push(
-      ...table(
-        ["engine", ...kShapes],
-        kEngines.map((e) => [e, ...kShapes.map((s) => f(kernels.find((k) => `${k.engine} ${k.threads}t` === e && k.shape === s)?.gflops ?? NaN, 2))]),
-      ),
-    );
+  if (r.kernels !== null) {
+    out.push("", "Linear kernel alone: bench/wasm-gemm.mjs --T 128 (GFLOP/s, best of runs)", ...r.kernels.trimEnd().split("\n").map((l) => `  ${l}`));
   }
 
   const checks: string[] = [];
@@ -278,7 +286,7 @@ export function judgeTargets(r: BenchResult): Target[] {
     const x = r.tokenizer.peer.median / r.tokenizer.ours.median;
     t.push({ name: "tokenizer ≥ 2× @huggingface/tokenizers, identical ids", status: x >= 2 && r.tokenizer.identical ? "met" : "not met", detail: `${f(x, 2)}×, ids ${r.tokenizer.identical ? "identical" : "DIFFER"}` });
   }
-  const limit = (1.3 * r.model.weightsBytes) / 1048576 + 150;
+  const limit = (1.3 * r.model.weightsBytes) / 1e6 + 150;
   for (const l of r.load) {
     if (l.error) continue;
     t.push({

@@ -70,6 +70,18 @@ function runChild(script: string, spec: unknown, tag: string): Promise<unknown> 
   });
 }
 
+/** Run a script and return its stdout (stderr passes through). */
+function captureChild(script: string, args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => (text += d));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolvePromise(text) : reject(new Error(`${script} exited with code ${code}`))));
+  });
+}
+
 function tokenizerBench(sentences: string[], rounds: number): TokenizerResult | null {
   const shared = sharedDir();
   const path = shared !== null ? join(shared, "data", "tokenizer.json") : null;
@@ -192,6 +204,7 @@ async function main(): Promise<void> {
     load: [],
     groups: [],
     tokenizer: null,
+    kernels: null,
     targets: [],
   };
 
@@ -209,7 +222,7 @@ async function main(): Promise<void> {
   }
 
   const groupWorkloads = workloads;
-  if (groupWorkloads.length > 0 || !opts.skip.has("kernels")) {
+  if (groupWorkloads.length > 0) {
     for (const threads of opts.threads) {
       const ours = opts.backends.filter((b) => b === "wasm" || threads === 1);
       if (ours.length === 0 && peers.length === 0) continue;
@@ -224,7 +237,6 @@ async function main(): Promise<void> {
         sst2BudgetMs: opts.budget * 3000,
         minReps: opts.minReps,
         maxReps: opts.maxReps,
-        kernels: !opts.skip.has("kernels"),
       };
       log(`group: ${threads} thread(s): ${[...ours.map((b) => `ours-${b}`), ...peers.map((p) => `ort-${p}`)].join(", ")}`);
       result.groups.push((await runChild("group.js", spec, `group-${threads}`)) as GroupResult);
@@ -234,6 +246,22 @@ async function main(): Promise<void> {
   if (!opts.skip.has("tokenizer") && sst2Sentences !== null) {
     log("tokenizer: ours vs @huggingface/tokenizers");
     result.tokenizer = tokenizerBench(readSst2(null) ?? sst2Sentences, opts.quick ? 7 : 21);
+  }
+
+  if (!opts.skip.has("kernels")) {
+    const script = join(repoRoot, "bench", "wasm-gemm.mjs");
+    if (!existsSync(script) || !existsSync(join(repoRoot, "dist", "node", "index.js"))) {
+      notes.push("kernel figures skipped: bench/wasm-gemm.mjs runs on dist/ (npm run build)");
+    } else {
+      const names = opts.backends.flatMap((b) => (b === "js" ? ["js"] : ["wasm", "wasm-relaxed", ...opts.threads.filter((t) => t > 1).map(() => "wasm-2t")]));
+      const threads = Math.max(...opts.threads);
+      log("kernels: bench/wasm-gemm.mjs --T 128");
+      try {
+        result.kernels = await captureChild(script, ["--T", "128", "--backends", [...new Set(names)].join(","), "--threads", String(threads)]);
+      } catch (e) {
+        notes.push(`kernel figures failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   result.targets = judgeTargets(result);

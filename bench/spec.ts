@@ -25,7 +25,6 @@ export interface GroupSpec {
   sst2BudgetMs: number;
   minReps: number;
   maxReps: number;
-  kernels: boolean;
 }
 
 export interface EngineInfo {
@@ -43,17 +42,15 @@ export interface WorkloadResult {
   flops: number;
   /** engine id → timing of one call over the whole workload, ms */
   times: Record<string, Stats>;
+  /**
+   * engine id → process CPU time / wall time over its timed calls: about the engine's thread count on an otherwise
+   * idle machine; well below it, other load was taking the CPUs and the latencies are inflated.
+   */
+  cpuPerWall: Record<string, number>;
   /** engine id → max |logit - float64 reference| */
   expectedErr: Record<string, number>;
   /** "peer vs ours" → max |logit difference| */
   agreement: Record<string, number>;
-}
-
-export interface KernelResult {
-  engine: string;
-  shape: string;
-  gflops: number;
-  ms: Stats;
 }
 
 export interface GroupResult {
@@ -61,7 +58,6 @@ export interface GroupResult {
   engines: EngineInfo[];
   failed: { engine: string; error: string }[];
   workloads: WorkloadResult[];
-  kernels: KernelResult[];
   peakRssMb: number;
 }
 

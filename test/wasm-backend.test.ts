@@ -12,7 +12,7 @@ import { JsBackend } from "../src/tensor/js-backend.js";
 import { gelu } from "../src/tensor/erf.js";
 import { naiveBackend } from "../src/tensor/naive.js";
 import { WasmBackend, relaxedSimdSupported, wasmKernelBytes } from "../src/tensor/wasm/backend.js";
-import type { KernelExports } from "../src/tensor/wasm/kernels.js";
+import { buildKernelModule, type KernelExports } from "../src/tensor/wasm/kernels.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
 import { maxAbsDiff, randomArray } from "./helpers/random.js";
 
@@ -148,6 +148,32 @@ describe("wasm bitwise determinism", () => {
     );
   });
 
+  it("other register tiles and small k-blocks give the same bits as the default (k order is all that matters)", async () => {
+    const base = await backend({ relaxed: false });
+    const odd = await backend({ module: await WebAssembly.compile(buildKernelModule({ relaxed: false, shared: false, maximumPages: 1, tile: { mr: 3, nr: 12, kc: 37 } })) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 40 }), fc.nat(), (T, dIn, dOut, seed) => {
+        const x = randomArray(T * dIn, seed);
+        const w = randomArray(dOut * dIn, seed + 1, 0.3);
+        const b = randomArray(dOut, seed + 2);
+        const y1 = new Float32Array(T * dOut);
+        const y2 = new Float32Array(T * dOut);
+        base.linear(y1, x, base.prepareLinear(w, b, dOut, dIn), T, "gelu");
+        odd.linear(y2, x, odd.prepareLinear(w, b, dOut, dIn), T, "gelu");
+        expect(bits(y2)).toEqual(bits(y1));
+        const want = new Float32Array(T * dOut);
+        naiveBackend.linear(want, x, naiveBackend.prepareLinear(w, b, dOut, dIn), T, "gelu");
+        expect(maxAbsDiff(y2, want).max).toBeLessThanOrEqual(2e-6 * Math.sqrt(dIn));
+        const o1 = new Float32Array(T * dOut);
+        const o2 = new Float32Array(T * dOut);
+        base.matmul(o1, x, w, T, dOut, dIn);
+        odd.matmul(o2, x, w, T, dOut, dIn);
+        expect(bits(o2)).toEqual(bits(o1));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("a medium random model gives identical logits and hidden states with 1 and 2 threads", async () => {
     const m = randomModel({ vocabSize: 300, dim: 96, nLayers: 2, nHeads: 4, hiddenDim: 384, maxPositionEmbeddings: 80, seed: 7 });
     const single = await loadModel({ ...m, backend: "wasm" });
@@ -184,6 +210,20 @@ describe("wasm memory", () => {
     const want = new Float32Array(3 * 512);
     naiveBackend.linear(want, xb, naiveBackend.prepareLinear(big.weight, null, 512, 1024), 3, "relu");
     expect(maxAbsDiff(y, want).max).toBeLessThan(2e-6 * 32);
+  });
+
+  it("a memory that cannot grow enough is an InputError; a disposed pool leaves a working one-thread backend", async () => {
+    const small = await backend({ threads: 2, maximumMemory: 1 << 20 });
+    expect(() => small.prepareLinear(randomArray(512 * 1024, 1), null, 512, 1024)).toThrow(/more than the engine or the memory's maximum allows/);
+    const x = randomArray(40 * 64, 2);
+    const lw = small.prepareLinear(randomArray(64 * 64, 3), null, 64, 64);
+    const pooled = new Float32Array(40 * 64);
+    small.linear(pooled, x, lw, 40, "none");
+    small.dispose();
+    small.dispose();
+    const alone = new Float32Array(40 * 64);
+    small.linear(alone, x, lw, 40, "none");
+    expect(alone).toEqual(pooled);
   });
 
   it("refuses a weight another backend prepared", async () => {

@@ -11,6 +11,20 @@ export type ValType = "i32" | "i64" | "f32" | "f64" | "v128";
 
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
+/**
+ * Bytes of an ASCII string (names, the JSON in our custom section). Not TextEncoder: some sandboxes that can run
+ * WebAssembly (a bare node:vm context) have no TextEncoder.
+ */
+export function ascii(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) throw new RangeError(`ascii: ${JSON.stringify(s)} is not ASCII`);
+    out[i] = c;
+  }
+  return out;
+}
+
 /** Unsigned LEB128. */
 export function uleb(out: number[], v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`uleb: ${v} is not a u32`);
@@ -393,7 +407,7 @@ export class ModuleBuilder {
       for (const b of content) out.push(b);
     };
     const name = (buf: number[], s: string) => {
-      const bytes = new TextEncoder().encode(s);
+      const bytes = ascii(s);
       uleb(buf, bytes.length);
       buf.push(...bytes);
     };

@@ -16,7 +16,6 @@ import {
   ACT_RELU,
   FEATURES_SECTION,
   KERNELS_VERSION,
-  NR,
   buildKernelModule,
   type KernelExports,
   type ModuleDescription,
@@ -38,6 +37,11 @@ export interface WasmBackendOptions {
   workerFactory?: WorkerFactory;
   /** The shared memory's maximum in bytes when threads > 1 (default 2 GiB); a non-shared memory just grows. */
   maximumMemory?: number;
+  /**
+   * threads > 1: how long an idle pool thread keeps polling for the next matrix product before it sleeps, in µs
+   * (default 200). Lower it on a machine busy with other work; 0 sleeps at once.
+   */
+  spinMicroseconds?: number;
 }
 
 const PAGE = 65536;
@@ -101,6 +105,8 @@ export class WasmBackend implements Backend {
   readonly name: string;
   readonly relaxed: boolean;
   readonly threads: number;
+  /** Columns per packed panel in this module (its build's NR). */
+  private readonly nr: number;
   private f32: Float32Array;
   private u8: Uint8Array;
   /** First free byte: everything below is allocated (control block, weights, scratch regions). */
@@ -113,11 +119,12 @@ export class WasmBackend implements Backend {
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly ex: KernelExports,
-    private readonly pool: GemmPool | null,
+    private pool: GemmPool | null,
     description: ModuleDescription,
     reserved: number,
   ) {
     this.relaxed = description.relaxed;
+    this.nr = description.nr;
     this.threads = pool?.size ?? 1;
     this.name = `wasm${this.relaxed ? "-relaxed" : ""}${this.threads > 1 ? `-${this.threads}t` : ""}`;
     this.f32 = new Float32Array(memory.buffer);
@@ -130,6 +137,10 @@ export class WasmBackend implements Backend {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new InputError("WasmBackend: threads", `is ${JSON.stringify(options.threads)}`, "an integer from 1 to 256");
+    }
+    const spin = options.spinMicroseconds;
+    if (spin !== undefined && !(spin >= 0 && spin <= 1e6)) {
+      throw new InputError("WasmBackend: spinMicroseconds", `is ${JSON.stringify(spin)}`, "a number of microseconds from 0 to 1e6");
     }
     let module = options.module;
     let description: ModuleDescription;
@@ -162,13 +173,14 @@ export class WasmBackend implements Backend {
     const ex = instance.exports as unknown as KernelExports;
     // Bytes [0, 64) stay unused so that address 0 can mean "no bias"; the pool's control block follows.
     const ctrl = 64;
-    const pool = factory !== null ? await GemmPool.start(threads, factory, module, memory, ctrl) : null;
+    const pool = factory !== null ? await GemmPool.start(threads, factory, module, memory, ctrl, options.spinMicroseconds) : null;
     return new WasmBackend(memory, ex, pool, description, ctrl + CTRL_BYTES);
   }
 
-  /** Stop the worker pool, if any. The backend must not be used afterwards when it had threads. */
+  /** Stop the worker pool, if any (idempotent); later calls run on the calling thread alone. */
   dispose(): void {
     this.pool?.dispose();
+    this.pool = null;
   }
 
   /** Bytes of WebAssembly memory in use (weights plus scratch). */
@@ -185,7 +197,11 @@ export class WasmBackend implements Backend {
       // cost no RSS, so growing ahead is cheap while growing per weight matrix was not (~75 grows per model).
       const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
       const max = this.maxPages;
-      this.memory.grow(max === null ? pages : Math.max(Math.ceil((end - have) / PAGE), Math.min(pages, max - have / PAGE)));
+      try {
+        this.memory.grow(max === null ? pages : Math.max(Math.ceil((end - have) / PAGE), Math.min(pages, max - have / PAGE)));
+      } catch {
+        throw new InputError("WasmBackend", `needs ${end} bytes of WebAssembly memory, more than the engine or the memory's maximum allows`, "smaller batches, or a larger maximumMemory when threads > 1");
+      }
     }
     if (this.f32.buffer !== this.memory.buffer) {
       // grow() detached (or, when shared, outgrew) the old buffer: views must be made anew.
@@ -196,19 +212,21 @@ export class WasmBackend implements Backend {
 
   private alloc(bytes: number): number {
     const at = this.top;
-    this.top += align64(bytes);
-    this.ensure(this.top);
+    this.ensure(at + align64(bytes));
+    this.top = at + align64(bytes);
     return at;
   }
 
   /** A region of at least `bytes`, valid until the next scratch() call. */
   private scratch(bytes: number): number {
     if (bytes > this.scratchSize) {
-      if (this.scratchAt + this.scratchSize === this.top && this.scratchSize > 0) {
-        this.top = this.scratchAt; // the scratch region is the last allocation: extend it in place
-      }
-      this.scratchSize = align64(Math.max(bytes, this.scratchSize * 1.25));
-      this.scratchAt = this.alloc(this.scratchSize);
+      const size = align64(Math.max(bytes, this.scratchSize * 1.25));
+      // When the scratch region is the last allocation, extend it in place.
+      const at = this.scratchSize > 0 && this.scratchAt + this.scratchSize === this.top ? this.scratchAt : this.top;
+      this.ensure(at + size);
+      this.top = at + size;
+      this.scratchAt = at;
+      this.scratchSize = size;
     }
     this.ensure(this.top);
     return this.scratchAt;
@@ -227,26 +245,26 @@ export class WasmBackend implements Backend {
 
   private gemm(ap: number, bp: number, c: number, ldc: number, M: number, K: number, P: number, bias: number, alpha: number, act: number): void {
     // Below ~64k multiply-adds a pool round trip costs more than the work it shares.
-    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && M * K * P * NR >= 65536) this.pool.gemm(this.ex, ap, bp, c, ldc, M, K, P, bias, alpha, act);
+    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && M * K * P * this.nr >= 65536) this.pool.gemm(this.ex, ap, bp, c, ldc, M, K, P, bias, alpha, act);
     else this.ex.gemm(ap, bp, c, ldc, M, K, 0, P, bias, alpha, act);
   }
 
   // ---- Backend ---------------------------------------------------------------------------------------------------
 
   prepareLinear(weight: Float32Array, bias: Float32Array | null, dOut: number, dIn: number): LinearWeight {
-    const P = Math.ceil(dOut / NR);
-    const panels = this.alloc(P * dIn * NR * 4);
-    const biasAt = bias !== null ? this.alloc(P * NR * 4) : 0;
+    const P = Math.ceil(dOut / this.nr);
+    const panels = this.alloc(P * dIn * this.nr * 4);
+    const biasAt = bias !== null ? this.alloc(P * this.nr * 4) : 0;
     // Pack one panel (8 weight rows) at a time through a small scratch, so loading never needs a second copy of
     // the whole matrix in memory.
     for (let p = 0; p < P; p++) {
-      const rows = Math.min(NR, dOut - p * NR);
+      const rows = Math.min(this.nr, dOut - p * this.nr);
       const tmp = this.scratch(rows * dIn * 4);
-      this.f32.set(weight.subarray(p * NR * dIn, (p * NR + rows) * dIn), tmp >>> 2);
-      this.ex.packBT(tmp, panels + p * dIn * NR * 4, rows, dIn);
+      this.f32.set(weight.subarray(p * this.nr * dIn, (p * this.nr + rows) * dIn), tmp >>> 2);
+      this.ex.packBT(tmp, panels + p * dIn * this.nr * 4, rows, dIn);
     }
     if (bias !== null) {
-      this.f32.fill(0, biasAt >>> 2, (biasAt >>> 2) + P * NR);
+      this.f32.fill(0, biasAt >>> 2, (biasAt >>> 2) + P * this.nr);
       this.f32.set(bias.subarray(0, dOut), biasAt >>> 2);
     }
     const packed: PackedLinear = { owner: this, panels, bias: biasAt, panelCount: P };
@@ -262,7 +280,7 @@ export class WasmBackend implements Backend {
       for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) y[t * N + n] = activateScalar(w.bias !== null ? w.bias[n] : 0, act);
       return;
     }
-    const ldc = p.panelCount * NR;
+    const ldc = p.panelCount * this.nr;
     const aBytes = align64(T * K * 4);
     const base = this.scratch(aBytes + Math.max(aBytes, T * ldc * 4));
     const ap = base;
@@ -289,8 +307,8 @@ export class WasmBackend implements Backend {
       out.fill(0, 0, M * N);
       return;
     }
-    const P = Math.ceil(N / NR);
-    const ldc = P * NR;
+    const P = Math.ceil(N / this.nr);
+    const ldc = P * this.nr;
     const apBytes = align64(M * K * 4);
     const bpBytes = align64(ldc * K * 4);
     const tmpBytes = align64(Math.max(M, N) * K * 4);
@@ -366,11 +384,11 @@ function describeCompiled(module: WebAssembly.Module): ModuleDescription {
   const sections = WebAssembly.Module.customSections(module, FEATURES_SECTION);
   let d: ModuleDescription | undefined;
   try {
-    if (sections.length === 1) d = JSON.parse(new TextDecoder().decode(sections[0])) as ModuleDescription;
+    if (sections.length === 1) d = JSON.parse(String.fromCharCode(...new Uint8Array(sections[0]))) as ModuleDescription;
   } catch {
     d = undefined;
   }
-  if (d === undefined || d.version !== KERNELS_VERSION || d.nr !== NR) {
+  if (d === undefined || d.version !== KERNELS_VERSION || d.nr % 4 !== 0) {
     throw new InputError("WasmBackend: module", `is not a distilbert-ts kernel module of version ${KERNELS_VERSION}`, "a module compiled from this version's wasmKernelBytes()");
   }
   return d;

@@ -4,17 +4,17 @@
  * offsets into the imported memory; every float buffer is f32, 16-byte aligned unless a kernel says otherwise.
  *
  * GEMM layout (what prepareLinear and the per-call packers produce):
- *  - packed B ("panels"): the [K, N] right-hand operand cut into ⌈N/8⌉ panels of 8 columns, each panel K rows of
- *    8 contiguous floats (zero-padded past N), so one k step of a panel is two v128 loads;
+ *  - packed B ("panels"): the [K, N] right-hand operand cut into ⌈N/NR⌉ panels of NR columns (NR = 8), each panel K
+ *    rows of NR contiguous floats (zero-padded past N), so one k step of a panel is NR/4 v128 loads;
  *  - packed A: the [M, K] left operand in blocks of MR rows, each block K steps of MR contiguous floats (the last
  *    block has M mod MR rows, same scheme), so a k step's MR broadcasts come from one pointer with constant offsets;
- *  - C: row-major with a row stride of ldc ≥ 8·⌈N/8⌉ floats.
+ *  - C: row-major with a row stride of ldc ≥ NR·⌈N/NR⌉ floats.
  *
  * Every output element is accumulated in f32 over k = 0, 1, …, K-1 in order, with the same instruction (mul+add,
  * or relaxed_madd), whichever tile, tail tile, k-block or thread computes it; alpha and bias come after the sum.
  * So a row's result depends neither on which rows share its call nor on how the columns are split across threads.
  */
-import { FunctionBuilder, ModuleBuilder, type Label } from "./assembler.js";
+import { FunctionBuilder, ModuleBuilder, ascii, type Label } from "./assembler.js";
 
 export interface KernelOptions {
   /** Use f32x4.relaxed_madd in the GEMM micro-kernel (the engine may fuse it into one FMA). */
@@ -23,17 +23,33 @@ export interface KernelOptions {
   shared: boolean;
   /** Memory limits the module imports, in 64 KiB pages. */
   maximumPages: number;
+  /** The GEMM's register tile and k-block (default DEFAULT_TILE); for benchmarking other shapes. */
+  tile?: Tile;
+}
+
+/** MR rows × NR columns of outputs per register tile (NR a multiple of 4), KC k steps per cache block. */
+export interface Tile {
+  readonly mr: number;
+  readonly nr: number;
+  readonly kc: number;
 }
 
 /** Rows per register tile. MR × 8 outputs = 2·MR v128 accumulators, plus 2 weight vectors and a broadcast. */
 export const MR = 4;
 /** Columns per packed panel (two v128). */
 export const NR = 8;
-/** k steps per cache block: a panel's block is KC·32 B (8 KiB) and stays in L1 while every row block streams by. */
-export const KC = 256;
+/**
+ * k steps per cache block: a panel's block (KC·32 B = 24 KiB) stays in L1 while every row block streams past it.
+ * Measured on the real shapes (bench/wasm-gemm.mjs), 384 … ∞ perform alike here; 768 makes the dim-768 products a
+ * single block and cuts lin2's C round trips to 4.
+ */
+export const KC = 768;
 
-/** Code-shape knobs, for benchmarking variants of the micro-kernel (bench/wasm-gemm.mjs); the defaults ship. */
-export const kernelTuning = { variant: "rows" as "rows" | "cols" | "dup", kc: KC, mr: MR };
+/**
+ * 4 × 8: 8 accumulators + 2 weight vectors + 1 broadcast fit the 15 xmm registers V8 allocates on x64. Measured
+ * against 3 × 12, 2 × 16, 5 × 8 and 6 × 8 on the real shapes: 5 × 8 and 6 × 8 spill, the others are no faster.
+ */
+export const DEFAULT_TILE: Tile = { mr: MR, nr: NR, kc: KC };
 
 /** Bits of the exported `features` constant. */
 export const FEATURE_RELAXED = 1;
@@ -75,8 +91,10 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
     shared: opts.shared,
   });
   mod.exportConstant("features", (opts.relaxed ? FEATURE_RELAXED : 0) | (opts.shared ? FEATURE_SHARED : 0));
-  mod.customSection(FEATURES_SECTION, new TextEncoder().encode(JSON.stringify(describeModule(opts))));
+  mod.customSection(FEATURES_SECTION, ascii(JSON.stringify(describeModule(opts))));
 
+  const tile = opts.tile ?? DEFAULT_TILE;
+  if (!(tile.nr % 4 === 0 && tile.nr >= 4 && tile.mr >= 1 && tile.kc >= 1)) throw new RangeError(`buildKernelModule: bad tile ${JSON.stringify(tile)}`);
   const i32x4 = ["i32", "i32", "i32", "i32"] as const;
   const geluPanel = mod.declare(["i32", "i32", "i32"]);
   const gemm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
@@ -88,11 +106,11 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const softmax = mod.declare(["i32", "i32", "i32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
 
-  geluPanel.define(emitGeluPanel);
-  gemm.define((f) => emitGemm(f, opts.relaxed, geluPanel.index));
-  packA.define(emitPackA);
-  packBT.define(emitPackBT);
-  packB.define(emitPackB);
+  geluPanel.define((f) => emitGeluPanel(f, tile));
+  gemm.define((f) => emitGemm(f, tile, opts.relaxed, geluPanel.index));
+  packA.define((f) => emitPackA(f, tile));
+  packBT.define((f) => emitPackBT(f, tile));
+  packB.define((f) => emitPackB(f, tile));
   expMap.define((f) => emitMapInPlace(f, emitExp));
   geluMap.define((f) => emitMapInPlace(f, emitGelu));
   softmax.define(emitSoftmax);
@@ -125,7 +143,7 @@ export interface ModuleDescription {
 export const KERNELS_VERSION = 1;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
-  return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: kernelTuning.mr, nr: NR };
+  return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? DEFAULT_TILE).mr, nr: (opts.tile ?? DEFAULT_TILE).nr };
 }
 
 /** for (i = from; i < to(); i += step) body — `to` and `step` emit an i32 each time they are evaluated. */
@@ -146,10 +164,12 @@ function forLoop(f: FunctionBuilder, i: number, from: () => void, to: () => void
 
 /**
  * gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act)
- *   c [M, ldc], columns 8·p0 … 8·p1-1  =  act(alpha · A [M, K] · B [K, 8·(p1-p0)] + bias)
+ *   c [M, ldc], columns NR·p0 … NR·p1-1  =  act(alpha · A [M, K] · B [K, NR·(p1-p0)] + bias)
  * Loop nest: k-blocks of KC (outer) → panels → row blocks of MR (a tail block of M mod MR rows last) → k.
  */
-function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void {
+function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: number): void {
+  const { mr: MR, nr: NR, kc: KCB } = tile;
+  const V = NR / 4; // weight vectors per k step
   const [ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const k0 = f.local("i32");
   const kc = f.local("i32");
@@ -165,60 +185,43 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void
   const ldc4 = f.local("i32");
   const first = f.local("i32");
   const last = f.local("i32");
-  const w0 = f.local("v128");
-  const w1 = f.local("v128");
+  const w: number[] = [];
+  for (let j = 0; j < V; j++) w.push(f.local("v128"));
   const x = f.local("v128");
   const t = f.local("v128");
   const acc: number[] = [];
-  for (let i = 0; i < 2 * kernelTuning.mr; i++) acc.push(f.local("v128"));
+  for (let i = 0; i < V * MR; i++) acc.push(f.local("v128"));
   const cRow: number[] = [];
-  for (let i = 0; i < kernelTuning.mr; i++) cRow.push(f.local("i32"));
+  for (let i = 0; i < MR; i++) cRow.push(f.local("i32"));
+  /** byte offset of panel p's columns in a C row (or in the padded bias) */
+  const panelCol = () => f.get(p).i32(NR * 4).op("i32.mul");
 
-  // ldc4 = ldc·4; mt = M mod kernelTuning.mr; mFull = M - mt
   f.get(ldc).i32(2).op("i32.shl").set(ldc4);
-  f.get(M).i32(kernelTuning.mr).op("i32.rem_u").set(mt);
+  f.get(M).i32(MR).op("i32.rem_u").set(mt);
   f.get(M).get(mt).op("i32.sub").set(mFull);
 
-  const xs: number[] = [];
-  for (let r = 0; r < kernelTuning.mr; r++) xs.push(f.local("v128"));
-  const fma = (xv: number, wv: number, a: number) => {
-    if (relaxed) f.get(xv).get(wv).get(a).op("f32x4.relaxed_madd").set(a);
-    else f.get(a).get(xv).get(wv).op("f32x4.mul").op("f32x4.add").set(a);
-  };
   const kStep = (mr: number) => {
-    const v = kernelTuning.variant;
-    f.get(bpp).mem("v128.load").set(w0);
-    f.get(bpp).mem("v128.load", 16).set(w1);
-    if (v === "rows") {
-      for (let r = 0; r < mr; r++) {
-        f.get(app).mem("v128.load32_splat", r * 4).set(x);
-        fma(x, w0, acc[2 * r]);
-        fma(x, w1, acc[2 * r + 1]);
-      }
-    } else if (v === "cols") {
-      for (let r = 0; r < mr; r++) f.get(app).mem("v128.load32_splat", r * 4).set(xs[r]);
-      for (let r = 0; r < mr; r++) fma(xs[r], w0, acc[2 * r]);
-      for (let r = 0; r < mr; r++) fma(xs[r], w1, acc[2 * r + 1]);
-    } else {
-      for (let r = 0; r < mr; r++) {
-        for (let j = 0; j < 2; j++) {
-          f.get(app).mem("v128.load32_splat", r * 4).set(x);
-          fma(x, j === 0 ? w0 : w1, acc[2 * r + j]);
-        }
+    for (let j = 0; j < V; j++) f.get(bpp).mem("v128.load", 16 * j).set(w[j]);
+    for (let r = 0; r < mr; r++) {
+      f.get(app).mem("v128.load32_splat", r * 4).set(x);
+      for (let j = 0; j < V; j++) {
+        const a = acc[V * r + j];
+        if (relaxed) f.get(x).get(w[j]).get(a).op("f32x4.relaxed_madd").set(a);
+        else f.get(a).get(x).get(w[j]).op("f32x4.mul").op("f32x4.add").set(a);
       }
     }
   };
 
-  /** One mr × 8 tile over k-block [k0, k0+kc): app, bpp, cp are set by the caller. */
-  const tile = (mr: number) => {
+  /** One mr × NR tile over k-block [k0, k0+kc): app, bpp, cp are set by the caller. */
+  const microTile = (mr: number) => {
     f.get(cp).set(cRow[0]);
     for (let r = 1; r < mr; r++) f.get(cRow[r - 1]).get(ldc4).op("i32.add").set(cRow[r]);
     f.get(first).if(
       () => {
-        for (let i = 0; i < 2 * mr; i++) f.f32x4(0).set(acc[i]);
+        for (let i = 0; i < V * mr; i++) f.f32x4(0).set(acc[i]);
       },
       () => {
-        for (let r = 0; r < mr; r++) for (let j = 0; j < 2; j++) f.get(cRow[r]).mem("v128.load", 16 * j).set(acc[2 * r + j]);
+        for (let r = 0; r < mr; r++) for (let j = 0; j < V; j++) f.get(cRow[r]).mem("v128.load", 16 * j).set(acc[V * r + j]);
       },
     );
     // The k loop holds one step: V8's TurboFan hoists every load of an unrolled body ahead of the arithmetic and
@@ -227,24 +230,26 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void
     f.loop((top) => {
       kStep(mr);
       f.get(app).i32(mr * 4).op("i32.add").set(app);
-      f.get(bpp).i32(32).op("i32.add").set(bpp);
+      f.get(bpp).i32(NR * 4).op("i32.add").set(bpp);
       f.get(kk).i32(1).op("i32.sub").tee(kk).brIf(top);
     });
     f.get(last).if(() => {
       f.get(alpha).op("f32x4.splat").set(t);
-      for (let i = 0; i < 2 * mr; i++) f.get(acc[i]).get(t).op("f32x4.mul").set(acc[i]);
+      for (let i = 0; i < V * mr; i++) f.get(acc[i]).get(t).op("f32x4.mul").set(acc[i]);
       f.get(bias).if(() => {
-        for (let j = 0; j < 2; j++) {
-          f.get(bias).get(p).i32(5).op("i32.shl").op("i32.add").mem("v128.load", 16 * j).set(t);
-          for (let r = 0; r < mr; r++) f.get(acc[2 * r + j]).get(t).op("f32x4.add").set(acc[2 * r + j]);
+        for (let j = 0; j < V; j++) {
+          f.get(bias);
+          panelCol();
+          f.op("i32.add").mem("v128.load", 16 * j).set(t);
+          for (let r = 0; r < mr; r++) f.get(acc[V * r + j]).get(t).op("f32x4.add").set(acc[V * r + j]);
         }
       });
       f.get(act).i32(ACT_RELU).op("i32.eq").if(() => {
         // relu(v) = v > 0 ? v : 0 (NaN → 0), which is pmax(0, v) = 0 < v ? v : 0.
-        for (let i = 0; i < 2 * mr; i++) f.f32x4(0).get(acc[i]).op("f32x4.pmax").set(acc[i]);
+        for (let i = 0; i < V * mr; i++) f.f32x4(0).get(acc[i]).op("f32x4.pmax").set(acc[i]);
       });
     });
-    for (let r = 0; r < mr; r++) for (let j = 0; j < 2; j++) f.get(cRow[r]).get(acc[2 * r + j]).mem("v128.store", 16 * j);
+    for (let r = 0; r < mr; r++) for (let j = 0; j < V; j++) f.get(cRow[r]).get(acc[V * r + j]).mem("v128.store", 16 * j);
   };
 
   f.i32(0).set(k0);
@@ -252,30 +257,36 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void
     f.loop((kTop) => {
       f.get(k0).get(K).op("i32.ge_s").brIf(done);
       // kc = min(KC, K - k0)
-      f.i32(kernelTuning.kc).get(K).get(k0).op("i32.sub").tee(kc).i32(kernelTuning.kc).get(kc).op("i32.lt_s").op("select").set(kc);
+      f.i32(KCB).get(K).get(k0).op("i32.sub").tee(kc).i32(KCB).get(kc).op("i32.lt_s").op("select").set(kc);
       f.get(k0).op("i32.eqz").set(first);
       f.get(k0).get(kc).op("i32.add").get(K).op("i32.eq").set(last);
       forLoop(f, p, () => f.get(p0), () => f.get(p1), () => {
-        // bpPanel = bp + (p·K + k0)·32
-        f.get(bp).get(p).get(K).op("i32.mul").get(k0).op("i32.add").i32(5).op("i32.shl").op("i32.add").set(bpPanel);
+        // bpPanel = bp + (p·K + k0)·NR·4
+        f.get(bp).get(p).get(K).op("i32.mul").get(k0).op("i32.add").i32(NR * 4).op("i32.mul").op("i32.add").set(bpPanel);
         forLoop(f, m, () => f.i32(0), () => f.get(mFull), () => {
-          // app = ap + (m·K + k0·kernelTuning.mr)·4 ; cp = c + m·ldc4 + p·32
-          f.get(ap).get(m).get(K).op("i32.mul").get(k0).i32(kernelTuning.mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
-          f.get(c).get(m).get(ldc4).op("i32.mul").op("i32.add").get(p).i32(5).op("i32.shl").op("i32.add").set(cp);
+          // app = ap + (m·K + k0·MR)·4 ; cp = c + m·ldc·4 + p·NR·4
+          f.get(ap).get(m).get(K).op("i32.mul").get(k0).i32(MR).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
+          f.get(c).get(m).get(ldc4).op("i32.mul").op("i32.add");
+          panelCol();
+          f.op("i32.add").set(cp);
           f.get(bpPanel).set(bpp);
-          tile(kernelTuning.mr);
-        }, kernelTuning.mr);
-        for (let mr = 1; mr < kernelTuning.mr; mr++) {
+          microTile(MR);
+        }, MR);
+        for (let mr = 1; mr < MR; mr++) {
           f.get(mt).i32(mr).op("i32.eq").if(() => {
             f.get(ap).get(mFull).get(K).op("i32.mul").get(k0).i32(mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
-            f.get(c).get(mFull).get(ldc4).op("i32.mul").op("i32.add").get(p).i32(5).op("i32.shl").op("i32.add").set(cp);
+            f.get(c).get(mFull).get(ldc4).op("i32.mul").op("i32.add");
+            panelCol();
+            f.op("i32.add").set(cp);
             f.get(bpPanel).set(bpp);
-            tile(mr);
+            microTile(mr);
           });
         }
-        // GELU over this panel's 8 columns of every row, right after their last k-block, while they are in cache.
+        // GELU over this panel's columns of every row, right after their last k-block, while they are in cache.
         f.get(last).get(act).i32(ACT_GELU).op("i32.eq").op("i32.and").if(() => {
-          f.get(c).get(p).i32(5).op("i32.shl").op("i32.add").get(ldc).get(M).call(geluPanel);
+          f.get(c);
+          panelCol();
+          f.op("i32.add").get(ldc).get(M).call(geluPanel);
         });
       });
       f.get(k0).get(kc).op("i32.add").set(k0);
@@ -284,8 +295,12 @@ function emitGemm(f: FunctionBuilder, relaxed: boolean, geluPanel: number): void
   });
 }
 
-/** packA(src, dst, M, K): row blocks of kernelTuning.mr (tail block M mod kernelTuning.mr), each K steps of mr contiguous floats. */
-function emitPackA(f: FunctionBuilder): void {
+/**
+ * packA(src, dst, M, K): row blocks of MR (tail block M mod MR), each K steps of mr contiguous floats. With MR = 4
+ * a whole block goes 4 k at a time: four v128 loads (one per row), a 4×4 transpose, four stores.
+ */
+function emitPackA(f: FunctionBuilder, tile: Tile): void {
+  const MR = tile.mr;
   const [src, dst, M, K] = [0, 1, 2, 3];
   const m0 = f.local("i32");
   const mr = f.local("i32");
@@ -294,18 +309,49 @@ function emitPackA(f: FunctionBuilder): void {
   const s = f.local("i32");
   const d = f.local("i32");
   const base = f.local("i32");
+  const kt = f.local("i32");
+  const K4 = f.local("i32");
+  const rowBytes = f.local("i32");
+  const v: number[] = [];
+  for (let q = 0; q < 4; q++) v.push(f.local("v128"));
+  const t: number[] = [];
+  for (let q = 0; q < 4; q++) t.push(f.local("v128"));
+  const lanes = (...l: number[]) => l.flatMap((q) => [4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3]);
+  f.get(K).i32(MR === 4 ? -4 : 0).op("i32.and").set(K4);
+  f.get(K).i32(2).op("i32.shl").set(rowBytes);
   f.i32(0).set(m0);
   f.block((done) => {
     f.loop((top) => {
       f.get(m0).get(M).op("i32.ge_s").brIf(done);
-      // mr = min(kernelTuning.mr, M - m0)
-      f.i32(kernelTuning.mr).get(M).get(m0).op("i32.sub").tee(mr).i32(kernelTuning.mr).get(mr).op("i32.lt_s").op("select").set(mr);
+      // mr = min(MR, M - m0)
+      f.i32(MR).get(M).get(m0).op("i32.sub").tee(mr).i32(MR).get(mr).op("i32.lt_s").op("select").set(mr);
       // block base = dst + m0·K·4
       f.get(dst).get(m0).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(base);
+      f.i32(0).set(k);
+      if (MR === 4) {
+        f.get(mr).i32(4).op("i32.eq").if(() => {
+          f.get(src).get(m0).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
+          f.get(base).set(d);
+          forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
+            for (let q = 0; q < 4; q++) f.get(s).get(rowBytes).i32(q).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[q]);
+            f.get(v[0]).get(v[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+            f.get(v[0]).get(v[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+            f.get(v[2]).get(v[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+            f.get(v[2]).get(v[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+            f.get(d).get(t[0]).get(t[2]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 0, 2);
+            f.get(d).get(t[0]).get(t[2]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 16, 2);
+            f.get(d).get(t[1]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 32, 2);
+            f.get(d).get(t[1]).get(t[3]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 48, 2);
+            f.get(s).i32(16).op("i32.add").set(s);
+            f.get(d).i32(64).op("i32.add").set(d);
+          }, 4);
+        });
+      }
+      // The rest (k tail, or a tail block) one float at a time from k on.
       forLoop(f, r, () => f.i32(0), () => f.get(mr), () => {
-        f.get(src).get(m0).get(r).op("i32.add").get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
-        f.get(base).get(r).i32(2).op("i32.shl").op("i32.add").set(d);
-        forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
+        f.get(src).get(m0).get(r).op("i32.add").get(K).op("i32.mul").get(k).op("i32.add").i32(2).op("i32.shl").op("i32.add").set(s);
+        f.get(base).get(k).get(mr).op("i32.mul").get(r).op("i32.add").i32(2).op("i32.shl").op("i32.add").set(d);
+        forLoop(f, kt, () => f.get(k), () => f.get(K), () => {
           f.get(d).get(s).mem("f32.load").mem("f32.store");
           f.get(s).i32(4).op("i32.add").set(s);
           f.get(d).get(mr).i32(2).op("i32.shl").op("i32.add").set(d);
@@ -318,10 +364,11 @@ function emitPackA(f: FunctionBuilder): void {
 }
 
 /**
- * packBT(src, dst, N, K): panel p, step k, lane j = src[(8p + j)·K + k], 0 past N. Whole panels go 4 k at a time:
- * eight v128 loads (4 k of each of 8 rows), two 4×4 transposes, eight stores; the rest one float at a time.
+ * packBT(src, dst, N, K): panel p, step k, lane j = src[(NR·p + j)·K + k], 0 past N. Whole panels go 4 k at a time:
+ * NR v128 loads (4 k of each of the panel's rows), NR/4 4×4 transposes, NR stores; the rest one float at a time.
  */
-function emitPackBT(f: FunctionBuilder): void {
+function emitPackBT(f: FunctionBuilder, tile: Tile): void {
+  const NR = tile.nr;
   const [src, dst, N, K] = [0, 1, 2, 3];
   const n = f.local("i32");
   const k = f.local("i32");
@@ -329,94 +376,103 @@ function emitPackBT(f: FunctionBuilder): void {
   const d = f.local("i32");
   const nFull = f.local("i32");
   const K4 = f.local("i32");
-  const K4b = f.local("i32");
+  const rowBytes = f.local("i32");
   const v: number[] = [];
-  for (let r = 0; r < 8; r++) v.push(f.local("v128"));
+  for (let r = 0; r < NR; r++) v.push(f.local("v128"));
   const t: number[] = [];
   for (let r = 0; r < 4; r++) t.push(f.local("v128"));
   // i8x16.shuffle byte indices picking 32-bit lanes (0-3 from the first operand, 4-7 from the second)
-  const lanes = (...l: number[]) => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
-  f.get(N).i32(-8).op("i32.and").set(nFull);
+  const lanes = (...l: number[]) => l.flatMap((q) => [4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3]);
+  /** address of panel (n / NR)'s step 0, lane n mod NR: dst + ((n - n mod NR)·K + n mod NR)·4 */
+  const dstOf = (row: () => void) => {
+    f.get(dst);
+    row();
+    row();
+    f.i32(NR).op("i32.rem_u").op("i32.sub").get(K).op("i32.mul");
+    row();
+    f.i32(NR).op("i32.rem_u").op("i32.add").i32(2).op("i32.shl").op("i32.add");
+  };
+  f.get(N).get(N).i32(NR).op("i32.rem_u").op("i32.sub").set(nFull);
   f.get(K).i32(-4).op("i32.and").set(K4);
-  f.get(K).i32(2).op("i32.shl").set(K4b); // one source row, in bytes
+  f.get(K).i32(2).op("i32.shl").set(rowBytes);
   forLoop(f, n, () => f.i32(0), () => f.get(nFull), () => {
-    // s = src + n·K·4 (row n, k = 0); d = dst + n·K·4 (panel n/8)
+    // s = src + n·K·4 (row n, k = 0); d = dst + n·K·4 (panel n/NR, step 0)
     f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
     f.get(dst).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
-      for (let r = 0; r < 8; r++) f.get(s).get(K4b).i32(r).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[r]);
-      for (let h = 0; h < 2; h++) {
+      for (let r = 0; r < NR; r++) f.get(s).get(rowBytes).i32(r).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[r]);
+      for (let h = 0; h < NR / 4; h++) {
         const [a, b, c, e] = v.slice(4 * h, 4 * h + 4);
         f.get(a).get(b).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
         f.get(a).get(b).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
         f.get(c).get(e).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
         f.get(c).get(e).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
         f.get(d).get(t[0]).get(t[2]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 16 * h);
-        f.get(d).get(t[0]).get(t[2]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 32 + 16 * h);
-        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 64 + 16 * h);
-        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 96 + 16 * h);
+        f.get(d).get(t[0]).get(t[2]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", NR * 4 + 16 * h);
+        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 2 * NR * 4 + 16 * h);
+        f.get(d).get(t[1]).get(t[3]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 3 * NR * 4 + 16 * h);
       }
       f.get(s).i32(16).op("i32.add").set(s);
-      f.get(d).i32(128).op("i32.add").set(d);
+      f.get(d).i32(4 * NR * 4).op("i32.add").set(d);
     }, 4);
     // k tail of this panel
     forLoop(f, k, () => f.get(K4), () => f.get(K), () => {
-      for (let r = 0; r < 8; r++) f.get(d).get(s).get(K4b).i32(r).op("i32.mul").op("i32.add").mem("f32.load").mem("f32.store", 4 * r);
+      for (let r = 0; r < NR; r++) f.get(d).get(s).get(rowBytes).i32(r).op("i32.mul").op("i32.add").mem("f32.load").mem("f32.store", 4 * r);
       f.get(s).i32(4).op("i32.add").set(s);
-      f.get(d).i32(32).op("i32.add").set(d);
+      f.get(d).i32(NR * 4).op("i32.add").set(d);
     });
-  }, 8);
-  // The last, partial panel (N mod 8 rows): zero it, then scatter its rows.
+  }, NR);
+  // The last, partial panel (N mod NR rows): zero it, then scatter its rows.
   f.get(nFull).get(N).op("i32.lt_s").if(() => {
     f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      f.get(d).f32x4(0).mem("v128.store");
-      f.get(d).f32x4(0).mem("v128.store", 16);
-      f.get(d).i32(32).op("i32.add").set(d);
+      for (let j = 0; j < NR / 4; j++) f.get(d).f32x4(0).mem("v128.store", 16 * j);
+      f.get(d).i32(NR * 4).op("i32.add").set(d);
     });
     forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
       f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
-      f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").get(n).get(nFull).op("i32.sub").i32(2).op("i32.shl").op("i32.add").set(d);
+      dstOf(() => f.get(n));
+      f.set(d);
       forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
         f.get(d).get(s).mem("f32.load").mem("f32.store");
         f.get(s).i32(4).op("i32.add").set(s);
-        f.get(d).i32(32).op("i32.add").set(d);
+        f.get(d).i32(NR * 4).op("i32.add").set(d);
       });
     });
   });
 }
 
-/** packB(src, dst, K, N): panel p, step k, lane j = src[k·N + 8p + j], 0 past N. */
-function emitPackB(f: FunctionBuilder): void {
+/** packB(src, dst, K, N): panel p, step k, lane j = src[k·N + NR·p + j], 0 past N. */
+function emitPackB(f: FunctionBuilder, tile: Tile): void {
+  const NR = tile.nr;
   const [src, dst, K, N] = [0, 1, 2, 3];
   const n = f.local("i32");
   const k = f.local("i32");
   const s = f.local("i32");
   const d = f.local("i32");
   const nFull = f.local("i32");
-  f.get(N).i32(-8).op("i32.and").set(nFull);
-  // Whole panels: two v128 per k step (unaligned loads from src).
+  f.get(N).get(N).i32(NR).op("i32.rem_u").op("i32.sub").set(nFull);
+  // Whole panels: NR/4 v128 per k step (unaligned loads from src).
   forLoop(f, n, () => f.i32(0), () => f.get(nFull), () => {
     f.get(src).get(n).i32(2).op("i32.shl").op("i32.add").set(s);
     f.get(dst).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      f.get(d).get(s).mem("v128.load", 0, 0).mem("v128.store");
-      f.get(d).get(s).mem("v128.load", 16, 0).mem("v128.store", 16);
+      for (let j = 0; j < NR / 4; j++) f.get(d).get(s).mem("v128.load", 16 * j, 0).mem("v128.store", 16 * j);
       f.get(s).get(N).i32(2).op("i32.shl").op("i32.add").set(s);
-      f.get(d).i32(32).op("i32.add").set(d);
+      f.get(d).i32(NR * 4).op("i32.add").set(d);
     });
   }, NR);
-  // The last, partial panel: zero it, then copy the N mod 8 real lanes.
+  // The last, partial panel: zero it, then copy the N mod NR real lanes.
   f.get(nFull).get(N).op("i32.lt_s").if(() => {
     f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      f.get(d).f32x4(0).mem("v128.store");
-      f.get(d).f32x4(0).mem("v128.store", 16);
-      f.get(d).i32(32).op("i32.add").set(d);
+      for (let j = 0; j < NR / 4; j++) f.get(d).f32x4(0).mem("v128.store", 16 * j);
+      f.get(d).i32(NR * 4).op("i32.add").set(d);
     });
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
       forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
-        f.get(dst).get(nFull).get(K).op("i32.mul").get(k).i32(3).op("i32.shl").op("i32.add").get(n).op("i32.add").get(nFull).op("i32.sub").i32(2).op("i32.shl").op("i32.add")
+        // dst + (nFull·K + k·NR + n - nFull)·4  ←  src + (k·N + n)·4
+        f.get(dst).get(nFull).get(K).op("i32.mul").get(k).i32(NR).op("i32.mul").op("i32.add").get(n).op("i32.add").get(nFull).op("i32.sub").i32(2).op("i32.shl").op("i32.add")
           .get(src).get(k).get(N).op("i32.mul").get(n).op("i32.add").i32(2).op("i32.shl").op("i32.add").mem("f32.load")
           .mem("f32.store");
       });
@@ -625,14 +681,14 @@ function emitMapInPlace(f: FunctionBuilder, g: LaneEmitter): void {
   });
 }
 
-/** geluPanel(c, ldc, M): GELU in place over the 8 floats at c of each of M rows, ldc floats apart (one panel of C). */
-function emitGeluPanel(f: FunctionBuilder): void {
+/** geluPanel(c, ldc, M): GELU in place over the NR floats at c of each of M rows, ldc floats apart (one panel of C). */
+function emitGeluPanel(f: FunctionBuilder, tile: Tile): void {
   const [c, ldc, M] = [0, 1, 2];
   const m = f.local("i32");
   const v = f.local("v128");
   const k = constants(f);
   forLoop(f, m, () => f.i32(0), () => f.get(M), () => {
-    for (let j = 0; j < 2; j++) {
+    for (let j = 0; j < tile.nr / 4; j++) {
       f.get(c).mem("v128.load", 16 * j).set(v);
       f.get(c);
       emitGelu(f, k, v);

@@ -29,7 +29,8 @@ export interface WorkerInit {
   /** Byte address of the control block. */
   readonly ctrl: number;
   readonly index: number;
-  readonly spin: number;
+  /** Microseconds an idle worker polls for the next job before it sleeps in Atomics.wait. */
+  readonly spinMicroseconds: number;
 }
 
 // Control block layout, in 32-bit words.
@@ -58,8 +59,27 @@ const ACT = 15;
 const OP_GEMM = 1;
 const OP_EXIT = 2;
 
-/** Atomics.load polls before a waiter sleeps: a forward pass's gaps between GEMMs are shorter than a futex wake. */
-const DEFAULT_SPIN = 100_000;
+/**
+ * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
+ * attention's per-head products) are far shorter than waking a sleeping thread; but a thread that polls for long
+ * steals its core from the caller when the machine is busy.
+ */
+export const DEFAULT_SPIN_MICROSECONDS = 200;
+
+const clock: () => number = typeof performance !== "undefined" && typeof performance.now === "function" ? () => performance.now() : () => Date.now();
+
+/** Wait until ctrl[index] !== value: poll for up to `spinMicroseconds`, then sleep in Atomics.wait. */
+function waitWhileEqual(ctrl: Int32Array, index: number, value: number, spinMicroseconds: number, timeoutMs = Infinity): number {
+  let v = Atomics.load(ctrl, index);
+  if (v !== value) return v;
+  const until = clock() + spinMicroseconds / 1000;
+  for (let i = 1; (v = Atomics.load(ctrl, index)) === value; i++) {
+    if ((i & 255) === 0 && clock() > until) {
+      if (Atomics.wait(ctrl, index, value, timeoutMs) === "timed-out" && Atomics.load(ctrl, index) === value) return value;
+    }
+  }
+  return v;
+}
 
 /** Most panels a job may have (the claim word keeps the next panel in 16 bits). */
 export const MAX_POOL_PANELS = 0x8000;
@@ -105,12 +125,7 @@ export function serveGemmJobs(init: WorkerInit, post: (message: unknown) => void
   let seq = Atomics.load(ctrl, SEQ);
   post({ type: "ready" });
   for (;;) {
-    let s = Atomics.load(ctrl, SEQ);
-    for (let spins = 0; s === seq; spins++) {
-      if (spins >= init.spin) Atomics.wait(ctrl, SEQ, seq);
-      s = Atomics.load(ctrl, SEQ);
-    }
-    seq = s;
+    seq = waitWhileEqual(ctrl, SEQ, seq, init.spinMicroseconds);
     if (Atomics.load(ctrl, OP) === OP_EXIT) return;
     workOn(ex, ctrl, ctrlF, seq);
   }
@@ -126,7 +141,7 @@ export class GemmPool {
     private readonly workers: PoolWorker[],
     memory: WebAssembly.Memory,
     ctrlAddr: number,
-    private readonly spin: number,
+    private readonly spinMicroseconds: number,
   ) {
     this.ctrl = new Int32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
     this.ctrlF = new Float32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
@@ -137,7 +152,7 @@ export class GemmPool {
     return this.workers.length + 1;
   }
 
-  static async start(threads: number, factory: WorkerFactory, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number, spin = DEFAULT_SPIN): Promise<GemmPool> {
+  static async start(threads: number, factory: WorkerFactory, module: WebAssembly.Module, memory: WebAssembly.Memory, ctrl: number, spinMicroseconds = DEFAULT_SPIN_MICROSECONDS): Promise<GemmPool> {
     const workers: PoolWorker[] = [];
     try {
       const ready: Promise<void>[] = [];
@@ -152,7 +167,7 @@ export class GemmPool {
             w.onError(reject);
           }),
         );
-        const init: WorkerInit = { type: "distilbert-ts/gemm-worker", module, memory, ctrl, index: i, spin };
+        const init: WorkerInit = { type: "distilbert-ts/gemm-worker", module, memory, ctrl, index: i, spinMicroseconds };
         w.postMessage(init);
       }
       await Promise.all(ready);
@@ -160,7 +175,7 @@ export class GemmPool {
       for (const w of workers) w.terminate();
       throw e;
     }
-    return new GemmPool(workers, memory, ctrl, spin);
+    return new GemmPool(workers, memory, ctrl, spinMicroseconds);
   }
 
   /** gemm over panels [0, P) with the pool's help; returns when every panel is done. P ≤ MAX_POOL_PANELS. */
@@ -187,13 +202,11 @@ export class GemmPool {
     Atomics.store(ctrl, SEQ, seq);
     Atomics.notify(ctrl, SEQ);
     workOn(ex, ctrl, this.ctrlF, seq);
-    let spins = 0;
-    for (;;) {
-      const done = Atomics.load(ctrl, DONE);
-      if (done >= P) break;
-      if (++spins > this.spin && Atomics.wait(ctrl, DONE, done, 60_000) === "timed-out" && Atomics.load(ctrl, DONE) === done) {
-        throw new Error("GemmPool: a worker did not finish its chunk within 60 s");
-      }
+    // Only chunks a worker claimed and has not finished remain: wait for them.
+    for (let done = Atomics.load(ctrl, DONE); done < P; ) {
+      const now = waitWhileEqual(ctrl, DONE, done, this.spinMicroseconds, 60_000);
+      if (now === done) throw new Error("GemmPool: a worker did not finish its chunk within 60 s");
+      done = now;
     }
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GemmPool: a worker's gemm trapped");
   }
