@@ -19,9 +19,11 @@ export interface Workload {
   sequences: number[][];
   /**
    * How a padding engine batches it: "one" = a single [B, maxLen] batch (with an attention mask when lengths differ);
-   * a number = length-sorted batches of that many sequences, each padded to its longest.
+   * a number = batches of that many sequences, each padded to its longest.
    */
   peerBatching: "one" | number;
+  /** With numbered batches: sort by length first (little padding) or keep the workload's order. Default true. */
+  peerSorted?: boolean;
 }
 
 /** One timed call: logits per sequence, in workload order. */
@@ -173,7 +175,7 @@ export class OrtEngine implements Engine {
     let order = w.sequences.map((_, i) => i);
     let size = n;
     if (w.peerBatching !== "one") {
-      order = order.sort((a, b) => w.sequences[a].length - w.sequences[b].length);
+      if (w.peerSorted !== false) order = order.sort((a, b) => w.sequences[a].length - w.sequences[b].length);
       size = w.peerBatching;
     }
     const batches: { members: number[]; feeds: Record<string, unknown> }[] = [];

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   log(`group ${spec.threads}t: ${engines.map((e) => `${e.id} [${e.detail}]`).join(", ")}`);
 
   for (const w of spec.workloads) {
-    const who = engines.filter((e) => w.engines === "all" || e.ours);
+    const who = engines.filter((e) => (w.engines === "all" || e.ours) && !(w.skip ?? []).includes(e.id));
     if (who.length === 0) continue;
     const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
     const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;

@@ -18,12 +18,16 @@ export interface BenchOptions {
   json: string | null;
   /** SST-2 dev sentences to run (all when null). */
   sst2: number | null;
+  /** Run the plain-JS backend on SST-2 too (a full pass takes about ten minutes). */
+  sst2Js: boolean;
   /** Seconds of measuring per shape and engine group, split over alternating repetitions. */
   budget: number;
   minReps: number;
   maxReps: number;
-  /** Sequences per padded batch for the peers on SST-2 (length-sorted). */
+  /** Sequences per padded batch for the peers on SST-2. */
   peerBatch: number;
+  /** Peers' SST-2 batches: length-sorted (their best case) or in file order (a plain pipeline). */
+  peerOrder: "sorted" | "file" | "both";
   skip: Set<Section>;
   peakGflops: number | undefined;
   seed: number;
@@ -41,9 +45,13 @@ installed and an ONNX twin of the weights exists, onnxruntime-web (wasm) and onn
   --model DIR             a model folder instead of the random one (peers run when DIR/model.onnx exists)
   --ref DIR               reference model folder with model.onnx + expected.json (default /tmp/refmodel-base)
   --peers auto|off        run onnxruntime-web/-node from bench/peers when installed (default auto)
-  --sst2 N                SST-2 dev sentences (default all 872)
+  --sst2 N                SST-2 dev sentences (default all 872; quick 128)
+  --sst2-js               run the js backend on SST-2 too (skipped by default: one pass over all 872 sentences
+                          is ~1.9 TFLOP, about ten minutes at plain-JS speed)
   --budget SEC            seconds per shape and group (default 20, quick 6)
   --peer-batch N          sequences per padded batch for the peers on SST-2 (default 32)
+  --peer-order sorted|file|both  the peers' SST-2 batches: length-sorted, their best case (default), in file order
+                          (what a plain pipeline pays in padding), or both as two workloads
   --skip a,b              sections to skip: ${SECTIONS.join(", ")}
   --json PATH             where to write the JSON (default bench/results/bench-<time>.json)
   --peak-gflops X         the machine's FP32 peak, if the estimate from /proc/cpuinfo is wrong
@@ -78,6 +86,11 @@ export function parseShape(s: string): { batch: number; seq: number; label: stri
   return { batch, seq, label: `${batch}x${seq}` };
 }
 
+function parsePeerOrder(v: string | undefined): "sorted" | "file" | "both" {
+  if (v === undefined || v === "sorted" || v === "file" || v === "both") return v ?? "sorted";
+  throw new UsageError("--peer-order: sorted, file or both");
+}
+
 export function parseOptions(argv: string[], cpuCount: number): BenchOptions | "help" {
   const { values } = parseArgs({
     args: argv,
@@ -91,8 +104,10 @@ export function parseOptions(argv: string[], cpuCount: number): BenchOptions | "
       peers: { type: "string" },
       json: { type: "string" },
       sst2: { type: "string" },
+      "sst2-js": { type: "boolean", default: false },
       budget: { type: "string" },
       "peer-batch": { type: "string" },
+      "peer-order": { type: "string" },
       skip: { type: "string" },
       "peak-gflops": { type: "string" },
       seed: { type: "string" },
@@ -133,10 +148,12 @@ export function parseOptions(argv: string[], cpuCount: number): BenchOptions | "
     peers,
     json: values.json ?? null,
     sst2: values.sst2 !== undefined ? positiveInt(values.sst2, "--sst2") : quick ? 128 : null,
+    sst2Js: values["sst2-js"] === true,
     budget,
     minReps: quick ? 2 : 3,
     maxReps: quick ? 5 : 15,
     peerBatch: values["peer-batch"] !== undefined ? positiveInt(values["peer-batch"], "--peer-batch") : 32,
+    peerOrder: parsePeerOrder(values["peer-order"]),
     skip,
     peakGflops: peak,
     seed: values.seed !== undefined ? Number(values.seed) : 0,

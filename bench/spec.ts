@@ -7,10 +7,13 @@ export interface WorkloadSpec {
   kind: "shape" | "packed" | "full" | "sst2" | "check";
   sequences: number[][];
   peerBatching: "one" | number;
+  peerSorted?: boolean;
   /** Float64 reference logits per sequence (expected.json), when the workload is one of its cases. */
   expected: number[][] | null;
   /** Which engines run it: all, or ours only. */
   engines: "all" | "ours";
+  /** Engine ids left out of this workload (the plain-JS backend on full SST-2 unless --sst2-js). */
+  skip?: string[];
 }
 
 export interface GroupSpec {

@@ -8,8 +8,9 @@
  *   node bench/wasm-gemm.mjs [--backends js,wasm,wasm-relaxed,wasm-2t] [--T 8,32,128,256,512] [--min-ms 300]
  *                            [--model DIR] [--shapes 1x8,1x32,1x128,8x32,1x512]
  *
- * Each figure is the best of repeated timings (at least 3 runs, at least --min-ms of work) after one warm-up run:
- * the best is the least disturbed by other processes on a shared machine.
+ * Each figure is the best of repeated timings (at least 3 runs, at least --min-ms of work) after a warm-up (0.2 s per
+ * kernel shape, 1.5 s per model shape: V8 first runs new WebAssembly code in its baseline compiler and swaps in the
+ * optimised code once it is hot): the best is the least disturbed by other processes on a shared machine.
  */
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -50,8 +51,11 @@ const factories = {
 };
 const wanted = values.backends.split(",").map((b) => (b === "wasm-2t" ? `wasm-${threads}t` : b));
 
-function time(fn) {
-  fn();
+/** Best time of fn after warming up for `warmMs` (V8 runs new WebAssembly code in its baseline tier at first). */
+function time(fn, warmMs = 200) {
+  const w0 = performance.now();
+  do fn();
+  while (performance.now() - w0 < warmMs);
   const samples = [];
   let total = 0;
   while (samples.length < 3 || total < minMs) {
@@ -126,7 +130,7 @@ if (values.model !== undefined) {
       const ids = Array.from({ length: s.batch }, (_, b) => [101, ...Array.from({ length: s.seq - 2 }, (_, i) => 1000 + ((i * 7919 + b * 31) % 28000)), 102]);
       const T = s.seq;
       const flops = s.batch * c.nLayers * (2 * T * c.dim * c.dim * 4 + 2 * 2 * T * c.dim * c.hiddenDim + 2 * 2 * T * T * c.dim) + s.batch * 2 * 2 * c.dim * c.dim;
-      const ms = time(() => model.logitsOf(ids));
+      const ms = time(() => model.logitsOf(ids), 1500);
       row.push(`${ms.toFixed(1)} (${(flops / ms / 1e6).toFixed(1)})`);
     }
     mrows.push(row);

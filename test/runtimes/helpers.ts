@@ -79,8 +79,8 @@ export function available(path: string, what: string): string | null {
 }
 
 /**
- * The machine's Node (first `node` on PATH outside node_modules). Not process.execPath: `npm test` puts
- * node_modules/.bin first on PATH, and the node24 devDependency's bin is called `node`, so vitest itself runs on 24.
+ * The machine's Node (first `node` on PATH outside node_modules): not process.execPath, so that these tests name
+ * the runtime they mean even when vitest itself runs on another Node.
  */
 export function systemNode(): string | null {
   const binDir = join(repoRoot, "node_modules");

