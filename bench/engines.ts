@@ -55,8 +55,8 @@ interface WorkersModule {
 }
 
 /**
- * The WebAssembly backend, when this build has it (it is compiled next to the bench from src/tensor/wasm); null with
- * the reason otherwise.
+ * One of our backends by name. The WebAssembly one is imported at run time from the build next to the bench
+ * (dist-bench/src/tensor/wasm), so the bench still runs, without it, on a build that has none; this throws why not.
  */
 export async function createOurBackend(name: string, threads: number): Promise<Backend & { dispose?(): void }> {
   if (name === "js") {

@@ -78,14 +78,14 @@ export function prepareModel(opts: { model: string | null; ref: string; seed: nu
     // The reference folder has no vocabulary: link its files next to one.
     const st = statSync(refWeights);
     const dir = join(CACHE, `ref-${st.size}-${Math.round(st.mtimeMs)}`);
-    if (!existsSync(join(dir, "vocab.txt"))) {
+    if (!existsSync(join(dir, "model.safetensors"))) {
       mkdirSync(dir, { recursive: true });
       for (const f of ["config.json", "model.safetensors"]) {
         rmSync(join(dir, f), { force: true });
         symlinkSync(join(ref, f), join(dir, f));
       }
-      writeVocab(join(dir, "vocab.txt"));
     }
+    writeVocab(join(dir, "vocab.txt")); // afresh: ../shared may have appeared since
     const onnx = join(ref, "model.onnx");
     const expected = join(ref, "expected.json");
     return {
@@ -110,6 +110,7 @@ export function prepareModel(opts: { model: string | null; ref: string; seed: nu
     renameSync(`${weights}.incomplete`, weights);
     log(`bench: ${(bytes.length / 1e6).toFixed(0)} MB written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  writeVocab(join(dir, "vocab.txt"));
   return { dir, kind: "random", weightsPath: weights, weightsBytes: statSync(weights).size, onnx: null, expected: null };
 }
 

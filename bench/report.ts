@@ -119,7 +119,7 @@ export function renderReport(r: BenchResult): string {
       return `${label} ${wall > 0 ? f(cpu / wall, 2) : "-"}`;
     });
     out.push(`Peak RSS of each group process (all its engines loaded): ${r.groups.map((g) => `${g.threads}t ${f(g.peakRssMb, 0)} MB`).join(", ")}`);
-    out.push(`CPU time / wall time in the timed calls (≈ the thread count on an idle machine; lower: other load slowed these figures): ${busy.join(", ")}`);
+    out.push(`CPU time / wall time in the timed calls (≈ the thread count when nothing else runs; lower: other processes took CPU time and inflated these figures; a core merely slowed by busy neighbours does not show here): ${busy.join(", ")}`);
     out.push("", `Achieved GFLOP/s (share of the machine's ${f(m.peakGflops, 0)} GFLOP/s peak)`);
     out.push(
       ...table(
