@@ -11,6 +11,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { mulberry32 } from "../src/model/random-model.js";
 import { writeSafetensors, type WriteTensor } from "../src/safetensors/index.js";
 import { log, sharedDir } from "./common.js";
 
@@ -132,17 +133,6 @@ function writeVocab(path: string): void {
   writeFileSync(path, `${words.join("\n")}\n`);
 }
 
-/** mulberry32: a small, fast, seedable generator (the bench needs reproducible weights, not cryptography). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Box–Muller normals, mean + std · N(0, 1). */
 function fillNormal(out: Float32Array, next: () => number, mean: number, std: number): Float32Array {
@@ -189,7 +179,7 @@ export function randomCheckpoint(seed: number): Uint8Array {
   shapes.set("classifier.weight", [2, c.dim]);
   shapes.set("classifier.bias", [2]);
 
-  const next = uniform(seed * 0x9e3779b1 + 1);
+  const next = mulberry32(seed * 0x9e3779b1 + 1);
   const tensors: WriteTensor[] = [];
   for (const name of [...shapes.keys()].sort()) {
     const shape = shapes.get(name)!;

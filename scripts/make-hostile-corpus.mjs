@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mulberry32 } from "../dist/model/random-model.js";
 import { f32ToF16Bits, writeSafetensors } from "../dist/safetensors/index.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,17 +26,8 @@ const enc = new TextEncoder();
 /** Shape of the base model; the tiny fixture's config with these fields replaced. */
 const DIMS = { dim: 4, n_heads: 2, n_layers: 1, hidden_dim: 8, max_position_embeddings: 16 };
 
-/** mulberry32: a fixed, portable sequence, so weights do not depend on Math.random or the platform. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A fixed, portable sequence (mulberry32), so weights do not depend on Math.random or the platform. */
+const rng = mulberry32;
 
 /**
  * ~100 tokens picked from the fixture's bert-base-uncased vocabulary, in its order: the five specials, punctuation

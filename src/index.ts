@@ -20,7 +20,7 @@ export { parseConfig, parameterCount, type DistilBertConfig } from "./model/conf
 export { DistilBertModel, DistilBertForSequenceClassification, type PackedBatch } from "./model/distilbert.js";
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
 export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
-export { randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
+export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
 export * from "./errors.js";
 export { Tensor } from "./tensor/tensor.js";
 export type { Activation, Backend, LinearWeight } from "./tensor/backend.js";

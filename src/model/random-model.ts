@@ -28,6 +28,20 @@ export interface RandomModel {
 /** The special tokens every BERT vocab starts with here, then filler words up to vocabSize. */
 const SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
+/**
+ * mulberry32: uniform numbers in [0, 1) from a 32-bit seed. Fast, seedable and the same on every platform: for
+ * weights and test data that must be reproducible, not for anything that needs real randomness.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function randomModel(spec: RandomModelSpec = {}): RandomModel {
   const vocabSize = spec.vocabSize ?? 30522;
   const dim = spec.dim ?? 768;
@@ -36,14 +50,8 @@ export function randomModel(spec: RandomModelSpec = {}): RandomModel {
   const hiddenDim = spec.hiddenDim ?? 4 * dim;
   const maxPos = spec.maxPositionEmbeddings ?? 512;
   const labels = spec.labels ?? ["NEGATIVE", "POSITIVE"];
-  let state = (spec.seed ?? 1) >>> 0;
-  // mulberry32: fast, seedable, good enough for weights that only need to be varied and reproducible
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const uniform = mulberry32(spec.seed ?? 1);
+  const next = () => uniform() - 0.5;
   const tensors: WriteTensor[] = [];
   const add = (name: string, shape: number[], scale: number, center = 0) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

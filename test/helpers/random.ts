@@ -1,14 +1,7 @@
-/** Deterministic random numbers for tests (mulberry32), so a failure reproduces from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../src/model/random-model.js";
+
+/** Deterministic random numbers for tests, so a failure reproduces from its seed. */
+export const rng = mulberry32;
 
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
