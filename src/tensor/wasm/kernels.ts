@@ -424,11 +424,7 @@ function emitPackBT(f: FunctionBuilder, tile: Tile): void {
   }, NR);
   // The last, partial panel (N mod NR rows): zero it, then scatter its rows.
   f.get(nFull).get(N).op("i32.lt_s").if(() => {
-    f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
-    forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      for (let j = 0; j < NR / 4; j++) f.get(d).f32x4(0).mem("v128.store", 16 * j);
-      f.get(d).i32(NR * 4).op("i32.add").set(d);
-    });
+    emitZeroPanel(f, dst, nFull, K, k, d, NR);
     forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
       f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
       dstOf(() => f.get(n));
@@ -439,6 +435,18 @@ function emitPackBT(f: FunctionBuilder, tile: Tile): void {
         f.get(d).i32(NR * 4).op("i32.add").set(d);
       });
     });
+  });
+}
+
+/**
+ * Zero the partial last panel of a packed operand, [K][NR] floats at dst + nFull·K·4, so that lanes past N feed
+ * zeros into the micro-kernel. Leaves `d` past the panel's end.
+ */
+function emitZeroPanel(f: FunctionBuilder, dst: number, nFull: number, K: number, k: number, d: number, NR: number): void {
+  f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
+  forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
+    for (let j = 0; j < NR / 4; j++) f.get(d).f32x4(0).mem("v128.store", 16 * j);
+    f.get(d).i32(NR * 4).op("i32.add").set(d);
   });
 }
 
@@ -464,11 +472,7 @@ function emitPackB(f: FunctionBuilder, tile: Tile): void {
   }, NR);
   // The last, partial panel: zero it, then copy the N mod NR real lanes.
   f.get(nFull).get(N).op("i32.lt_s").if(() => {
-    f.get(dst).get(nFull).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
-    forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
-      for (let j = 0; j < NR / 4; j++) f.get(d).f32x4(0).mem("v128.store", 16 * j);
-      f.get(d).i32(NR * 4).op("i32.add").set(d);
-    });
+    emitZeroPanel(f, dst, nFull, K, k, d, NR);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
       forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
         // dst + (nFull·K + k·NR + n - nFull)·4  ←  src + (k·N + n)·4
