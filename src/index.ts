@@ -30,4 +30,4 @@ export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/
 export { naiveBackend } from "./tensor/naive.js";
 export { erf, erfc, gelu } from "./tensor/erf.js";
 export { WordPieceTokenizer, type Encoding, type EncodeOptions, type BatchEncoding } from "./tokenizer/index.js";
-export { SafetensorsFile, writeSafetensors, type Dtype, type TensorInfo, type WriteTensor } from "./safetensors/index.js";
+export { SafetensorsFile, writeSafetensors, type ByteReader, type Dtype, type TensorInfo, type WriteTensor } from "./safetensors/index.js";

@@ -1,5 +1,5 @@
 import { InputError, TokenizerError, WeightsError } from "../errors.js";
-import { SafetensorsFile } from "../safetensors/index.js";
+import { type ByteReader, SafetensorsFile } from "../safetensors/index.js";
 import type { Backend } from "../tensor/backend.js";
 import { JsBackend } from "../tensor/js-backend.js";
 import { WasmBackend, wasmSimdSupported } from "../tensor/wasm/backend.js";
@@ -17,8 +17,14 @@ export interface LoadModelOptions {
   vocab?: string;
   /** tokenizer.json, as text or parsed; used when vocab is absent. */
   tokenizerJson?: string | object;
-  /** The safetensors file's bytes. F32 tensors are used in place (no copy) when aligned. */
-  weights: Uint8Array | ArrayBuffer;
+  /**
+   * The safetensors file: its bytes (F32 tensors are then used in place, no copy, when aligned, so the whole buffer
+   * stays alive with the model), or a ByteReader (`{ byteLength, read(position, length) }`, synchronous) that
+   * loadModel reads tensor by tensor while it builds the model and never after it resolves; the file is never whole
+   * in memory then, and a backend that packs its weights (wasm) keeps only its packed copy. loadModelFromDir passes a
+   * reader over a file descriptor. A reader's I/O failure surfaces as a FileError naming `sources.weights`.
+   */
+  weights: Uint8Array | ArrayBuffer | ByteReader;
   /**
    * A Backend instance; "wasm" (WebAssembly SIMD, relaxed SIMD where the engine has it); "js" (plain JavaScript);
    * or "auto" (the default): wasm where WebAssembly SIMD is available and may be compiled (or `wasmModule` is given),
@@ -46,8 +52,9 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   const sources = options.sources ?? {};
   const config = parseConfig(options.config, sources.config ?? "config.json");
   const weights = options.weights;
-  if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer)) {
-    throw new InputError("loadModel", "weights are not bytes", "a Uint8Array or ArrayBuffer with the safetensors file");
+  const isReader = isByteReader(weights);
+  if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer) && !isReader) {
+    throw new InputError("loadModel", "weights are not bytes", "a Uint8Array or ArrayBuffer with the safetensors file, or a ByteReader");
   }
   // The weights header is validated before the tokenizer is built: it costs no allocation beyond the header, so a
   // hostile weights file is refused before anything sized by another file is built. The header limit: DistilBERT's
@@ -55,7 +62,8 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   // entries takes ~15 times its size in memory; so 1 MiB (metadata, extra tensors) plus 1 KiB per tensor the config
   // needs, and anything larger is refused unparsed.
   const tensorsNeeded = 8 + 16 * config.nLayers;
-  const file = SafetensorsFile.parse(weights, { source: sources.weights ?? "model.safetensors", maxHeaderLength: (1 << 20) + 1024 * tensorsNeeded });
+  const parseOptions = { source: sources.weights ?? "model.safetensors", maxHeaderLength: (1 << 20) + 1024 * tensorsNeeded };
+  const file = isReader ? SafetensorsFile.open(weights, parseOptions) : SafetensorsFile.parse(weights, parseOptions);
   let tokenizer: WordPieceTokenizer;
   if (options.vocab !== undefined) {
     tokenizer = WordPieceTokenizer.fromVocab(options.vocab, { source: sources.vocab ?? "vocab.txt", modelMaxLength: config.maxPositionEmbeddings });
@@ -84,6 +92,10 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
     throw new WeightsError(`${file.source}: tensor "${first.name}"`, `holds ${first.count} NaN/Inf values (first at index ${first.firstIndex}); ${report.nonFinite.length} tensor(s) affected`, "finite weights");
   }
   return new DistilBertClassifier(config, tokenizer, model, backend, report);
+}
+
+function isByteReader(w: unknown): w is ByteReader {
+  return typeof w === "object" && w !== null && !ArrayBuffer.isView(w) && typeof (w as ByteReader).read === "function" && typeof (w as ByteReader).byteLength === "number";
 }
 
 async function resolveBackend(options: LoadModelOptions): Promise<Backend> {

@@ -1,5 +1,6 @@
-import { SafetensorsError } from "../errors.js";
+import { DistilBertError, FileError, SafetensorsError } from "../errors.js";
 import { printable } from "../printable.js";
+import { type ByteReader, memoryReader } from "./byte-reader.js";
 import { canonicalOrder, DTYPE_SIZE, DTYPES, type Dtype, elementCount, isDtype, LITTLE_ENDIAN } from "./dtype.js";
 import { f16LookupTable } from "./float.js";
 import { type NonIntegerNumber, scanJson } from "./json-scan.js";
@@ -258,22 +259,66 @@ export interface ParseOptions {
 }
 
 /**
- * Parses and validates the header from the start of a file. `prefix` needs only the first 8 + headerLength bytes;
- * the data buffer is checked against the header (contiguous tiling from 0, sizes) but not against a file size.
+ * A ByteReader whose every read is checked: a reader that throws, or returns anything but the bytes asked for,
+ * becomes a typed error naming the file (never a raw stack from the I/O layer).
  */
-export function parseHeader(prefix: Uint8Array | ArrayBuffer, options: ParseOptions = {}): SafetensorsHeader {
-  const source = options.source ?? DEFAULT_SOURCE;
-  const bytes = toBytes(prefix, source);
-  const headerLength = readHeaderLength(bytes, source, options.maxHeaderLength);
+class CheckedReader {
+  constructor(
+    private readonly reader: ByteReader,
+    readonly source: string,
+    /** The reader's byteLength, read once: all checks against the file size use this number. */
+    readonly byteLength: number,
+  ) {}
+
+  read(position: number, length: number): Uint8Array {
+    let out: unknown;
+    try {
+      out = this.reader.read(position, length);
+    } catch (e) {
+      // A reader that already speaks our errors (the Node file reader's FileError) knows best what went wrong.
+      if (e instanceof DistilBertError) throw e;
+      const why = printable(e instanceof Error ? e.message : String(e));
+      throw new FileError(this.source, `cannot be read at bytes [${position}, ${position + length}) (${why})`);
+    }
+    if (Object.prototype.toString.call(out) !== "[object Uint8Array]" || (out as Uint8Array).length !== length) {
+      const got = Object.prototype.toString.call(out) === "[object Uint8Array]" ? `${(out as Uint8Array).length} bytes` : describe(out);
+      throw new FileError(
+        this.source,
+        `a read of ${length} bytes at byte ${position} returned ${got}`,
+        `exactly ${length} bytes (the file must not change while it is read)`,
+      );
+    }
+    return out as Uint8Array;
+  }
+}
+
+/** Opens a reader for checked reads; its byteLength must be a size. */
+function checkedReader(reader: ByteReader, source: string): CheckedReader {
+  if (reader === null || typeof reader !== "object" || typeof reader.read !== "function") {
+    throw new SafetensorsError(source, `cannot read ${describe(reader)}`, "a ByteReader ({ byteLength, read(position, length) })");
+  }
+  const size: unknown = reader.byteLength;
+  if (!isIndex(size)) throw new SafetensorsError(source, `the reader's byteLength is ${describe(size)}`, "a non-negative integer below 2^53");
+  return new CheckedReader(reader, source, size);
+}
+
+/**
+ * The one header parser behind parseHeader, SafetensorsFile.parse and SafetensorsFile.open: every check is made on
+ * bytes read through `src`, and nothing past the 8-byte length is read before that length is bounded by the limit
+ * and by the file size.
+ */
+function readHeader(src: CheckedReader, maxHeaderLength: number | undefined): SafetensorsHeader {
+  const { source, byteLength: size } = src;
+  const headerLength = readHeaderLength(src.read(0, Math.min(8, size)), source, maxHeaderLength);
   const dataOffset = 8 + headerLength;
-  if (dataOffset > bytes.length) {
+  if (dataOffset > size) {
     throw new SafetensorsError(
       source,
-      `header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`,
-      `at most ${bytes.length - 8}`,
+      `header length ${headerLength} runs past the end of the file (${size} bytes)`,
+      `at most ${size - 8}`,
     );
   }
-  const { parsed, nonInteger } = decodeHeader(bytes.subarray(8, dataOffset), source);
+  const { parsed, nonInteger } = decodeHeader(src.read(8, headerLength), source);
 
   let metadata = new Map<string, string>();
   const infos: TensorInfo[] = [];
@@ -313,6 +358,19 @@ export function parseHeader(prefix: Uint8Array | ArrayBuffer, options: ParseOpti
   return { source, headerLength, dataOffset, dataLength: pos, fileLength: dataOffset + pos, metadata, tensors };
 }
 
+/**
+ * Parses and validates the header from the start of a file. `prefix` needs only the first 8 + headerLength bytes;
+ * the data buffer is checked against the header (contiguous tiling from 0, sizes) but not against a file size.
+ */
+export function parseHeader(prefix: Uint8Array | ArrayBuffer, options: ParseOptions = {}): SafetensorsHeader {
+  const source = options.source ?? DEFAULT_SOURCE;
+  const bytes = toBytes(prefix, source);
+  return readHeader(new CheckedReader(memoryReader(bytes), source, bytes.length), options.maxHeaderLength);
+}
+
+/** Bytes per read when findNonFinite scans a tensor through a reader: bounded memory, whatever the tensor's size. */
+const SCAN_CHUNK = 1 << 22;
+
 export class SafetensorsFile {
   readonly source: string;
   readonly metadata: Map<string, string>;
@@ -321,13 +379,13 @@ export class SafetensorsFile {
   readonly headerLength: number;
   /** Absolute offset of the data buffer: 8 + headerLength. */
   readonly dataOffset: number;
-  /** The caller's bytes; views returned by bytes()/getFloat32() alias them. */
-  private readonly buf: Uint8Array;
+  /** Where tensor bytes come from: the caller's buffer (parse; reads are views of it) or the caller's ByteReader. */
+  private readonly src: CheckedReader;
   // A private copy of the index, so that callers editing `tensors` cannot point reads at other bytes.
   private readonly index: Map<string, TensorInfo>;
 
-  private constructor(buf: Uint8Array, header: SafetensorsHeader) {
-    this.buf = buf;
+  private constructor(src: CheckedReader, header: SafetensorsHeader) {
+    this.src = src;
     this.source = header.source;
     this.metadata = header.metadata;
     this.tensors = header.tensors;
@@ -336,12 +394,26 @@ export class SafetensorsFile {
     this.dataOffset = header.dataOffset;
   }
 
-  /** Validates the whole file; the bytes are not copied, so they must not change while this object is used. */
+  /**
+   * Validates the whole file; the bytes are not copied, so they must not change while this object is used.
+   * The same as `open(memoryReader(bytes))`: tensors are views of `bytes` (aligned F32 included).
+   */
   static parse(bytes: Uint8Array | ArrayBuffer, options: ParseOptions = {}): SafetensorsFile {
     const source = options.source ?? DEFAULT_SOURCE;
-    const buf = toBytes(bytes, source);
-    const header = parseHeader(buf, { source, maxHeaderLength: options.maxHeaderLength });
-    const available = buf.length - header.dataOffset;
+    return SafetensorsFile.open(memoryReader(toBytes(bytes, source)), options);
+  }
+
+  /**
+   * Validates a file read through `reader` (exactly as parse does: header length, header, tiling, and the size
+   * against `reader.byteLength`), reading only the 8-byte length and the header. Tensor bytes are read when asked
+   * for (bytes, getFloat32, findNonFinite), so the reader must stay usable while tensors are read. A reader that
+   * throws, or returns other than the bytes asked for, gives a FileError naming `options.source`.
+   */
+  static open(reader: ByteReader, options: ParseOptions = {}): SafetensorsFile {
+    const source = options.source ?? DEFAULT_SOURCE;
+    const src = checkedReader(reader, source);
+    const header = readHeader(src, options.maxHeaderLength);
+    const available = src.byteLength - header.dataOffset;
     if (header.dataLength > available) {
       throw new SafetensorsError(
         source,
@@ -356,7 +428,7 @@ export class SafetensorsFile {
         `a file of ${header.fileLength} bytes`,
       );
     }
-    return new SafetensorsFile(buf, header);
+    return new SafetensorsFile(src, header);
   }
 
   /** Tensor names in data-offset order. */
@@ -374,28 +446,41 @@ export class SafetensorsFile {
     return info;
   }
 
-  /** The tensor's raw little-endian bytes, as a view on the caller's buffer. */
+  /** The tensor's raw little-endian bytes: a view of the caller's buffer (parse), or what the reader returned (open). */
   bytes(name: string): Uint8Array {
     const info = this.info(name);
-    return this.buf.subarray(this.dataOffset + info.begin, this.dataOffset + info.end);
+    return this.src.read(this.dataOffset + info.begin, info.end - info.begin);
   }
 
   /**
-   * The tensor as float32. F32 is a zero-copy view when its absolute address is 4-aligned on a little-endian host
-   * (writing to it writes into the caller's buffer); otherwise, and for F16/BF16/F64, a new array.
+   * The tensor as float32. F32 is a zero-copy view of the bytes read when they are 4-aligned on a little-endian host
+   * (parse: a view of the caller's buffer, so writing to it writes there; open: of the array the reader returned,
+   * e.g. a fresh one per tensor); otherwise, and for F16/BF16/F64, a new array.
    */
   getFloat32(name: string): Float32Array {
     const info = this.info(name);
-    const start = this.dataOffset + info.begin;
-    const nbytes = info.end - info.begin;
-    const n = nbytes / DTYPE_SIZE[info.dtype];
-    const u8 = this.buf;
+    const size = DTYPE_SIZE[info.dtype];
+    if (info.dtype !== "F32" && info.dtype !== "F16" && info.dtype !== "BF16" && info.dtype !== "F64") {
+      throw new SafetensorsError(
+        tensorWhere(this.source, name),
+        `dtype ${info.dtype} is not a float type the engine can use`,
+        FLOAT_TYPES,
+      );
+    }
+    // Checked before reading: a tensor the engine cannot use is refused without reading its bytes.
+    const u8 = this.bytes(name);
+    const nbytes = u8.length;
+    const n = nbytes / size;
     switch (info.dtype) {
       case "F32": {
-        const abs = u8.byteOffset + start;
-        if (LITTLE_ENDIAN && abs % 4 === 0) return new Float32Array(u8.buffer, abs, n);
-        if (LITTLE_ENDIAN) return new Float32Array(u8.slice(start, start + nbytes).buffer, 0, n);
-        const dv = new DataView(u8.buffer, u8.byteOffset + start, nbytes);
+        if (LITTLE_ENDIAN && u8.byteOffset % 4 === 0) return new Float32Array(u8.buffer, u8.byteOffset, n);
+        if (LITTLE_ENDIAN) {
+          // An explicit copy: Buffer#slice (a reader may return a Buffer) would be a view, not a copy.
+          const out = new Float32Array(n);
+          new Uint8Array(out.buffer).set(u8);
+          return out;
+        }
+        const dv = new DataView(u8.buffer, u8.byteOffset, nbytes);
         const out = new Float32Array(n);
         for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
         return out;
@@ -403,98 +488,112 @@ export class SafetensorsFile {
       case "F16": {
         const table = f16LookupTable();
         const out = new Float32Array(n);
-        const u16 = this.alignedView(Uint16Array, start, n);
+        const u16 = alignedView(Uint16Array, u8, n);
         if (u16 !== null) for (let i = 0; i < n; i++) out[i] = table[u16[i]];
-        else for (let i = 0, p = start; i < n; i++, p += 2) out[i] = table[u8[p] | (u8[p + 1] << 8)];
+        else for (let i = 0, p = 0; i < n; i++, p += 2) out[i] = table[u8[p] | (u8[p + 1] << 8)];
         return out;
       }
       case "BF16": {
         const out = new Float32Array(n);
         // Writing the bits through a Uint32Array alias is exact and keeps NaN payloads, unlike arithmetic.
         const bits = new Uint32Array(out.buffer);
-        const u16 = this.alignedView(Uint16Array, start, n);
+        const u16 = alignedView(Uint16Array, u8, n);
         if (u16 !== null) for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
-        else for (let i = 0, p = start; i < n; i++, p += 2) bits[i] = (u8[p] | (u8[p + 1] << 8)) << 16;
+        else for (let i = 0, p = 0; i < n; i++, p += 2) bits[i] = (u8[p] | (u8[p + 1] << 8)) << 16;
         return out;
       }
-      case "F64": {
-        const dv = new DataView(u8.buffer, u8.byteOffset + start, nbytes);
+      default: {
+        const dv = new DataView(u8.buffer, u8.byteOffset, nbytes);
         const out = new Float32Array(n);
         for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
         return out;
       }
-      default:
-        throw new SafetensorsError(
-          tensorWhere(this.source, name),
-          `dtype ${info.dtype} is not a float type the engine can use`,
-          FLOAT_TYPES,
-        );
     }
   }
 
   /**
    * Counts NaN/±Inf elements (by their exponent bits, without converting). Integer and bool tensors have none;
-   * firstIndex is -1 when count is 0.
+   * firstIndex is -1 when count is 0. Reads the tensor in chunks of at most 4 MiB (views, when parsed from memory).
    */
   findNonFinite(name: string): { count: number; firstIndex: number } {
     const info = this.info(name);
-    const start = this.dataOffset + info.begin;
-    const n = (info.end - info.begin) / DTYPE_SIZE[info.dtype];
-    // Each float format is non-finite exactly when its exponent field is all ones; read just the bytes holding it
-    // (little-endian: the exponent is in the last one or two bytes of each element).
-    switch (info.dtype) {
-      case "F32": {
-        const u32 = this.alignedView(Uint32Array, start, n);
-        if (u32 !== null) return scan(n, (i) => (u32[i] & 0x7f800000) === 0x7f800000);
-        return this.scanBytes(start, n, 4, 2, 0x7f80);
-      }
-      case "F64":
-        return this.scanBytes(start, n, 8, 6, 0x7ff0);
-      case "F16": {
-        const u16 = this.alignedView(Uint16Array, start, n);
-        if (u16 !== null) return scan(n, (i) => (u16[i] & 0x7c00) === 0x7c00);
-        return this.scanBytes(start, n, 2, 0, 0x7c00);
-      }
-      case "BF16": {
-        const u16 = this.alignedView(Uint16Array, start, n);
-        if (u16 !== null) return scan(n, (i) => (u16[i] & 0x7f80) === 0x7f80);
-        return this.scanBytes(start, n, 2, 0, 0x7f80);
-      }
-      case "F8_E5M2":
-        return this.scanBytes(start, n, 1, -1, 0x7c);
-      case "F8_E4M3":
-        // The e4m3fn variant: no infinities, only S.1111.111 is NaN.
-        return this.scanBytes(start, n, 1, -1, 0x7f);
-      default:
-        return { count: 0, firstIndex: -1 };
+    const size = DTYPE_SIZE[info.dtype];
+    const test = nonFiniteTest(info.dtype);
+    if (test === null) return { count: 0, firstIndex: -1 };
+    const nbytes = info.end - info.begin;
+    const step = Math.max(size, SCAN_CHUNK - (SCAN_CHUNK % size));
+    let count = 0;
+    let firstIndex = -1;
+    for (let off = 0; off < nbytes; off += step) {
+      const chunk = this.src.read(this.dataOffset + info.begin + off, Math.min(step, nbytes - off));
+      const r = test(chunk, chunk.length / size);
+      if (r.count > 0 && count === 0) firstIndex = off / size + r.firstIndex;
+      count += r.count;
     }
+    return { count, firstIndex };
   }
+}
 
-  /**
-   * A native-endian typed view on the tensor's bytes when that equals the file's little-endian layout and the
-   * address is aligned; null otherwise (callers fall back to byte-wise reads).
-   */
-  private alignedView<T extends Uint16Array | Uint32Array>(
-    Ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
-    start: number,
-    n: number,
-  ): T | null {
-    const abs = this.buf.byteOffset + start;
-    return LITTLE_ENDIAN && abs % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(this.buf.buffer, abs, n) : null;
-  }
+type NonFiniteTest = (u8: Uint8Array, n: number) => { count: number; firstIndex: number };
 
-  /**
-   * Byte-wise exponent test: the 16-bit little-endian word at byte `hi` of each `size`-byte element (or the single
-   * byte when hi is -1), masked by `mask`, must equal `mask`.
-   */
-  private scanBytes(start: number, n: number, size: number, hi: number, mask: number): { count: number; firstIndex: number } {
-    const u8 = this.buf;
-    if (hi < 0) return scan(n, (i) => (u8[start + i] & mask) === mask);
-    return scan(n, (i) => {
-      const p = start + i * size + hi;
-      return ((u8[p] | (u8[p + 1] << 8)) & mask) === mask;
-    });
+/**
+ * Each float format is non-finite exactly when its exponent field is all ones; the test reads just the bytes holding
+ * it (little-endian: the exponent is in the last one or two bytes of each element). null for non-float dtypes.
+ */
+function nonFiniteTest(dtype: Dtype): NonFiniteTest | null {
+  switch (dtype) {
+    case "F32":
+      return (u8, n) => {
+        const u32 = alignedView(Uint32Array, u8, n);
+        if (u32 !== null) return scan(n, (i) => (u32[i] & 0x7f800000) === 0x7f800000);
+        return scanBytes(u8, n, 4, 2, 0x7f80);
+      };
+    case "F64":
+      return (u8, n) => scanBytes(u8, n, 8, 6, 0x7ff0);
+    case "F16":
+      return (u8, n) => {
+        const u16 = alignedView(Uint16Array, u8, n);
+        if (u16 !== null) return scan(n, (i) => (u16[i] & 0x7c00) === 0x7c00);
+        return scanBytes(u8, n, 2, 0, 0x7c00);
+      };
+    case "BF16":
+      return (u8, n) => {
+        const u16 = alignedView(Uint16Array, u8, n);
+        if (u16 !== null) return scan(n, (i) => (u16[i] & 0x7f80) === 0x7f80);
+        return scanBytes(u8, n, 2, 0, 0x7f80);
+      };
+    case "F8_E5M2":
+      return (u8, n) => scanBytes(u8, n, 1, -1, 0x7c);
+    case "F8_E4M3":
+      // The e4m3fn variant: no infinities, only S.1111.111 is NaN.
+      return (u8, n) => scanBytes(u8, n, 1, -1, 0x7f);
+    default:
+      return null;
   }
+}
+
+/**
+ * A native-endian typed view of `u8` when that equals the file's little-endian layout and the address is aligned;
+ * null otherwise (callers fall back to byte-wise reads).
+ */
+function alignedView<T extends Uint16Array | Uint32Array>(
+  Ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  u8: Uint8Array,
+  n: number,
+): T | null {
+  return LITTLE_ENDIAN && u8.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(u8.buffer, u8.byteOffset, n) : null;
+}
+
+/**
+ * Byte-wise exponent test: the 16-bit little-endian word at byte `hi` of each `size`-byte element of `u8` (or the
+ * single byte when hi is -1), masked by `mask`, must equal `mask`.
+ */
+function scanBytes(u8: Uint8Array, n: number, size: number, hi: number, mask: number): { count: number; firstIndex: number } {
+  if (hi < 0) return scan(n, (i) => (u8[i] & mask) === mask);
+  return scan(n, (i) => {
+    const p = i * size + hi;
+    return ((u8[p] | (u8[p + 1] << 8)) & mask) === mask;
+  });
 }
 
 function scan(n: number, isNonFinite: (i: number) => boolean): { count: number; firstIndex: number } {

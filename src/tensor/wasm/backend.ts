@@ -268,7 +268,32 @@ export class WasmBackend implements Backend {
       this.f32.set(bias.subarray(0, dOut), biasAt >>> 2);
     }
     const packed: PackedLinear = { owner: this, panels, bias: biasAt, panelCount: P };
-    return { weight, bias, dOut, dIn, packed };
+    // Nothing of the caller's is kept: holding `weight` (often a view of the whole weights file) would keep a second
+    // copy of every matrix next to its panels. `weight` is rebuilt from the panels on each access instead (a new
+    // array; bit for bit the original: panel p, step k, lane j holds row p·nr + j, column k), and bias is copied.
+    const memory = this.memory;
+    const nr = this.nr;
+    return {
+      bias: bias === null ? null : bias.slice(0, dOut),
+      dOut,
+      dIn,
+      packed,
+      get weight(): Float32Array {
+        const out = new Float32Array(dOut * dIn);
+        // Through integer views: a float load/store may canonicalise NaN payloads.
+        const dst = new Uint32Array(out.buffer);
+        const src = new Uint32Array(memory.buffer);
+        for (let p = 0; p < P; p++) {
+          const at = (panels >>> 2) + p * dIn * nr;
+          const rows = Math.min(nr, dOut - p * nr);
+          for (let j = 0; j < rows; j++) {
+            const row = (p * nr + j) * dIn;
+            for (let k = 0; k < dIn; k++) dst[row + k] = src[at + k * nr + j];
+          }
+        }
+        return out;
+      },
+    };
   }
 
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
