@@ -1,6 +1,6 @@
 /**
  * The WebAssembly backend beyond the shared kernel and model suites (which run it through test/helpers/backends.ts):
- * the f32 exp and f64 GELU against JavaScript's, bitwise equality across threads and batch compositions, memory
+ * the f32 exp and GELU against JavaScript's, bitwise equality across threads and batch compositions, memory
  * growth, precompiled modules, and loadModel's backend options.
  */
 import fc from "fast-check";

@@ -21,6 +21,14 @@ export interface LinearWeight {
   readonly packed?: unknown;
 }
 
+/** One sequence's rows in packed [N, ·] buffers (what attention needs of a layers/context.ts Span). */
+export interface AttentionSpan {
+  readonly start: number;
+  readonly len: number;
+  /** [len]: 0 where the key may not be attended to; null = all may. */
+  readonly keyMask: Uint8Array | null;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -54,4 +62,13 @@ export interface Backend {
 
   /** x [n] = act(x) in place. */
   activate(x: Float32Array, n: number, act: Activation): void;
+
+  /**
+   * Optional: multi-head self-attention of every span in one call, for a backend that can skip the per-head copies.
+   * out [N, H·dh] ← per span s and head h (columns [h·dh, (h+1)·dh) of q, k, v [N, H·dh], rows s.start … s.start +
+   * s.len): softmax(scale · q_h · k_hᵀ, s.keyMask) · v_h. The result must equal, bit for bit, what matmulTransB,
+   * softmaxRows and matmul give head by head. Returns false, having written nothing, for a case it does not take;
+   * the layer then goes head by head.
+   */
+  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number): boolean;
 }

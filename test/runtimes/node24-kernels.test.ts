@@ -16,7 +16,7 @@ describe.skipIf(node24 === null)("Node 24: kernels and the whole model in every 
     const version = spawnSync(node24!, ["--version"], { encoding: "utf8" }).stdout.trim();
     const r = spawnSync(
       node24!,
-      [join(repoRoot, "node_modules/vitest/vitest.mjs"), "run", "test/kernels.test.ts", "test/model-fixtures.test.ts", "test/model-shapes.test.ts", "test/wasm-backend.test.ts"],
+      [join(repoRoot, "node_modules/vitest/vitest.mjs"), "run", "test/kernels.test.ts", "test/model-fixtures.test.ts", "test/model-shapes.test.ts", "test/wasm-backend.test.ts", "test/wasm-attention.test.ts"],
       { cwd: repoRoot, encoding: "utf8", env: { ...process.env, DISTILBERT_TS_SKIP_BUILD: "1", FORCE_COLOR: "0" }, maxBuffer: 64 * 1024 * 1024 },
     );
     const out = r.stdout + r.stderr;

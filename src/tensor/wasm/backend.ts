@@ -8,7 +8,7 @@
  * bytes, e.g. Cloudflare Workers). With `threads > 1` the memory is shared and a worker pool splits each GEMM.
  */
 import { InputError } from "../../errors.js";
-import type { Activation, Backend, LinearWeight } from "../backend.js";
+import type { Activation, AttentionSpan, Backend, LinearWeight } from "../backend.js";
 import { gelu } from "../erf.js";
 import {
   ACT_GELU,
@@ -16,6 +16,7 @@ import {
   ACT_RELU,
   FEATURES_SECTION,
   KERNELS_VERSION,
+  attentionScratchBytes,
   buildKernelModule,
   type KernelExports,
   type ModuleDescription,
@@ -261,7 +262,7 @@ export class WasmBackend implements Backend {
       const rows = Math.min(this.nr, dOut - p * this.nr);
       const tmp = this.scratch(rows * dIn * 4);
       this.f32.set(weight.subarray(p * this.nr * dIn, (p * this.nr + rows) * dIn), tmp >>> 2);
-      this.ex.packBT(tmp, panels + p * dIn * this.nr * 4, rows, dIn);
+      this.ex.packBT(tmp, panels + p * dIn * this.nr * 4, rows, dIn, dIn);
     }
     if (bias !== null) {
       this.f32.fill(0, biasAt >>> 2, (biasAt >>> 2) + P * this.nr);
@@ -312,7 +313,7 @@ export class WasmBackend implements Backend {
     const xs = base + aBytes;
     const c = xs; // x's copy is dead once packed
     this.put(x, T * K, xs);
-    this.ex.packA(xs, ap, T, K);
+    this.ex.packA(xs, ap, T, K, K);
     this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
     this.take(y, c, T, N, ldc);
   }
@@ -343,12 +344,61 @@ export class WasmBackend implements Backend {
     const tmp = bp + bpBytes;
     const c = tmp + tmpBytes;
     this.put(a, M * K, tmp);
-    this.ex.packA(tmp, ap, M, K);
+    this.ex.packA(tmp, ap, M, K, K);
     this.put(b, N * K, tmp);
-    if (transB) this.ex.packBT(tmp, bp, N, K);
-    else this.ex.packB(tmp, bp, K, N);
+    if (transB) this.ex.packBT(tmp, bp, N, K, K);
+    else this.ex.packB(tmp, bp, K, N, N);
     this.gemm(ap, bp, c, ldc, M, K, P, 0, alpha, ACT_NONE);
     this.take(out, c, M, N, ldc);
+  }
+
+  /**
+   * Every head of every span in one pass through WebAssembly memory: q, k, v copied in once, each head computed in
+   * place by the `attention` kernel (its packers read the head's columns where they are; its last GEMM writes them
+   * where they go), the context copied out once; with a pool, the (span, head) units are shared among the threads.
+   * Declines (returns false) when dh is not a multiple of the panel width or a span may attend to no key.
+   */
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number): boolean {
+    if (dh === 0 || dh % this.nr !== 0 || H === 0) return false;
+    let N = 0;
+    let Lmax = 0;
+    let maskBytes = 0;
+    for (const s of spans) {
+      if (s.keyMask !== null && !s.keyMask.subarray(0, s.len).some((m) => m !== 0)) return false;
+      N += s.len;
+      Lmax = Math.max(Lmax, s.len);
+      maskBytes += s.len;
+    }
+    if (N === 0) return true;
+    const dim = H * dh;
+    const units = spans.length * H;
+    const useInPool = this.pool !== null && units >= 2 && units <= MAX_POOL_PANELS;
+    const participants = useInPool ? this.pool!.size : 1;
+    const plane = align64(N * dim * 4);
+    const tableBytes = align64(spans.length * 12);
+    const per = align64(attentionScratchBytes(Lmax, dh, this.nr));
+    const base = this.scratch(4 * plane + tableBytes + align64(maskBytes) + participants * per);
+    const [qa, ka, va, oa] = [base, base + plane, base + 2 * plane, base + 3 * plane];
+    const table = base + 4 * plane;
+    const masks = table + tableBytes;
+    const work = masks + align64(maskBytes);
+    this.put(q, N * dim, qa);
+    this.put(k, N * dim, ka);
+    this.put(v, N * dim, va);
+    const i32 = new Int32Array(this.memory.buffer, table, spans.length * 3);
+    let m = masks;
+    spans.forEach((s, i) => {
+      i32[3 * i] = s.start;
+      i32[3 * i + 1] = s.len;
+      i32[3 * i + 2] = m;
+      if (s.keyMask === null) this.u8.fill(1, m, m + s.len);
+      else this.u8.set(s.keyMask.subarray(0, s.len), m);
+      m += s.len;
+    });
+    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
+    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
+    this.take(out, oa, N, dim, dim);
+    return true;
   }
 
   softmaxRows(x: Float32Array, rows: number, C: number, keyMask: Uint8Array | null): void {
@@ -364,7 +414,7 @@ export class WasmBackend implements Backend {
     this.put(x, n, base);
     if (keyMask === null) this.u8.fill(1, mask, mask + C);
     else this.u8.set(keyMask.subarray(0, C), mask);
-    this.ex.softmaxRows(base, rows, C, mask);
+    this.ex.softmaxRows(base, rows, C, mask, C);
     x.set(this.f32.subarray(base >>> 2, (base >>> 2) + n));
   }
 

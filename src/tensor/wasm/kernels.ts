@@ -65,18 +65,31 @@ export interface KernelExports {
   readonly features: WebAssembly.Global;
   /** c [M, ldc] (cols of panels p0..p1) = act(alpha · packedA [M, K] · panels + bias); bias = 0 for none. */
   gemm(ap: number, bp: number, c: number, ldc: number, M: number, K: number, p0: number, p1: number, bias: number, alpha: number, act: number): void;
-  /** dst (packed A) ← src [M, K] row-major. */
-  packA(src: number, dst: number, M: number, K: number): void;
-  /** dst (panels) ← src [N, K] row-major, read transposed (B = srcᵀ, a Linear weight or attention keys). */
-  packBT(src: number, dst: number, N: number, K: number): void;
-  /** dst (panels) ← src [K, N] row-major. */
-  packB(src: number, dst: number, K: number, N: number): void;
+  /** dst (packed A) ← src [M, K] row-major, rows lds ≥ K floats apart. */
+  packA(src: number, dst: number, M: number, K: number, lds: number): void;
+  /** dst (panels) ← src [N, K] row-major (rows lds floats apart), read transposed (B = srcᵀ: a Linear weight, keys). */
+  packBT(src: number, dst: number, N: number, K: number, lds: number): void;
+  /** dst (panels) ← src [K, N] row-major, rows lds ≥ N floats apart. */
+  packB(src: number, dst: number, K: number, N: number, lds: number): void;
   /** x [n] = exp(x) in place (f32; the softmax's exponential, exported for its accuracy test). */
   expInPlace(x: number, n: number): void;
   /** x [n] = gelu(x) in place (exact erf form, evaluated in f64). */
   geluInPlace(x: number, n: number): void;
-  /** In place over x [rows, C]: softmax of each row; keys where mask [C] (bytes) is 0 get exactly 0. */
-  softmaxRows(x: number, rows: number, C: number, mask: number): void;
+  /** In place over x [rows, C] (rows ldx floats apart): softmax of each row; keys where mask [C] (bytes) is 0 get 0. */
+  softmaxRows(x: number, rows: number, C: number, mask: number, ldx: number): void;
+  /**
+   * One head of one sequence: out [L, dh] = softmax(scale · q [L, dh] · kᵀ, mask) · v [L, dh], where q, k, v and out
+   * are column blocks of row-major matrices whose rows are ld floats apart (a head's columns in [L, dim]). dh must be
+   * a multiple of NR (out is written in whole panels). Works in `scratch` (attentionScratchBytes(L, dh) bytes,
+   * 16-aligned). Computes exactly what packA/packBT/gemm, softmaxRows, packA/packB/gemm give on contiguous copies.
+   */
+  attentionHead(q: number, k: number, v: number, out: number, ld: number, dh: number, L: number, mask: number, scale: number, scratch: number): void;
+  /**
+   * attentionHead for units u0 ≤ u < u1 of packed sequences: unit u is head u mod H of span ⌊u / H⌋, whose
+   * (first row, length, mask address) are the three i32 at table + 12·span; q, k, v, out are [N, ld] with ld = H·dh.
+   * The pool hands out units; each participant passes its own scratch (attentionScratchBytes of the longest span).
+   */
+  attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
   /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta, row by row, in f64; out may equal x. */
   layerNorm(out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void;
 }
@@ -95,15 +108,17 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
 
   const tile = opts.tile ?? DEFAULT_TILE;
   if (!(tile.nr % 4 === 0 && tile.nr >= 4 && tile.mr >= 1 && tile.kc >= 1)) throw new RangeError(`buildKernelModule: bad tile ${JSON.stringify(tile)}`);
-  const i32x4 = ["i32", "i32", "i32", "i32"] as const;
+  const i32x5 = ["i32", "i32", "i32", "i32", "i32"] as const;
   const geluPanel = mod.declare(["i32", "i32", "i32"]);
   const gemm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
-  const packA = mod.declare(i32x4);
-  const packBT = mod.declare(i32x4);
-  const packB = mod.declare(i32x4);
+  const packA = mod.declare(i32x5);
+  const packBT = mod.declare(i32x5);
+  const packB = mod.declare(i32x5);
   const expMap = mod.declare(["i32", "i32"]);
   const geluMap = mod.declare(["i32", "i32"]);
-  const softmax = mod.declare(["i32", "i32", "i32", "i32"]);
+  const softmax = mod.declare(i32x5);
+  const attnHead = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+  const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
 
   geluPanel.define((f) => emitGeluPanel(f, tile));
@@ -114,6 +129,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   expMap.define((f) => emitMapInPlace(f, emitExp));
   geluMap.define((f) => emitMapInPlace(f, emitGelu));
   softmax.define(emitSoftmax);
+  attnHead.define((f) => emitAttentionHead(f, tile, { packA: packA.index, packBT: packBT.index, packB: packB.index, gemm: gemm.index, softmax: softmax.index }));
+  attnUnits.define((f) => emitAttentionUnits(f, attnHead.index));
   layerNorm.define(emitLayerNorm);
 
   mod.exportFunction("gemm", gemm.index);
@@ -123,6 +140,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   mod.exportFunction("expInPlace", expMap.index);
   mod.exportFunction("geluInPlace", geluMap.index);
   mod.exportFunction("softmaxRows", softmax.index);
+  mod.exportFunction("attentionHead", attnHead.index);
+  mod.exportFunction("attention", attnUnits.index);
   mod.exportFunction("layerNorm", layerNorm.index);
   return mod.encode();
 }
@@ -140,7 +159,7 @@ export interface ModuleDescription {
 }
 
 /** Bumped whenever an export's meaning changes, so a stale precompiled module is refused rather than misused. */
-export const KERNELS_VERSION = 1;
+export const KERNELS_VERSION = 2;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
   return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? DEFAULT_TILE).mr, nr: (opts.tile ?? DEFAULT_TILE).nr };
@@ -295,13 +314,98 @@ function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: n
   });
 }
 
+/** Bytes of the scratch one attentionHead call works in, for L rows and head width dh (regions 64-aligned). */
+export function attentionScratchBytes(L: number, dh: number, nr: number = NR): number {
+  const a = (bytes: number) => Math.ceil(bytes / 64) * 64;
+  const PL = Math.ceil(L / nr);
+  return a(L * dh * 4) + a(PL * nr * dh * 4) + a(L * PL * nr * 4) + a(L * L * 4) + a(Math.ceil(dh / nr) * nr * L * 4);
+}
+
+interface AttentionCallees {
+  packA: number;
+  packBT: number;
+  packB: number;
+  gemm: number;
+  softmax: number;
+}
+
 /**
- * packA(src, dst, M, K): row blocks of MR (tail block M mod MR), each K steps of mr contiguous floats. With MR = 4
+ * attentionHead(q, k, v, out, ld, dh, L, mask, scale, scratch): one head of one sequence with no copies in or out.
+ * The same calls, in the same order and on the same packed layouts, as the backend's matmulTransB, softmaxRows and
+ * matmul make on contiguous copies of the head, so its result is bit for bit theirs; the packers read the head's
+ * columns in place (row stride ld) and the second GEMM writes straight into out's columns. Scratch regions, in order
+ * (as attentionScratchBytes counts them): packed q [L·dh], packed kᵀ panels [⌈L/NR⌉·NR·dh], scores [L, ldS] with
+ * ldS = ⌈L/NR⌉·NR, packed scores [L·L], packed v panels [⌈dh/NR⌉·NR·L].
+ */
+function emitAttentionHead(f: FunctionBuilder, tile: Tile, fn: AttentionCallees): void {
+  const NR = tile.nr;
+  const [q, k, v, out, ld, dh, L, mask, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const PL = f.local("i32");
+  const ldS = f.local("i32");
+  const aq = f.local("i32");
+  const bk = f.local("i32");
+  const S = f.local("i32");
+  const ap = f.local("i32");
+  const bv = f.local("i32");
+  /** pushes (top of stack + 63) & -64 */
+  const align64 = () => f.i32(63).op("i32.add").i32(-64).op("i32.and");
+  f.get(L).i32(NR - 1).op("i32.add").i32(NR).op("i32.div_u").set(PL);
+  f.get(PL).i32(NR).op("i32.mul").set(ldS);
+  f.get(scratch).set(aq);
+  f.get(aq).get(L).get(dh).op("i32.mul").i32(2).op("i32.shl");
+  align64();
+  f.op("i32.add").set(bk);
+  f.get(bk).get(ldS).get(dh).op("i32.mul").i32(2).op("i32.shl");
+  align64();
+  f.op("i32.add").set(S);
+  f.get(S).get(L).get(ldS).op("i32.mul").i32(2).op("i32.shl");
+  align64();
+  f.op("i32.add").set(ap);
+  f.get(ap).get(L).get(L).op("i32.mul").i32(2).op("i32.shl");
+  align64();
+  f.op("i32.add").set(bv);
+  // scores [L, ldS] = scale · q · kᵀ, then their softmax over the L real columns
+  f.get(q).get(aq).get(L).get(dh).get(ld).call(fn.packA);
+  f.get(k).get(bk).get(L).get(dh).get(ld).call(fn.packBT);
+  f.get(aq).get(bk).get(S).get(ldS).get(L).get(dh).i32(0).get(PL).i32(0).get(scale).i32(ACT_NONE).call(fn.gemm);
+  f.get(S).get(L).get(L).get(mask).get(ldS).call(fn.softmax);
+  // out [L, dh] (row stride ld) = probabilities · v
+  f.get(S).get(ap).get(L).get(L).get(ldS).call(fn.packA);
+  f.get(v).get(bv).get(L).get(dh).get(ld).call(fn.packB);
+  f.get(ap).get(bv).get(out).get(ld).get(L).get(L).i32(0).get(dh).i32(NR).op("i32.div_u").i32(0).f32(1).i32(ACT_NONE).call(fn.gemm);
+}
+
+/** attention(q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch): see KernelExports.attention. */
+function emitAttentionUnits(f: FunctionBuilder, head: number): void {
+  const [q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const u = f.local("i32");
+  const span = f.local("i32");
+  const row = f.local("i32");
+  const off = f.local("i32");
+  forLoop(f, u, () => f.get(u0), () => f.get(u1), () => {
+    f.get(u).get(H).op("i32.div_u").set(span);
+    f.get(table).get(span).i32(12).op("i32.mul").op("i32.add").set(row);
+    // off = (start·ld + h·dh)·4, h = u - span·H
+    f.get(row).mem("i32.load").get(ld).op("i32.mul").get(u).get(span).get(H).op("i32.mul").op("i32.sub").get(dh).op("i32.mul").op("i32.add").i32(2).op("i32.shl").set(off);
+    f.get(q).get(off).op("i32.add");
+    f.get(k).get(off).op("i32.add");
+    f.get(v).get(off).op("i32.add");
+    f.get(out).get(off).op("i32.add");
+    f.get(ld).get(dh);
+    f.get(row).mem("i32.load", 4);
+    f.get(row).mem("i32.load", 8);
+    f.get(scale).get(scratch).call(head);
+  });
+}
+
+/**
+ * packA(src, dst, M, K, lds): row blocks of MR (tail block M mod MR), each K steps of mr contiguous floats; source
+ * rows are lds floats apart. With MR = 4
  * a whole block goes 4 k at a time: four v128 loads (one per row), a 4×4 transpose, four stores.
  */
 function emitPackA(f: FunctionBuilder, tile: Tile): void {
   const MR = tile.mr;
-  const [src, dst, M, K] = [0, 1, 2, 3];
+  const [src, dst, M, K, lds] = [0, 1, 2, 3, 4];
   const m0 = f.local("i32");
   const mr = f.local("i32");
   const r = f.local("i32");
@@ -318,7 +422,7 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
   for (let q = 0; q < 4; q++) t.push(f.local("v128"));
   const lanes = (...l: number[]) => l.flatMap((q) => [4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3]);
   f.get(K).i32(MR === 4 ? -4 : 0).op("i32.and").set(K4);
-  f.get(K).i32(2).op("i32.shl").set(rowBytes);
+  f.get(lds).i32(2).op("i32.shl").set(rowBytes);
   f.i32(0).set(m0);
   f.block((done) => {
     f.loop((top) => {
@@ -330,7 +434,7 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
       f.i32(0).set(k);
       if (MR === 4) {
         f.get(mr).i32(4).op("i32.eq").if(() => {
-          f.get(src).get(m0).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
+          f.get(src).get(m0).get(lds).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
           f.get(base).set(d);
           forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
             for (let q = 0; q < 4; q++) f.get(s).get(rowBytes).i32(q).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[q]);
@@ -349,7 +453,7 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
       }
       // The rest (k tail, or a tail block) one float at a time from k on.
       forLoop(f, r, () => f.i32(0), () => f.get(mr), () => {
-        f.get(src).get(m0).get(r).op("i32.add").get(K).op("i32.mul").get(k).op("i32.add").i32(2).op("i32.shl").op("i32.add").set(s);
+        f.get(src).get(m0).get(r).op("i32.add").get(lds).op("i32.mul").get(k).op("i32.add").i32(2).op("i32.shl").op("i32.add").set(s);
         f.get(base).get(k).get(mr).op("i32.mul").get(r).op("i32.add").i32(2).op("i32.shl").op("i32.add").set(d);
         forLoop(f, kt, () => f.get(k), () => f.get(K), () => {
           f.get(d).get(s).mem("f32.load").mem("f32.store");
@@ -364,12 +468,12 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
 }
 
 /**
- * packBT(src, dst, N, K): panel p, step k, lane j = src[(NR·p + j)·K + k], 0 past N. Whole panels go 4 k at a time:
+ * packBT(src, dst, N, K, lds): panel p, step k, lane j = src[(NR·p + j)·lds + k], 0 past N. Whole panels go 4 k at a time:
  * NR v128 loads (4 k of each of the panel's rows), NR/4 4×4 transposes, NR stores; the rest one float at a time.
  */
 function emitPackBT(f: FunctionBuilder, tile: Tile): void {
   const NR = tile.nr;
-  const [src, dst, N, K] = [0, 1, 2, 3];
+  const [src, dst, N, K, lds] = [0, 1, 2, 3, 4];
   const n = f.local("i32");
   const k = f.local("i32");
   const s = f.local("i32");
@@ -394,10 +498,10 @@ function emitPackBT(f: FunctionBuilder, tile: Tile): void {
   };
   f.get(N).get(N).i32(NR).op("i32.rem_u").op("i32.sub").set(nFull);
   f.get(K).i32(-4).op("i32.and").set(K4);
-  f.get(K).i32(2).op("i32.shl").set(rowBytes);
+  f.get(lds).i32(2).op("i32.shl").set(rowBytes);
   forLoop(f, n, () => f.i32(0), () => f.get(nFull), () => {
-    // s = src + n·K·4 (row n, k = 0); d = dst + n·K·4 (panel n/NR, step 0)
-    f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
+    // s = src + n·lds·4 (row n, k = 0); d = dst + n·K·4 (panel n/NR, step 0)
+    f.get(src).get(n).get(lds).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
     f.get(dst).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
       for (let r = 0; r < NR; r++) f.get(s).get(rowBytes).i32(r).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[r]);
@@ -426,7 +530,7 @@ function emitPackBT(f: FunctionBuilder, tile: Tile): void {
   f.get(nFull).get(N).op("i32.lt_s").if(() => {
     emitZeroPanel(f, dst, nFull, K, k, d, NR);
     forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
-      f.get(src).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
+      f.get(src).get(n).get(lds).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
       dstOf(() => f.get(n));
       f.set(d);
       forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
@@ -450,10 +554,10 @@ function emitZeroPanel(f: FunctionBuilder, dst: number, nFull: number, K: number
   });
 }
 
-/** packB(src, dst, K, N): panel p, step k, lane j = src[k·N + NR·p + j], 0 past N. */
+/** packB(src, dst, K, N, lds): panel p, step k, lane j = src[k·lds + NR·p + j], 0 past N. */
 function emitPackB(f: FunctionBuilder, tile: Tile): void {
   const NR = tile.nr;
-  const [src, dst, K, N] = [0, 1, 2, 3];
+  const [src, dst, K, N, lds] = [0, 1, 2, 3, 4];
   const n = f.local("i32");
   const k = f.local("i32");
   const s = f.local("i32");
@@ -466,7 +570,7 @@ function emitPackB(f: FunctionBuilder, tile: Tile): void {
     f.get(dst).get(n).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(d);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
       for (let j = 0; j < NR / 4; j++) f.get(d).get(s).mem("v128.load", 16 * j, 0).mem("v128.store", 16 * j);
-      f.get(s).get(N).i32(2).op("i32.shl").op("i32.add").set(s);
+      f.get(s).get(lds).i32(2).op("i32.shl").op("i32.add").set(s);
       f.get(d).i32(NR * 4).op("i32.add").set(d);
     });
   }, NR);
@@ -475,9 +579,9 @@ function emitPackB(f: FunctionBuilder, tile: Tile): void {
     emitZeroPanel(f, dst, nFull, K, k, d, NR);
     forLoop(f, k, () => f.i32(0), () => f.get(K), () => {
       forLoop(f, n, () => f.get(nFull), () => f.get(N), () => {
-        // dst + (nFull·K + k·NR + n - nFull)·4  ←  src + (k·N + n)·4
+        // dst + (nFull·K + k·NR + n - nFull)·4  ←  src + (k·lds + n)·4
         f.get(dst).get(nFull).get(K).op("i32.mul").get(k).i32(NR).op("i32.mul").op("i32.add").get(n).op("i32.add").get(nFull).op("i32.sub").i32(2).op("i32.shl").op("i32.add")
-          .get(src).get(k).get(N).op("i32.mul").get(n).op("i32.add").i32(2).op("i32.shl").op("i32.add").mem("f32.load")
+          .get(src).get(k).get(lds).op("i32.mul").get(n).op("i32.add").i32(2).op("i32.shl").op("i32.add").mem("f32.load")
           .mem("f32.store");
       });
     });
@@ -703,13 +807,14 @@ function emitGeluPanel(f: FunctionBuilder, tile: Tile): void {
 }
 
 /**
- * softmaxRows(x, rows, C, mask): in place over x [rows, C] (rows need not be 16-byte aligned); mask [C] bytes,
+ * softmaxRows(x, rows, C, mask, ldx): in place over x [rows, C], rows ldx floats apart (need not be 16-byte aligned);
+ * mask [C] bytes,
  * 0 = the key may not be attended to. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and
  * summed in f64; then each e is scaled by 1/sum in f64 and rounded, as the JS backend does. A row with no allowed
  * key is the caller's business (the backend fills it uniformly without calling this).
  */
 function emitSoftmax(f: FunctionBuilder): void {
-  const [x, rows, C, mask] = [0, 1, 2, 3];
+  const [x, rows, C, mask, ldx] = [0, 1, 2, 3, 4];
   const row = f.local("i32");
   const j = f.local("i32");
   const C4 = f.local("i32");
@@ -733,7 +838,7 @@ function emitSoftmax(f: FunctionBuilder): void {
   };
   f.get(C).i32(-4).op("i32.and").set(C4);
   forLoop(f, row, () => f.i32(0), () => f.get(rows), () => {
-    f.get(x).get(row).get(C).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(rp);
+    f.get(x).get(row).get(ldx).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(rp);
     // max over allowed keys
     f.f32x4(-Infinity).set(vmax);
     forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {

@@ -34,7 +34,7 @@ export interface WorkerInit {
 }
 
 // Control block layout, in 32-bit words.
-export const CTRL_WORDS = 16;
+export const CTRL_WORDS = 32;
 export const CTRL_BYTES = CTRL_WORDS * 4;
 /** Job sequence number: bumped to start a job (or to stop the workers). */
 const SEQ = 0;
@@ -55,9 +55,22 @@ const PANELS = 12;
 const BIAS = 13;
 const ALPHA = 14;
 const ACT = 15;
+// attention jobs (units = PANELS): q, k, v, out addresses, ld, dh, H, span table, scale (f32), scratch, scratch stride
+const Q_P = 16;
+const K_P = 17;
+const V_P = 18;
+const O_P = 19;
+const LD = 20;
+const DH = 21;
+const HEADS = 22;
+const TABLE = 23;
+const SCALE = 24;
+const WORK = 25;
+const WORK_STRIDE = 26;
 
 const OP_GEMM = 1;
 const OP_EXIT = 2;
+const OP_ATTENTION = 3;
 
 /**
  * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
@@ -92,12 +105,15 @@ const jobId = (seq: number) => seq & 0x7fff;
  * delays the job by at most the chunk it holds, never by its whole share. A claim only succeeds while the job is
  * live, so a late worker cannot act on the next job's half-written parameters.
  */
-function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: number): void {
+function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: number, participant: number): void {
   const id = jobId(seq);
   const P = ctrl[PANELS];
   const chunk = ctrl[CHUNK];
+  const op = ctrl[OP];
   const ap = ctrl[A_P], bp = ctrl[B_P], c = ctrl[C_P], ldc = ctrl[LDC], M = ctrl[M_], K = ctrl[K_];
   const bias = ctrl[BIAS], alpha = ctrlF[ALPHA], act = ctrl[ACT];
+  // An attention unit works in this participant's own scratch.
+  const work = ctrl[WORK] + participant * ctrl[WORK_STRIDE];
   for (;;) {
     const w = Atomics.load(ctrl, NEXT);
     const p0 = w & 0xffff;
@@ -105,7 +121,8 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: n
     if (Atomics.compareExchange(ctrl, NEXT, w, w + chunk) !== w) continue;
     const p1 = Math.min(P, p0 + chunk);
     try {
-      ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
+      if (op === OP_ATTENTION) ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work);
+      else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
     } catch {
       Atomics.store(ctrl, FAILED, 1);
     }
@@ -127,7 +144,7 @@ export function serveGemmJobs(init: WorkerInit, post: (message: unknown) => void
   for (;;) {
     seq = waitWhileEqual(ctrl, SEQ, seq, init.spinMicroseconds);
     if (Atomics.load(ctrl, OP) === OP_EXIT) return;
-    workOn(ex, ctrl, ctrlF, seq);
+    workOn(ex, ctrl, ctrlF, seq, init.index);
   }
 }
 
@@ -194,21 +211,50 @@ export class GemmPool {
     ctrl[ACT] = act;
     ctrl[OP] = OP_GEMM;
     // About 8 chunks per participant: enough to even out, few enough that claiming costs nothing.
-    ctrl[CHUNK] = Math.max(1, Math.ceil(P / (8 * this.size)));
+    this.run(ex, P, Math.max(1, Math.ceil(P / (8 * this.size))));
+  }
+
+  /**
+   * ex.attention over units [0, U) with the pool's help (one unit, a head of a span, per claim: units are few and
+   * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
+   */
+  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number): void {
+    if (this.disposed) throw new Error("GemmPool: used after dispose()");
+    const ctrl = this.ctrl;
+    ctrl[Q_P] = q;
+    ctrl[K_P] = k;
+    ctrl[V_P] = v;
+    ctrl[O_P] = out;
+    ctrl[LD] = ld;
+    ctrl[DH] = dh;
+    ctrl[HEADS] = H;
+    ctrl[TABLE] = table;
+    this.ctrlF[SCALE] = scale;
+    ctrl[WORK] = work;
+    ctrl[WORK_STRIDE] = stride;
+    ctrl[OP] = OP_ATTENTION;
+    this.run(ex, U, 1);
+  }
+
+  /** Publish the job whose parameters are written, take part in it, and wait until its P units are done. */
+  private run(ex: KernelExports, P: number, chunk: number): void {
+    const ctrl = this.ctrl;
+    ctrl[PANELS] = P;
+    ctrl[CHUNK] = chunk;
     const seq = (ctrl[SEQ] + 1) | 0;
     Atomics.store(ctrl, DONE, 0);
     // The atomic stores publish the plain writes above to any worker that atomically reads the new values.
     Atomics.store(ctrl, NEXT, jobId(seq) << 16);
     Atomics.store(ctrl, SEQ, seq);
     Atomics.notify(ctrl, SEQ);
-    workOn(ex, ctrl, this.ctrlF, seq);
+    workOn(ex, ctrl, this.ctrlF, seq, 0);
     // Only chunks a worker claimed and has not finished remain: wait for them.
     for (let done = Atomics.load(ctrl, DONE); done < P; ) {
       const now = waitWhileEqual(ctrl, DONE, done, this.spinMicroseconds, 60_000);
       if (now === done) throw new Error("GemmPool: a worker did not finish its chunk within 60 s");
       done = now;
     }
-    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GemmPool: a worker's gemm trapped");
+    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GemmPool: a worker's kernel trapped");
   }
 
   /** Stop the workers (idempotent). */
