@@ -1,7 +1,8 @@
 /**
  * The wasm backend's one-call attention (Backend.attention) against the head-by-head path the layer takes otherwise
  * (matmulTransB, softmaxRows, matmul on contiguous copies of each head): the same bits, on one thread and with the
- * pool, for random head counts, head widths, span lengths and key masks; and the cases it must decline.
+ * pool, for random head counts, head widths, span lengths and key masks; and the cases it must decline. Then the
+ * whole model's fast path (that attention, activations in the pass workspace) against its captured path.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -94,7 +95,7 @@ describe("wasm attention in one call", () => {
     expect([...untouched, ...out16].every((x) => x === 7)).toBe(true);
   });
 
-  it("a whole model: the fast path (one call per layer) and the captured path (head by head) give the same logits", async () => {
+  it("a whole model: the fast path (one attention call per layer, activations in the pass workspace) and the captured path (head by head, plain arrays) give the same logits", async () => {
     // dim 96 / 6 heads: 16-wide heads, taken by the one-call path; capturing any activation sends every layer
     // head by head (taps need the per-head tensors), so the two runs go through different code.
     const m = randomModel({ vocabSize: 300, dim: 96, nLayers: 2, nHeads: 6, hiddenDim: 384, maxPositionEmbeddings: 80, seed: 11 });
@@ -102,11 +103,18 @@ describe("wasm attention in one call", () => {
       const model = await loadModel({ ...m, backend: "wasm", threads, workerFactory: testWorkerFactory });
       made.push(model.backend as WasmBackend);
       const seqs = [[2, ...Array.from({ length: 60 }, (_, i) => 5 + ((i * 37) % 290)), 3], [2, 9, 10, 11, 3], [2, 40, 41, 3]];
-      const fast = model.logitsOf(seqs);
-      for (let b = 0; b < seqs.length; b++) {
-        const slow = model.forward([seqs[b]], undefined, { capture: ["layer.0.attn.probs"] });
-        expect(bits(slow.logits.data)).toEqual(bits(fast[b]));
+      const slow = seqs.map((s) => bits(model.forward([s], undefined, { capture: ["layer.0.attn.probs"] }).logits.data));
+      // The fast path also keeps its activations in the backend's pass workspace: the first pass finds it empty
+      // (plain arrays), the second runs in it, and a larger batch outgrows it halfway (the rest in plain arrays).
+      for (const pass of ["first", "second"]) {
+        const fast = model.logitsOf(seqs);
+        seqs.forEach((_, b) => expect(bits(fast[b]), `${pass} pass, sequence ${b}, ${threads} thread(s)`).toEqual(slow[b]));
       }
+      const more = [...seqs, ...seqs, seqs[0], seqs[0]];
+      const big = model.logitsOf(more);
+      more.forEach((s, b) => expect(bits(big[b])).toEqual(slow[seqs.indexOf(s)]));
+      const again = model.logitsOf(more);
+      more.forEach((s, b) => expect(bits(again[b])).toEqual(slow[seqs.indexOf(s)]));
     }
   });
 });

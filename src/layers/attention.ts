@@ -39,15 +39,15 @@ export class MultiHeadSelfAttention {
     const dim = H * dh;
     const name = `layer.${this.layerIndex}.attn`;
 
-    const q = this.qLin.forward(backend, x, N);
-    const k = this.kLin.forward(backend, x, N);
-    const v = this.vLin.forward(backend, x, N);
+    const q = this.qLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
+    const k = this.kLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
+    const v = this.vLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
     const scale = 1 / Math.sqrt(dh);
 
     // The fast path: nothing to show or change per head, and a backend that does all heads in one call.
     if (taps === null && ctx.headMask === null && backend.attention !== undefined) {
-      const context = new Float32Array(N * dim);
-      if (backend.attention(context, q, k, v, spans, H, dh, scale)) return this.outLin.forward(backend, context, N);
+      const context = ctx.alloc(N * dim);
+      if (backend.attention(context, q, k, v, spans, H, dh, scale)) return this.outLin.forward(backend, context, N, "none", ctx.alloc(N * dim));
     }
 
     // Split heads per sequence: span s occupies [start·dim, (start+len)·dim) of each buffer laid out [H, len, dh],
@@ -118,7 +118,7 @@ export class MultiHeadSelfAttention {
     const context = mergeHeads(ctxHeads, spans, H, dh);
     taps?.emit(`${name}.context`, context, batchShape(ctx, dim));
 
-    const out = this.outLin.forward(backend, context, N);
+    const out = this.outLin.forward(backend, context, N, "none", ctx.alloc(N * dim));
     taps?.emit(`${name}.out`, out, batchShape(ctx, dim));
     return out;
   }

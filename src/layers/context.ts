@@ -35,6 +35,14 @@ export interface ForwardContext {
   readonly taps: Taps | null;
   /** [n_layers · n_heads] multipliers of the attention probabilities, as Hugging Face's head_mask. */
   readonly headMask: Float32Array | null;
+  /**
+   * Where layers take their activation buffers: the backend's pass workspace on the fast path (buffers may live in
+   * the backend's own memory and are reused once released), plain new arrays when taps may keep them.
+   */
+  readonly alloc: (n: number) => Float32Array;
+  /** Free the buffers allocated since `mark()` (no-op without a workspace). */
+  readonly mark: () => number;
+  readonly release: (mark: number) => void;
 }
 
 /** Activations shaped [batch, T, ...rest] in the full layout. */

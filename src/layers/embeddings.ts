@@ -28,7 +28,7 @@ export class Embeddings {
   forward(ctx: ForwardContext, ids: Int32Array, positions: Int32Array): Float32Array {
     const { dim } = this;
     const N = ids.length;
-    const out = new Float32Array(N * dim);
+    const out = ctx.alloc(N * dim);
     const taps = ctx.taps;
     if (taps !== null && (taps.wants("embeddings.word") || taps.wants("embeddings.position"))) {
       // Only here are the two lookups kept apart, so a hook can see or change each before they are summed.

@@ -22,22 +22,22 @@ export class FeedForward {
     );
   }
 
-  /** x [N, dim] → [N, dim] */
-  forward(ctx: ForwardContext, x: Float32Array): Float32Array {
+  /** x [N, dim] → [N, dim], into `out` when given. */
+  forward(ctx: ForwardContext, x: Float32Array, out?: Float32Array): Float32Array {
     const { backend, rows: N, taps } = ctx;
     const name = `layer.${this.layerIndex}.ffn`;
     let act: Float32Array;
     if (taps !== null && taps.wants(`${name}.pre`)) {
-      act = this.lin1.forward(backend, x, N);
+      act = this.lin1.forward(backend, x, N, "none", ctx.alloc(N * this.lin1.dOut));
       taps.emit(`${name}.pre`, act, batchShape(ctx, this.lin1.dOut));
       backend.activate(act, act.length, this.activation);
     } else {
       // The usual path: the activation fused into lin1's output loop.
-      act = this.lin1.forward(backend, x, N, this.activation);
+      act = this.lin1.forward(backend, x, N, this.activation, ctx.alloc(N * this.lin1.dOut));
     }
     taps?.emit(`${name}.act`, act, batchShape(ctx, this.lin1.dOut));
-    const out = this.lin2.forward(backend, act, N);
-    taps?.emit(`${name}.out`, out, batchShape(ctx, this.lin2.dOut));
-    return out;
+    const y = this.lin2.forward(backend, act, N, "none", out ?? ctx.alloc(N * this.lin2.dOut));
+    taps?.emit(`${name}.out`, y, batchShape(ctx, this.lin2.dOut));
+    return y;
   }
 }

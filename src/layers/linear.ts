@@ -19,9 +19,9 @@ export class Linear {
     return this.w.dOut;
   }
 
-  /** y [T, dOut] = act(x [T, dIn] · Wᵀ + b) */
-  forward(backend: Backend, x: Float32Array, T: number, act: Activation = "none"): Float32Array {
-    const y = new Float32Array(T * this.w.dOut);
+  /** y [T, dOut] = act(x [T, dIn] · Wᵀ + b), into `out` when given (at least T·dOut long). */
+  forward(backend: Backend, x: Float32Array, T: number, act: Activation = "none", out?: Float32Array): Float32Array {
+    const y = out ?? new Float32Array(T * this.w.dOut);
     backend.linear(y, x, this.w, T, act);
     return y;
   }

@@ -37,14 +37,18 @@ export class TransformerBlock {
   forward(ctx: ForwardContext, x: Float32Array): Float32Array {
     const { backend, rows: N, taps } = ctx;
     const dim = this.saLayerNorm.weight.length;
+    // The block's output is taken first, so that everything the block allocates after it is freed at the end.
+    const out = ctx.alloc(N * dim);
+    const mark = ctx.mark();
     const h = this.attention.forward(ctx, x);
     backend.addInPlace(h, x, N * dim);
     this.saLayerNorm.forward(backend, h, N);
     taps?.emit(`layer.${this.layerIndex}.sa_ln.out`, h, batchShape(ctx, dim));
-    const out = this.ffn.forward(ctx, h);
+    this.ffn.forward(ctx, h, out);
     backend.addInPlace(out, h, N * dim);
     this.outputLayerNorm.forward(backend, out, N);
     taps?.emit(`layer.${this.layerIndex}.out`, out, batchShape(ctx, dim));
+    ctx.release(mark);
     return out;
   }
 }

@@ -67,12 +67,21 @@ export class DistilBertForSequenceClassification {
   /** → logits [B, labels], one row per span. */
   forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null): Float32Array {
     checkBatch(this.config, batch);
-    const ctx: ForwardContext = { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask };
-    const hidden = this.distilbert.forward(ctx, batch);
+    // Taps may keep what they see, so only the fast path takes its buffers from the backend's pass workspace.
+    const ws = taps === null ? (backend.workspace?.() ?? null) : null;
+    const plain = (n: number) => new Float32Array(n);
+    const ctx: ForwardContext = ws === null
+      ? { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask, alloc: plain, mark: () => 0, release: () => undefined }
+      : { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask, alloc: (n) => ws.alloc(n), mark: () => ws.mark(), release: (m) => ws.release(m) };
     const { dim } = this.config;
     const B = batch.spans.length;
     const pooled = new Float32Array(B * dim);
-    batch.spans.forEach((s, b) => pooled.set(hidden.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+    try {
+      const hidden = this.distilbert.forward(ctx, batch);
+      batch.spans.forEach((s, b) => pooled.set(hidden.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+    } finally {
+      ws?.end();
+    }
     const pre = this.preClassifier.forward(backend, pooled, B);
     taps?.emit("head.pre_classifier", pre, [B, dim]);
     backend.activate(pre, pre.length, "relu");

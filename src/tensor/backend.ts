@@ -71,4 +71,24 @@ export interface Backend {
    * the layer then goes head by head.
    */
   attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number): boolean;
+
+  /**
+   * Optional: memory for one forward pass's activations, or null. A backend may hand out views of its own memory so
+   * that its kernels read and write them in place instead of copying them in and out. At most one pass at a time.
+   */
+  workspace?(): Workspace | null;
+}
+
+/**
+ * A stack of activation buffers for one forward pass. Contents of a new buffer are unspecified (every layer writes
+ * all of its output). Buffers stay valid until `release` of an earlier mark or `end`; nothing from a workspace may
+ * outlive the pass (outputs, captures and hooks get plain arrays).
+ */
+export interface Workspace {
+  alloc(n: number): Float32Array;
+  mark(): number;
+  /** Free every buffer allocated after `mark` was taken. */
+  release(mark: number): void;
+  /** Free everything; the workspace is not used again. */
+  end(): void;
 }

@@ -1,14 +1,15 @@
 /**
  * The WebAssembly SIMD backend: the kernels of kernels.ts on one WebAssembly.Memory that holds the packed Linear
- * weights (packed once, in prepareLinear) and a scratch area for activations. The layers hand over plain
- * Float32Arrays; each call copies its operands in and its result out (a memcpy, small next to the GEMM).
+ * weights (packed once, in prepareLinear) and a scratch area. Plain Float32Arrays handed over are copied in and
+ * their results out (a memcpy, small next to the GEMM); on a forward pass's fast path the activations are views of
+ * this memory (workspace(), shared memory only) and linear, attention and layerNorm work on them in place.
  *
  * Created with `await WasmBackend.create(options)`: it compiles the module our TypeScript emits (relaxed SIMD when
  * the engine validates it), or instantiates a host-supplied precompiled module (for hosts that forbid compiling
  * bytes, e.g. Cloudflare Workers). With `threads > 1` the memory is shared and a worker pool splits each GEMM.
  */
 import { InputError } from "../../errors.js";
-import type { Activation, AttentionSpan, Backend, LinearWeight } from "../backend.js";
+import type { Activation, AttentionSpan, Backend, LinearWeight, Workspace } from "../backend.js";
 import { gelu } from "../erf.js";
 import {
   ACT_GELU,
@@ -81,6 +82,15 @@ export function wasmSimdSupported(): boolean {
   return validates(probe(false));
 }
 
+/** Whether a shared WebAssembly.Memory can be made here (SharedArrayBuffer; cross-origin isolation in browsers). */
+function sharedMemoryAllowed(): boolean {
+  try {
+    return typeof SharedArrayBuffer === "function" && new WebAssembly.Memory({ initial: 0, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether this engine has relaxed SIMD (Node 22+, Chrome 114+, Firefox 120+). */
 export function relaxedSimdSupported(): boolean {
   return validates(probe(true));
@@ -116,6 +126,15 @@ export class WasmBackend implements Backend {
   private scratchSize = 0;
   /** A shared memory's maximum in pages (growth must stop there); null when unbounded. */
   private readonly maxPages: number | null;
+  /** The pass workspace's region (see workspace()): bytes [arenaAt, arenaAt + arenaSize). */
+  private arenaAt = 0;
+  private arenaSize = 0;
+  private arenaTop = 0;
+  /** Bytes the current pass asked for at most, overflow included: the next pass's arena is made that large. */
+  private arenaWanted = 0;
+  private arenaBusy = false;
+  /** The SharedArrayBuffer objects workspace views were made on (memory.buffer is a new one after each grow). */
+  private readonly ours = new WeakSet<ArrayBufferLike>();
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
@@ -155,7 +174,9 @@ export class WasmBackend implements Backend {
       const relaxed = options.relaxed ?? relaxedSimdSupported();
       if (relaxed && !relaxedSimdSupported()) throw new InputError("WasmBackend: relaxed", "is true but this engine has no relaxed SIMD", "relaxed: false");
       const maximumPages = Math.ceil((options.maximumMemory ?? DEFAULT_SHARED_MAX_PAGES * PAGE) / PAGE);
-      const bytes = buildKernelModule({ relaxed, shared: threads > 1, maximumPages });
+      // Shared memory also on one thread where the host allows it: views of a shared memory survive its growth, so
+      // activations can live in it across a forward pass (workspace()) instead of being copied in and out.
+      const bytes = buildKernelModule({ relaxed, shared: threads > 1 || sharedMemoryAllowed(), maximumPages });
       module = await WebAssembly.compile(bytes);
       description = describeCompiled(module);
     }
@@ -233,6 +254,51 @@ export class WasmBackend implements Backend {
     return this.scratchAt;
   }
 
+  /** The byte address of `a` when it is a workspace view of this memory, else -1. */
+  private addressOf(a: Float32Array): number {
+    return this.ours.has(a.buffer) ? a.byteOffset : -1;
+  }
+
+  /**
+   * Activations of one forward pass in this backend's memory (shared memory only: a non-shared memory's views would
+   * be detached by any growth during the pass). linear, attention and layerNorm then work on them in place. A pass
+   * that needs more than the arena holds gets plain arrays for the rest (still correct, copied as usual), and the
+   * next pass a large enough arena.
+   */
+  workspace(): Workspace | null {
+    if (this.maxPages === null || this.arenaBusy) return null;
+    this.arenaBusy = true;
+    this.arenaTop = 0;
+    this.arenaWanted = 0;
+    let live = true;
+    return {
+      alloc: (n: number) => {
+        const bytes = align64(n * 4);
+        const at = this.arenaTop;
+        this.arenaTop += bytes;
+        this.arenaWanted = Math.max(this.arenaWanted, this.arenaTop);
+        if (!live || this.arenaTop > this.arenaSize) return new Float32Array(n);
+        const buffer = this.memory.buffer;
+        this.ours.add(buffer);
+        return new Float32Array(buffer, this.arenaAt + at, n);
+      },
+      mark: () => this.arenaTop,
+      release: (mark: number) => {
+        this.arenaTop = Math.min(this.arenaTop, mark);
+      },
+      end: () => {
+        if (!live) return;
+        live = false;
+        this.arenaBusy = false;
+        if (this.arenaWanted > this.arenaSize) {
+          // The old region is abandoned (only ever a smaller one: growth is geometric, so little is wasted).
+          this.arenaSize = align64(Math.max(this.arenaWanted, this.arenaSize * 1.5));
+          this.arenaAt = this.alloc(this.arenaSize);
+        }
+      },
+    };
+  }
+
   private put(src: Float32Array, n: number, at: number): void {
     this.f32.set(n === src.length ? src : src.subarray(0, n), at >>> 2);
   }
@@ -308,14 +374,20 @@ export class WasmBackend implements Backend {
     }
     const ldc = p.panelCount * this.nr;
     const aBytes = align64(T * K * 4);
-    const base = this.scratch(aBytes + Math.max(aBytes, T * ldc * 4));
+    // Operands already in this memory (workspace views) are used where they are.
+    const xAt = this.addressOf(x);
+    const yAt = ldc === N ? this.addressOf(y) : -1;
+    const base = this.scratch(aBytes + (xAt >= 0 && yAt >= 0 ? 0 : Math.max(aBytes, T * ldc * 4)));
     const ap = base;
-    const xs = base + aBytes;
-    const c = xs; // x's copy is dead once packed
-    this.put(x, T * K, xs);
+    let xs = xAt;
+    if (xs < 0) {
+      xs = base + aBytes;
+      this.put(x, T * K, xs);
+    }
     this.ex.packA(xs, ap, T, K, K);
+    const c = yAt >= 0 ? yAt : base + aBytes; // x's copy is dead once packed
     this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
-    this.take(y, c, T, N, ldc);
+    if (yAt < 0) this.take(y, c, T, N, ldc);
   }
 
   matmulTransB(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number): void {
@@ -377,14 +449,18 @@ export class WasmBackend implements Backend {
     const plane = align64(N * dim * 4);
     const tableBytes = align64(spans.length * 12);
     const per = align64(attentionScratchBytes(Lmax, dh, this.nr));
-    const base = this.scratch(4 * plane + tableBytes + align64(maskBytes) + participants * per);
-    const [qa, ka, va, oa] = [base, base + plane, base + 2 * plane, base + 3 * plane];
-    const table = base + 4 * plane;
+    // Each of q, k, v, out is used where it is when it is a workspace view, else gets a plane of the scratch.
+    const at = [q, k, v, out].map((a) => this.addressOf(a));
+    const planes = at.filter((a) => a < 0).length;
+    const base = this.scratch(planes * plane + tableBytes + align64(maskBytes) + participants * per);
+    let next = base;
+    const [qa, ka, va, oa] = at.map((a) => (a >= 0 ? a : (next += plane) - plane));
+    const table = base + planes * plane;
     const masks = table + tableBytes;
     const work = masks + align64(maskBytes);
-    this.put(q, N * dim, qa);
-    this.put(k, N * dim, ka);
-    this.put(v, N * dim, va);
+    if (at[0] < 0) this.put(q, N * dim, qa);
+    if (at[1] < 0) this.put(k, N * dim, ka);
+    if (at[2] < 0) this.put(v, N * dim, va);
     const i32 = new Int32Array(this.memory.buffer, table, spans.length * 3);
     let m = masks;
     spans.forEach((s, i) => {
@@ -397,7 +473,7 @@ export class WasmBackend implements Backend {
     });
     if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
     else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
-    this.take(out, oa, N, dim, dim);
+    if (at[3] < 0) this.take(out, oa, N, dim, dim);
     return true;
   }
 
@@ -422,12 +498,17 @@ export class WasmBackend implements Backend {
     if (T === 0 || C === 0) return;
     const n = T * C;
     const cBytes = align64(C * 4);
-    const base = this.scratch(2 * cBytes + n * 4);
+    const xAt = out === x ? this.addressOf(x) : -1;
+    const base = this.scratch(2 * cBytes + (xAt >= 0 ? 0 : n * 4));
     const g = base;
     const b = g + cBytes;
-    const xs = b + cBytes;
     this.put(gamma, C, g);
     this.put(beta, C, b);
+    if (xAt >= 0) {
+      this.ex.layerNorm(xAt, xAt, g, b, T, C, eps);
+      return;
+    }
+    const xs = b + cBytes;
     this.put(x, n, xs);
     this.ex.layerNorm(xs, xs, g, b, T, C, eps);
     out.set(this.f32.subarray(xs >>> 2, (xs >>> 2) + n));
