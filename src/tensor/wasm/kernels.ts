@@ -23,7 +23,7 @@ export interface KernelOptions {
   shared: boolean;
   /** Memory limits the module imports, in 64 KiB pages. */
   maximumPages: number;
-  /** The GEMM's register tile and k-block (default DEFAULT_TILE); for benchmarking other shapes. */
+  /** The GEMM's register tile and k-block (default defaultTile(relaxed)); for benchmarking other shapes. */
   tile?: Tile;
 }
 
@@ -34,8 +34,6 @@ export interface Tile {
   readonly kc: number;
 }
 
-/** Rows per register tile. MR × 8 outputs = 2·MR v128 accumulators, plus 2 weight vectors and a broadcast. */
-export const MR = 4;
 /** Columns per packed panel (two v128). */
 export const NR = 8;
 /**
@@ -46,10 +44,17 @@ export const NR = 8;
 export const KC = 768;
 
 /**
- * 4 × 8: 8 accumulators + 2 weight vectors + 1 broadcast fit the 15 xmm registers V8 allocates on x64. Measured
- * against 3 × 12, 2 × 16, 5 × 8 and 6 × 8 on the real shapes: 5 × 8 and 6 × 8 spill, the others are no faster.
+ * The register tile, by arithmetic. An FMA's latency (4 cycles) times its issue rate (2 per cycle) is 8: with 8
+ * accumulators a core just keeps its FMA units busy, with 10–12 it has slack (a loop of nothing but relaxed_madd
+ * here: 42 GFLOP/s with 8 accumulators, 46–49 with 10–12). So relaxed SIMD takes 6 × 8: 12 accumulators + 2 weight
+ * vectors + 1 broadcast = the 15 xmm registers V8 allocates on x64; measured on the three Linear shapes at T = 128
+ * under Node 24, 6 × 8 gives 40–44 GFLOP/s, 5 × 8 38–41, 4 × 8 35–37, 3 × 12 36–39, 2 × 16 35–38, 4 × 12 and 3 × 16
+ * (spilling) 27–31. Plain SIMD needs a register more (mul, then add: the product is a temporary), so 6 × 8 spills
+ * there and 4 × 8 is best: Node 20 28.8–31.4 GFLOP/s against 25.1–27.9 (5 × 8) and 23.3–25.4 (6 × 8); Node 24 level.
  */
-export const DEFAULT_TILE: Tile = { mr: MR, nr: NR, kc: KC };
+export function defaultTile(relaxed: boolean): Tile {
+  return { mr: relaxed ? 6 : 4, nr: NR, kc: KC };
+}
 
 /** Bits of the exported `features` constant. */
 export const FEATURE_RELAXED = 1;
@@ -106,7 +111,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   mod.exportConstant("features", (opts.relaxed ? FEATURE_RELAXED : 0) | (opts.shared ? FEATURE_SHARED : 0));
   mod.customSection(FEATURES_SECTION, ascii(JSON.stringify(describeModule(opts))));
 
-  const tile = opts.tile ?? DEFAULT_TILE;
+  const tile = opts.tile ?? defaultTile(opts.relaxed);
   if (!(tile.nr % 4 === 0 && tile.nr >= 4 && tile.mr >= 1 && tile.kc >= 1)) throw new RangeError(`buildKernelModule: bad tile ${JSON.stringify(tile)}`);
   const i32x5 = ["i32", "i32", "i32", "i32", "i32"] as const;
   const geluPanel = mod.declare(["i32", "i32", "i32"]);
@@ -162,7 +167,7 @@ export interface ModuleDescription {
 export const KERNELS_VERSION = 2;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
-  return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? DEFAULT_TILE).mr, nr: (opts.tile ?? DEFAULT_TILE).nr };
+  return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? defaultTile(opts.relaxed)).mr, nr: (opts.tile ?? defaultTile(opts.relaxed)).nr };
 }
 
 /** for (i = from; i < to(); i += step) body — `to` and `step` emit an i32 each time they are evaluated. */
@@ -400,8 +405,8 @@ function emitAttentionUnits(f: FunctionBuilder, head: number): void {
 
 /**
  * packA(src, dst, M, K, lds): row blocks of MR (tail block M mod MR), each K steps of mr contiguous floats; source
- * rows are lds floats apart. With MR = 4
- * a whole block goes 4 k at a time: four v128 loads (one per row), a 4×4 transpose, four stores.
+ * rows are lds floats apart. With MR = 4 or 6 a whole block goes 4 k at a time: MR v128 loads (one per row), a 4×4
+ * transpose of rows 0-3 (and rows 4-5 interleaved), MR stores.
  */
 function emitPackA(f: FunctionBuilder, tile: Tile): void {
   const MR = tile.mr;
@@ -417,11 +422,12 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
   const K4 = f.local("i32");
   const rowBytes = f.local("i32");
   const v: number[] = [];
-  for (let q = 0; q < 4; q++) v.push(f.local("v128"));
+  for (let q = 0; q < 6; q++) v.push(f.local("v128"));
   const t: number[] = [];
-  for (let q = 0; q < 4; q++) t.push(f.local("v128"));
+  for (let q = 0; q < 6; q++) t.push(f.local("v128"));
   const lanes = (...l: number[]) => l.flatMap((q) => [4 * q, 4 * q + 1, 4 * q + 2, 4 * q + 3]);
-  f.get(K).i32(MR === 4 ? -4 : 0).op("i32.and").set(K4);
+  const fast = MR === 4 || MR === 6;
+  f.get(K).i32(fast ? -4 : 0).op("i32.and").set(K4);
   f.get(lds).i32(2).op("i32.shl").set(rowBytes);
   f.i32(0).set(m0);
   f.block((done) => {
@@ -432,22 +438,37 @@ function emitPackA(f: FunctionBuilder, tile: Tile): void {
       // block base = dst + m0·K·4
       f.get(dst).get(m0).get(K).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(base);
       f.i32(0).set(k);
-      if (MR === 4) {
-        f.get(mr).i32(4).op("i32.eq").if(() => {
+      if (fast) {
+        f.get(mr).i32(MR).op("i32.eq").if(() => {
           f.get(src).get(m0).get(lds).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(s);
           f.get(base).set(d);
           forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
-            for (let q = 0; q < 4; q++) f.get(s).get(rowBytes).i32(q).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[q]);
-            f.get(v[0]).get(v[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
-            f.get(v[0]).get(v[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
-            f.get(v[2]).get(v[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
-            f.get(v[2]).get(v[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
-            f.get(d).get(t[0]).get(t[2]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 0, 2);
-            f.get(d).get(t[0]).get(t[2]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 16, 2);
-            f.get(d).get(t[1]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 32, 2);
-            f.get(d).get(t[1]).get(t[3]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 48, 2);
+            for (let q = 0; q < MR; q++) f.get(s).get(rowBytes).i32(q).op("i32.mul").op("i32.add").mem("v128.load", 0, 2).set(v[q]);
+            // rows 0-3 transposed: t[j] = (row 0..3 at k + j)
+            f.get(v[0]).get(v[1]).shuffle(lanes(0, 4, 1, 5)).set(t[4]);
+            f.get(v[0]).get(v[1]).shuffle(lanes(2, 6, 3, 7)).set(t[5]);
+            f.get(v[2]).get(v[3]).shuffle(lanes(0, 4, 1, 5)).set(v[0]);
+            f.get(v[2]).get(v[3]).shuffle(lanes(2, 6, 3, 7)).set(v[1]);
+            f.get(t[4]).get(v[0]).shuffle(lanes(0, 1, 4, 5)).set(t[0]);
+            f.get(t[4]).get(v[0]).shuffle(lanes(2, 3, 6, 7)).set(t[1]);
+            f.get(t[5]).get(v[1]).shuffle(lanes(0, 1, 4, 5)).set(t[2]);
+            f.get(t[5]).get(v[1]).shuffle(lanes(2, 3, 6, 7)).set(t[3]);
+            if (MR === 4) {
+              for (let j = 0; j < 4; j++) f.get(d).get(t[j]).mem("v128.store", 16 * j, 2);
+            } else {
+              // rows 4-5 interleaved: u = (r4 k, r5 k, r4 k+1, r5 k+1), w = the same for k+2, k+3; each k step is
+              // 6 floats, so 4 steps are 6 stores: t0 | u01 t1_01 | t1_23 u23 | t2 | w01 t3_01 | t3_23 w23
+              f.get(v[4]).get(v[5]).shuffle(lanes(0, 4, 1, 5)).set(t[4]);
+              f.get(v[4]).get(v[5]).shuffle(lanes(2, 6, 3, 7)).set(t[5]);
+              f.get(d).get(t[0]).mem("v128.store", 0, 2);
+              f.get(d).get(t[4]).get(t[1]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 16, 2);
+              f.get(d).get(t[1]).get(t[4]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 32, 2);
+              f.get(d).get(t[2]).mem("v128.store", 48, 2);
+              f.get(d).get(t[5]).get(t[3]).shuffle(lanes(0, 1, 4, 5)).mem("v128.store", 64, 2);
+              f.get(d).get(t[3]).get(t[5]).shuffle(lanes(2, 3, 6, 7)).mem("v128.store", 80, 2);
+            }
             f.get(s).i32(16).op("i32.add").set(s);
-            f.get(d).i32(64).op("i32.add").set(d);
+            f.get(d).i32(16 * MR).op("i32.add").set(d);
           }, 4);
         });
       }
