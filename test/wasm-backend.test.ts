@@ -14,7 +14,7 @@ import { naiveBackend } from "../src/tensor/naive.js";
 import { WasmBackend, relaxedSimdSupported, wasmKernelBytes } from "../src/tensor/wasm/backend.js";
 import { buildKernelModule, type KernelExports } from "../src/tensor/wasm/kernels.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
-import { maxAbsDiff, randomArray } from "./helpers/random.js";
+import { maxAbsDiff, randomArray, rng } from "./helpers/random.js";
 
 const toDispose: WasmBackend[] = [];
 afterAll(() => toDispose.forEach((b) => b.dispose()));
@@ -72,6 +72,33 @@ describe("wasm elementwise functions", () => {
     expect(got[5]).toBe(0);
     expect(got[6]).toBeNaN();
     expect(got.slice(7)).toEqual([1, 1]);
+  });
+
+  it("addInPlace (the residual sums) equals JavaScript's Float32Array y[i] += x[i] bit for bit, any bit patterns", () => {
+    const { ex, f32 } = kernels();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 67 }), fc.nat(), (n, seed) => {
+        const r = rng(seed);
+        const raw = Uint32Array.from({ length: 2 * n }, () => Math.floor(r() * 2 ** 32));
+        // Half random bit patterns (NaN, ∞, subnormals), half pairs of very different magnitudes.
+        for (let i = 0; i < n; i += 2) raw[n + i] = (raw[i] & 0x807fffff) | (Math.max(0, ((raw[i] >>> 23) & 0xff) - 20 - (i % 40)) << 23);
+        const both = new Float32Array(raw.buffer);
+        const y = both.slice(0, n);
+        const x = both.slice(n);
+        const want = y.slice();
+        for (let i = 0; i < n; i++) want[i] += x[i];
+        const mem = f32();
+        mem.set(y, 64);
+        mem.set(x, 64 + 128);
+        ex.addInPlace(256, 256 + 512, n);
+        const got = mem.slice(64, 64 + n);
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(want[i])) expect(got[i]).toBeNaN();
+          else expect(Object.is(got[i], want[i]), `${x[i]} + ${y[i]}: got ${got[i]}, want ${want[i]}`).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("GELU matches erf.ts's gelu rounded to f32 within 6 ulp on [-12, 12] (n mod 4 tails included)", async () => {

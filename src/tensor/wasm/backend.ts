@@ -515,7 +515,10 @@ export class WasmBackend implements Backend {
   }
 
   addInPlace(y: Float32Array, x: Float32Array, n: number): void {
-    for (let i = 0; i < n; i++) y[i] += x[i];
+    const yAt = this.addressOf(y);
+    const xAt = this.addressOf(x);
+    if (yAt >= 0 && xAt >= 0) this.ex.addInPlace(yAt, xAt, n);
+    else for (let i = 0; i < n; i++) y[i] += x[i];
   }
 
   activate(x: Float32Array, n: number, act: Activation): void {

@@ -95,6 +95,8 @@ export interface KernelExports {
    * The pool hands out units; each participant passes its own scratch (attentionScratchBytes of the longest span).
    */
   attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
+  /** y [n] += x [n] in f32 (the residual connections). */
+  addInPlace(y: number, x: number, n: number): void;
   /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta, row by row, in f64; out may equal x. */
   layerNorm(out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void;
 }
@@ -125,6 +127,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const attnHead = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
   const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
+  const addTo = mod.declare(["i32", "i32", "i32"]);
 
   geluPanel.define((f) => emitGeluPanel(f, tile));
   gemm.define((f) => emitGemm(f, tile, opts.relaxed, geluPanel.index));
@@ -137,6 +140,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   attnHead.define((f) => emitAttentionHead(f, tile, { packA: packA.index, packBT: packBT.index, packB: packB.index, gemm: gemm.index, softmax: softmax.index }));
   attnUnits.define((f) => emitAttentionUnits(f, attnHead.index));
   layerNorm.define(emitLayerNorm);
+  addTo.define(emitAddInPlace);
 
   mod.exportFunction("gemm", gemm.index);
   mod.exportFunction("packA", packA.index);
@@ -148,6 +152,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   mod.exportFunction("attentionHead", attnHead.index);
   mod.exportFunction("attention", attnUnits.index);
   mod.exportFunction("layerNorm", layerNorm.index);
+  mod.exportFunction("addInPlace", addTo.index);
   return mod.encode();
 }
 
@@ -916,6 +921,37 @@ function emitSoftmax(f: FunctionBuilder): void {
  * layerNorm(out, x, gamma, beta, T, C, eps): per row, mean and variance (two passes) in f64, then
  * out = (x - mean) · rstd · gamma + beta in f64, rounded to f32 — the JS backend's formula; out may equal x.
  */
+/**
+ * addInPlace(y, x, n): y [n] += x [n], 4 lanes at a time then one. f32 addition rounds the exact sum once, which is
+ * what JavaScript's `y[i] += x[i]` on Float32Arrays gives too (the f64 sum of two f32 is exact, or so lopsided that
+ * both round to the larger operand), so the two backends' residual sums agree bit for bit.
+ */
+function emitAddInPlace(f: FunctionBuilder): void {
+  const [y, x, n] = [0, 1, 2];
+  const end = f.local("i32");
+  const end4 = f.local("i32");
+  f.get(y).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
+  f.get(y).get(n).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(end4);
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(y).get(end4).op("i32.ge_u").brIf(exit);
+      f.get(y).get(y).mem("v128.load", 0, 2).get(x).mem("v128.load", 0, 2).op("f32x4.add").mem("v128.store", 0, 2);
+      f.get(y).i32(16).op("i32.add").set(y);
+      f.get(x).i32(16).op("i32.add").set(x);
+      f.br(top);
+    });
+  });
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(y).get(end).op("i32.ge_u").brIf(exit);
+      f.get(y).get(y).mem("f32.load").get(x).mem("f32.load").op("f32.add").mem("f32.store");
+      f.get(y).i32(4).op("i32.add").set(y);
+      f.get(x).i32(4).op("i32.add").set(x);
+      f.br(top);
+    });
+  });
+}
+
 function emitLayerNorm(f: FunctionBuilder): void {
   const [out, x, gamma, beta, T, C, eps] = [0, 1, 2, 3, 4, 5, 6];
   const t = f.local("i32");
