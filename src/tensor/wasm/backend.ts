@@ -37,7 +37,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** How to start a pool worker; default: the standard Worker running web-worker.js. Node: `nodeWorkerFactory()`. */
   workerFactory?: WorkerFactory;
-  /** The shared memory's maximum in bytes when threads > 1 (default 2 GiB); a non-shared memory just grows. */
+  /**
+   * The memory's maximum in bytes when it is shared (default 2 GiB): always with threads > 1, and with one thread
+   * wherever the host allows shared memory (it lets activations stay in it across a forward pass). A non-shared
+   * memory just grows.
+   */
   maximumMemory?: number;
   /**
    * threads > 1: how long an idle pool thread keeps polling for the next matrix product before it sleeps, in µs
