@@ -385,19 +385,17 @@ function emitAttentionHead(f: FunctionBuilder, tile: Tile, fn: AttentionCallees)
   const align64 = () => f.i32(63).op("i32.add").i32(-64).op("i32.and");
   f.get(L).i32(NR - 1).op("i32.add").i32(NR).op("i32.div_u").set(PL);
   f.get(PL).i32(NR).op("i32.mul").set(ldS);
+  /** next = region + align64(rows · cols · 4): the region after one of rows × cols floats */
+  const after = (region: number, rows: number, cols: number, next: number) => {
+    f.get(region).get(rows).get(cols).op("i32.mul").i32(2).op("i32.shl");
+    align64();
+    f.op("i32.add").set(next);
+  };
   f.get(scratch).set(aq);
-  f.get(aq).get(L).get(dh).op("i32.mul").i32(2).op("i32.shl");
-  align64();
-  f.op("i32.add").set(bk);
-  f.get(bk).get(ldS).get(dh).op("i32.mul").i32(2).op("i32.shl");
-  align64();
-  f.op("i32.add").set(S);
-  f.get(S).get(L).get(ldS).op("i32.mul").i32(2).op("i32.shl");
-  align64();
-  f.op("i32.add").set(ap);
-  f.get(ap).get(L).get(L).op("i32.mul").i32(2).op("i32.shl");
-  align64();
-  f.op("i32.add").set(bv);
+  after(aq, L, dh, bk);
+  after(bk, ldS, dh, S);
+  after(S, L, ldS, ap);
+  after(ap, L, L, bv);
   // scores [L, ldS] = scale · q · kᵀ, then their softmax over the L real columns
   f.get(q).get(aq).get(L).get(dh).get(ld).call(fn.packA);
   f.get(k).get(bk).get(L).get(dh).get(ld).call(fn.packBT);
