@@ -856,8 +856,7 @@ function emitGeluPanel(f: FunctionBuilder, tile: Tile): void {
 
 /**
  * softmaxRows(x, rows, C, mask, ldx): in place over x [rows, C], rows ldx floats apart (need not be 16-byte aligned);
- * mask [C] bytes,
- * 0 = the key may not be attended to. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and
+ * mask [C] bytes, 0 = the key may not be attended to. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and
  * summed in f64; then each e is scaled by 1/sum in f64 and rounded, as the JS backend does. A row with no allowed
  * key is the caller's business (the backend fills it uniformly without calling this).
  */
