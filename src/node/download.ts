@@ -613,6 +613,9 @@ async function receive(job: FetchJob, res: IncomingMessage, expected: ExpectedHa
   try {
     await pipeline(res, tap, out);
   } catch (e) {
+    // pipeline rejects as soon as the source fails, while writes already handed to the file may still be landing:
+    // wait until the file is closed, so that what is kept is final before anyone (a retry) measures it.
+    await new Promise<void>((resolve) => (out.closed ? resolve() : out.once("close", () => resolve())));
     const of = total !== undefined ? ` of ${total}` : "";
     throw new DownloadError(name, `the transfer broke after ${received}${of} bytes (${errCode(e)}); kept ${partial}; run the same command again to resume`, "a complete transfer");
   }
