@@ -23,7 +23,7 @@ export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
 export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
 export * from "./errors.js";
 export { Tensor } from "./tensor/tensor.js";
-export type { Activation, Backend, LinearWeight } from "./tensor/backend.js";
+export type { Activation, AttentionSpan, Backend, LinearWeight, Workspace } from "./tensor/backend.js";
 export { JsBackend } from "./tensor/js-backend.js";
 export { WasmBackend, wasmKernelBytes, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions } from "./tensor/wasm/backend.js";
 export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/wasm/pool.js";
