@@ -50,7 +50,7 @@ export const KC = 768;
  * accumulators a core just keeps its FMA units busy, with 10–12 it has slack (a loop of nothing but relaxed_madd
  * here: 42 GFLOP/s with 8 accumulators, 46–49 with 10–12). So relaxed SIMD takes 6 × 8: 12 accumulators + 2 weight
  * vectors + 1 broadcast = the 15 xmm registers V8 allocates on x64; measured on the three Linear shapes at T = 128
- * under Node 24, 6 × 8 gives 40–44 GFLOP/s, 5 × 8 38–41, 4 × 8 35–37, 3 × 12 36–39, 2 × 16 35–38, 4 × 12 and 3 × 16
+ * under Node 24 (bench/gemm-tiles.mjs), 6 × 8 gives 40–44 GFLOP/s, 5 × 8 38–41, 4 × 8 35–37, 3 × 12 36–39, 2 × 16 35–38, 4 × 12 and 3 × 16
  * (spilling) 27–31. Plain SIMD needs a register more (mul, then add: the product is a temporary), so 6 × 8 spills
  * there and 4 × 8 is best: Node 20 28.8–31.4 GFLOP/s against 25.1–27.9 (5 × 8) and 23.3–25.4 (6 × 8); Node 24 level.
  */
@@ -61,7 +61,7 @@ export function defaultTile(relaxed: boolean): Tile {
 /**
  * Rows per row block: each panel sweeps a block of packed A (192 × 768 floats = 576 KiB) that stays in L2 with its
  * C rows, instead of all of A, which for a large batch (the classifier packs up to 8,192 tokens) comes from L3 for
- * every panel. Measured (6 × 8, Node 24, bench of the GEMM alone): M = 2048 +10% (768→768 43.5 → 48.1 GFLOP/s,
+ * every panel. Measured (6 × 8, Node 24, bench/gemm-tiles.mjs): M = 2048 +10% (768→768 43.5 → 48.1 GFLOP/s,
  * 3072→768 39.2 → 43.8), M = 512 +8%, M = 128 level within noise; 96 and 144 rows do about as well.
  */
 export const MC = 192;
