@@ -69,10 +69,10 @@ export class DistilBertForSequenceClassification {
     checkBatch(this.config, batch);
     // Taps may keep what they see, so only the fast path takes its buffers from the backend's pass workspace.
     const ws = taps === null ? (backend.workspace?.() ?? null) : null;
-    const plain = (n: number) => new Float32Array(n);
-    const ctx: ForwardContext = ws === null
-      ? { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask, alloc: plain, mark: () => 0, release: () => undefined }
-      : { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask, alloc: (n) => ws.alloc(n), mark: () => ws.mark(), release: (m) => ws.release(m) };
+    const buffers: Pick<ForwardContext, "alloc" | "mark" | "release"> = ws === null
+      ? { alloc: (n) => new Float32Array(n), mark: () => 0, release: () => undefined }
+      : { alloc: (n) => ws.alloc(n), mark: () => ws.mark(), release: (m) => ws.release(m) };
+    const ctx: ForwardContext = { backend, spans: batch.spans, rows: batch.ids.length, taps, headMask, ...buffers };
     const { dim } = this.config;
     const B = batch.spans.length;
     const pooled = new Float32Array(B * dim);
