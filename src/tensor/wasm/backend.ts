@@ -470,9 +470,9 @@ export class WasmBackend implements Backend {
     spans.forEach((s, i) => {
       i32[3 * i] = s.start;
       i32[3 * i + 1] = s.len;
-      i32[3 * i + 2] = m;
-      if (s.keyMask === null) this.u8.fill(1, m, m + s.len);
-      else this.u8.set(s.keyMask.subarray(0, s.len), m);
+      // Address 0 (never used) means every key may be attended to: the softmax then skips the mask.
+      i32[3 * i + 2] = s.keyMask === null ? 0 : m;
+      if (s.keyMask !== null) this.u8.set(s.keyMask.subarray(0, s.len), m);
       m += s.len;
     });
     if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
@@ -490,10 +490,9 @@ export class WasmBackend implements Backend {
     }
     const n = rows * C;
     const base = this.scratch(align64(n * 4) + C);
-    const mask = base + align64(n * 4);
+    const mask = keyMask === null ? 0 : base + align64(n * 4);
     this.put(x, n, base);
-    if (keyMask === null) this.u8.fill(1, mask, mask + C);
-    else this.u8.set(keyMask.subarray(0, C), mask);
+    if (keyMask !== null) this.u8.set(keyMask.subarray(0, C), mask);
     this.ex.softmaxRows(base, rows, C, mask, C);
     x.set(this.f32.subarray(base >>> 2, (base >>> 2) + n));
   }

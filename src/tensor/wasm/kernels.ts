@@ -90,7 +90,7 @@ export interface KernelExports {
   expInPlace(x: number, n: number): void;
   /** x [n] = gelu(x) in place (exact erf form, evaluated in f64). */
   geluInPlace(x: number, n: number): void;
-  /** In place over x [rows, C] (rows ldx floats apart): softmax of each row; keys where mask [C] (bytes) is 0 get 0. */
+  /** In place over x [rows, C] (rows ldx floats apart): softmax of each row; keys where mask [C] (bytes) is 0 get 0; mask = 0: none. */
   softmaxRows(x: number, rows: number, C: number, mask: number, ldx: number): void;
   /**
    * One head of one sequence: out [L, dh] = softmax(scale · q [L, dh] · kᵀ, mask) · v [L, dh], where q, k, v and out
@@ -101,7 +101,7 @@ export interface KernelExports {
   attentionHead(q: number, k: number, v: number, out: number, ld: number, dh: number, L: number, mask: number, scale: number, scratch: number): void;
   /**
    * attentionHead for units u0 ≤ u < u1 of packed sequences: unit u is head u mod H of span ⌊u / H⌋, whose
-   * (first row, length, mask address) are the three i32 at table + 12·span; q, k, v, out are [N, ld] with ld = H·dh.
+   * (first row, length, mask address or 0 for none) are the three i32 at table + 12·span; q, k, v, out are [N, ld] with ld = H·dh.
    * The pool hands out units; each participant passes its own scratch (attentionScratchBytes of the longest span).
    */
   attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
@@ -204,18 +204,22 @@ function forLoop(f: FunctionBuilder, i: number, from: () => void, to: () => void
 /**
  * gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act)
  *   c [M, ldc], columns NR·p0 … NR·p1-1  =  act(alpha · A [M, K] · B [K, NR·(p1-p0)] + bias)
- * Loop nest: k-blocks of KC (outer) → row blocks of MC → panels → row tiles of MR (a tail tile of M mod MR rows
- * last) → k.
+ * Loop nest: k-blocks of KC (outer) → row blocks of MC → pairs of panels → (each panel → row tiles of MR), then the
+ * tail tile of M mod MR rows (in the last row block; over both panels at once when it has 1 or 2 rows) → k.
  */
 function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: number): void {
   const { mr: MR, nr: NR, kc: KCB } = tile;
   // Row blocks: a multiple of MR, or (no blocking) more rows than any call has.
   const MCB = tile.mc === undefined ? 1 << 30 : Math.max(MR, Math.floor(tile.mc / MR) * MR);
   const V = NR / 4; // weight vectors per k step
+  // A tail of at most WIDE_TAIL rows goes over two panels at once (see below).
+  const WIDE_TAIL = Math.min(2, Math.floor(MR / 2));
   const [ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const k0 = f.local("i32");
   const kc = f.local("i32");
   const p = f.local("i32");
+  const q = f.local("i32");
+  const qEnd = f.local("i32");
   const m = f.local("i32");
   const mb = f.local("i32");
   const mEnd = f.local("i32");
@@ -224,77 +228,99 @@ function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: n
   const mt = f.local("i32");
   const app = f.local("i32");
   const bpp = f.local("i32");
-  const bpPanel = f.local("i32");
+  const bpp2 = f.local("i32");
+  const panelBytes = f.local("i32");
   const cp = f.local("i32");
   const kk = f.local("i32");
   const ldc4 = f.local("i32");
   const first = f.local("i32");
   const last = f.local("i32");
   const w: number[] = [];
-  for (let j = 0; j < V; j++) w.push(f.local("v128"));
+  for (let j = 0; j < 2 * V; j++) w.push(f.local("v128"));
   const x = f.local("v128");
   const t = f.local("v128");
   const acc: number[] = [];
   for (let i = 0; i < V * MR; i++) acc.push(f.local("v128"));
   const cRow: number[] = [];
   for (let i = 0; i < MR; i++) cRow.push(f.local("i32"));
-  /** byte offset of panel p's columns in a C row (or in the padded bias) */
-  const panelCol = () => f.get(p).i32(NR * 4).op("i32.mul");
+  /** byte offset of panel `pl`'s columns in a C row (or in the padded bias) */
+  const panelCol = (pl: number = p) => f.get(pl).i32(NR * 4).op("i32.mul");
 
   f.get(ldc).i32(2).op("i32.shl").set(ldc4);
   f.get(M).i32(MR).op("i32.rem_u").set(mt);
   f.get(M).get(mt).op("i32.sub").set(mFull);
+  f.get(K).i32(NR * 4).op("i32.mul").set(panelBytes);
 
-  const kStep = (mr: number) => {
-    for (let j = 0; j < V; j++) f.get(bpp).mem("v128.load", 16 * j).set(w[j]);
+  /** One k step of an mr × (np·NR) tile: np panels, the second one's block at bpp2. */
+  const kStep = (mr: number, np: number) => {
+    for (let j = 0; j < V * np; j++) f.get(j < V ? bpp : bpp2).mem("v128.load", 16 * (j % V)).set(w[j]);
     for (let r = 0; r < mr; r++) {
       f.get(app).mem("v128.load32_splat", r * 4).set(x);
-      for (let j = 0; j < V; j++) {
-        const a = acc[V * r + j];
+      for (let j = 0; j < V * np; j++) {
+        const a = acc[V * np * r + j];
         if (relaxed) f.get(x).get(w[j]).get(a).op("f32x4.relaxed_madd").set(a);
         else f.get(a).get(x).get(w[j]).op("f32x4.mul").op("f32x4.add").set(a);
       }
     }
   };
 
-  /** One mr × NR tile over k-block [k0, k0+kc): app, bpp, cp are set by the caller. */
-  const microTile = (mr: number) => {
+  /**
+   * One mr × (np·NR) tile over k-block [k0, k0+kc) of panels pl, pl+1, …: app, bpp (and bpp2 for np = 2), cp are set
+   * by the caller. The np panels' columns are adjacent in C and in the padded bias: np·NR contiguous floats per row.
+   */
+  const microTile = (mr: number, np: number, pl: number) => {
+    const W = V * np; // accumulators per row
     f.get(cp).set(cRow[0]);
     for (let r = 1; r < mr; r++) f.get(cRow[r - 1]).get(ldc4).op("i32.add").set(cRow[r]);
     f.get(first).if(
       () => {
-        for (let i = 0; i < V * mr; i++) f.f32x4(0).set(acc[i]);
+        for (let i = 0; i < W * mr; i++) f.f32x4(0).set(acc[i]);
       },
       () => {
-        for (let r = 0; r < mr; r++) for (let j = 0; j < V; j++) f.get(cRow[r]).mem("v128.load", 16 * j).set(acc[V * r + j]);
+        for (let r = 0; r < mr; r++) for (let j = 0; j < W; j++) f.get(cRow[r]).mem("v128.load", 16 * j).set(acc[W * r + j]);
       },
     );
     // The k loop holds one step: V8's TurboFan hoists every load of an unrolled body ahead of the arithmetic and
     // then spills accumulators, so unrolling here loses more than the loop overhead it saves.
     f.get(kc).set(kk);
     f.loop((top) => {
-      kStep(mr);
+      kStep(mr, np);
       f.get(app).i32(mr * 4).op("i32.add").set(app);
       f.get(bpp).i32(NR * 4).op("i32.add").set(bpp);
+      if (np === 2) f.get(bpp2).i32(NR * 4).op("i32.add").set(bpp2);
       f.get(kk).i32(1).op("i32.sub").tee(kk).brIf(top);
     });
     f.get(last).if(() => {
       f.get(alpha).op("f32x4.splat").set(t);
-      for (let i = 0; i < V * mr; i++) f.get(acc[i]).get(t).op("f32x4.mul").set(acc[i]);
+      for (let i = 0; i < W * mr; i++) f.get(acc[i]).get(t).op("f32x4.mul").set(acc[i]);
       f.get(bias).if(() => {
-        for (let j = 0; j < V; j++) {
+        for (let j = 0; j < W; j++) {
           f.get(bias);
-          panelCol();
+          panelCol(pl);
           f.op("i32.add").mem("v128.load", 16 * j).set(t);
-          for (let r = 0; r < mr; r++) f.get(acc[V * r + j]).get(t).op("f32x4.add").set(acc[V * r + j]);
+          for (let r = 0; r < mr; r++) f.get(acc[W * r + j]).get(t).op("f32x4.add").set(acc[W * r + j]);
         }
       });
       f.get(act).i32(ACT_RELU).op("i32.eq").if(() => {
         // relu(v) = v > 0 ? v : 0 (NaN → 0), which is pmax(0, v) = 0 < v ? v : 0.
-        for (let i = 0; i < V * mr; i++) f.f32x4(0).get(acc[i]).op("f32x4.pmax").set(acc[i]);
+        for (let i = 0; i < W * mr; i++) f.f32x4(0).get(acc[i]).op("f32x4.pmax").set(acc[i]);
       });
     });
-    for (let r = 0; r < mr; r++) for (let j = 0; j < V; j++) f.get(cRow[r]).get(acc[V * r + j]).mem("v128.store", 16 * j);
+    for (let r = 0; r < mr; r++) for (let j = 0; j < W; j++) f.get(cRow[r]).get(acc[W * r + j]).mem("v128.store", 16 * j);
+    // GELU over the tile just stored, while its rows are in L1.
+    f.get(last).get(act).i32(ACT_GELU).op("i32.eq").op("i32.and").if(() => {
+      for (let i = 0; i < np; i++) f.get(cp).i32(i * NR * 4).op("i32.add").get(ldc).i32(mr).call(geluPanel);
+    });
+  };
+
+  /** app, cp and bpp for the tile at row `row` (an i32 local) of panel `pl` in this k-block, mr rows per tile. */
+  const tileAt = (row: number, mr: number, pl: number) => {
+    // app = ap + (row·K + k0·mr)·4 ; cp = c + row·ldc·4 + pl·NR·4 ; bpp = bp + (pl·K + k0)·NR·4
+    f.get(ap).get(row).get(K).op("i32.mul").get(k0).i32(mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
+    f.get(c).get(row).get(ldc4).op("i32.mul").op("i32.add");
+    panelCol(pl);
+    f.op("i32.add").set(cp);
+    f.get(bp).get(pl).get(K).op("i32.mul").get(k0).op("i32.add").i32(NR * 4).op("i32.mul").op("i32.add").set(bpp);
   };
 
   f.i32(0).set(k0);
@@ -306,41 +332,45 @@ function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: n
       f.get(k0).op("i32.eqz").set(first);
       f.get(k0).get(kc).op("i32.add").get(K).op("i32.eq").set(last);
       forLoop(f, mb, () => f.i32(0), () => f.get(M), () => {
-      // rows [mb, mEnd) of whole tiles in this row block; the tail tile goes with the last block
-      f.get(mb).i32(MCB).op("i32.add").tee(mEnd).get(mFull).get(mEnd).get(mFull).op("i32.lt_s").op("select").set(mEnd);
-      f.get(mb).i32(MCB).op("i32.add").get(M).op("i32.ge_s").set(lastBlock);
-      forLoop(f, p, () => f.get(p0), () => f.get(p1), () => {
-        // bpPanel = bp + (p·K + k0)·NR·4
-        f.get(bp).get(p).get(K).op("i32.mul").get(k0).op("i32.add").i32(NR * 4).op("i32.mul").op("i32.add").set(bpPanel);
-        forLoop(f, m, () => f.get(mb), () => f.get(mEnd), () => {
-          // app = ap + (m·K + k0·MR)·4 ; cp = c + m·ldc·4 + p·NR·4
-          f.get(ap).get(m).get(K).op("i32.mul").get(k0).i32(MR).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
-          f.get(c).get(m).get(ldc4).op("i32.mul").op("i32.add");
-          panelCol();
-          f.op("i32.add").set(cp);
-          f.get(bpPanel).set(bpp);
-          microTile(MR);
-        }, MR);
-        for (let mr = 1; mr < MR; mr++) {
-          f.get(mt).i32(mr).op("i32.eq").get(lastBlock).op("i32.and").if(() => {
-            f.get(ap).get(mFull).get(K).op("i32.mul").get(k0).i32(mr).op("i32.mul").op("i32.add").i32(2).op("i32.shl").op("i32.add").set(app);
-            f.get(c).get(mFull).get(ldc4).op("i32.mul").op("i32.add");
-            panelCol();
-            f.op("i32.add").set(cp);
-            f.get(bpPanel).set(bpp);
-            microTile(mr);
+        // rows [mb, mEnd) of whole tiles in this row block; the tail tile goes with the last block
+        f.get(mb).i32(MCB).op("i32.add").tee(mEnd).get(mFull).get(mEnd).get(mFull).op("i32.lt_s").op("select").set(mEnd);
+        f.get(mb).i32(MCB).op("i32.add").get(M).op("i32.ge_s").set(lastBlock);
+        // Panels two by two: the whole tiles of each, then the tail rows of both. A tail of 1 or 2 rows has only
+        // 2–4 accumulators per panel, too few to hide the FMA latency (a 2 × 8 tile costs as much as a 6 × 8 one),
+        // so it takes both panels in one 2 × 16 tile, at the full tiles' rate per row: 128 = 21·6 + 2 rows, say.
+        forLoop(f, p, () => f.get(p0), () => f.get(p1), () => {
+          f.get(p).i32(2).op("i32.add").tee(qEnd).get(p1).get(qEnd).get(p1).op("i32.lt_s").op("select").set(qEnd);
+          forLoop(f, q, () => f.get(p), () => f.get(qEnd), () => {
+            forLoop(f, m, () => f.get(mb), () => f.get(mEnd), () => {
+              tileAt(m, MR, q);
+              microTile(MR, 1, q);
+            }, MR);
           });
-        }
-        // GELU over this panel's columns of the block's rows, right after their last k-block, while in cache.
-        f.get(last).get(act).i32(ACT_GELU).op("i32.eq").op("i32.and").if(() => {
-          f.get(c).get(mb).get(ldc4).op("i32.mul").op("i32.add");
-          panelCol();
-          f.op("i32.add").get(ldc);
-          // rows in this block: up to mEnd, or to M in the last block (tail tile included)
-          f.get(M).get(mEnd).get(lastBlock).op("select").get(mb).op("i32.sub");
-          f.call(geluPanel);
-        });
-      });
+          f.get(mt).i32(0).op("i32.ne").get(lastBlock).op("i32.and").if(() => {
+            // two panels here and a tail of ≤ WIDE_TAIL rows: one wide tile; otherwise a narrow one per panel
+            f.get(qEnd).get(p).op("i32.sub").i32(2).op("i32.eq").get(mt).i32(WIDE_TAIL).op("i32.le_u").op("i32.and").if(
+              () => {
+                for (let mr = 1; mr <= WIDE_TAIL; mr++) {
+                  f.get(mt).i32(mr).op("i32.eq").if(() => {
+                    tileAt(mFull, mr, p);
+                    f.get(bpp).get(panelBytes).op("i32.add").set(bpp2);
+                    microTile(mr, 2, p);
+                  });
+                }
+              },
+              () => {
+                forLoop(f, q, () => f.get(p), () => f.get(qEnd), () => {
+                  for (let mr = 1; mr < MR; mr++) {
+                    f.get(mt).i32(mr).op("i32.eq").if(() => {
+                      tileAt(mFull, mr, q);
+                      microTile(mr, 1, q);
+                    });
+                  }
+                });
+              },
+            );
+          });
+        }, 2);
       }, MCB);
       f.get(k0).get(kc).op("i32.add").set(k0);
       f.br(kTop);
@@ -856,85 +886,123 @@ function emitGeluPanel(f: FunctionBuilder, tile: Tile): void {
 
 /**
  * softmaxRows(x, rows, C, mask, ldx): in place over x [rows, C], rows ldx floats apart (need not be 16-byte aligned);
- * mask [C] bytes, 0 = the key may not be attended to. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and
- * summed in f64; then each e is scaled by 1/sum in f64 and rounded, as the JS backend does. A row with no allowed
- * key is the caller's business (the backend fills it uniformly without calling this).
+ * mask [C] bytes, 0 = the key may not be attended to, or mask = 0 (the address: bytes [0, 64) are never used) for no
+ * mask. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and summed in f64; then each e is
+ * scaled by 1/sum in f64 and rounded, as the JS backend does. A row with no allowed key is the caller's business
+ * (the backend fills it uniformly without calling this).
+ *
+ * Speed: each pass carries a value from vector to vector (the max, the sum), so one accumulator makes a pass as
+ * slow as its chain of latencies. The max keeps two (pmax: one instruction; max's NaN rules cost eight, and a NaN
+ * score makes the row NaN through exp either way) and the sum one per half vector.
  */
 function emitSoftmax(f: FunctionBuilder): void {
   const [x, rows, C, mask, ldx] = [0, 1, 2, 3, 4];
   const row = f.local("i32");
   const j = f.local("i32");
   const C4 = f.local("i32");
+  const C8 = f.local("i32");
   const rp = f.local("i32");
   const vmax = f.local("v128");
+  const vmax2 = f.local("v128");
   const v = f.local("v128");
   const m = f.local("v128");
   const e = f.local("v128");
   const sum = f.local("v128");
+  const sum2 = f.local("v128");
   const inv = f.local("v128");
   const ssum = f.local("f64");
   const d = f.local("v128");
   const k = constants(f);
-  const maskVec = () => {
-    // the four mask bytes at j, widened to all-ones / all-zeros i32 lanes
-    f.get(mask).get(j).op("i32.add").mem("v128.load32_zero", 0, 0).op("i16x8.extend_low_i8x16_u").op("i32x4.extend_low_i16x8_u")
-      .i32x4(0).op("i32x4.ne").set(m);
+  /** pushes the address of x[row][j] */
+  const at = () => f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add");
+  const maskLanes = (offset: number) => {
+    // the four mask bytes at j + offset/4, widened to all-ones / all-zeros i32 lanes
+    f.get(mask).get(j).op("i32.add").mem("v128.load32_zero", offset / 4, 0)
+      .op("i16x8.extend_low_i8x16_u").op("i32x4.extend_low_i16x8_u").i32x4(0).op("i32x4.ne").set(m);
   };
   const maskOne = () => {
     f.get(mask).get(j).op("i32.add").mem("i32.load8_u").op("i32x4.splat").i32x4(0).op("i32x4.ne").set(m);
   };
-  f.get(C).i32(-4).op("i32.and").set(C4);
-  forLoop(f, row, () => f.i32(0), () => f.get(rows), () => {
-    f.get(x).get(row).get(ldx).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(rp);
-    // max over allowed keys
+  /** one row (rp set), with or without the mask */
+  const rowBody = (masked: boolean) => {
+    // max over allowed keys: 8 at a time into two accumulators, then 4, then one at a time
     f.f32x4(-Infinity).set(vmax);
-    forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
-      maskVec();
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).f32x4(-Infinity).get(m).op("v128.bitselect");
-      f.get(vmax).op("f32x4.max").set(vmax);
-    }, 4);
-    forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
-      maskOne();
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load32_splat").f32x4(-Infinity).get(m).op("v128.bitselect");
-      f.get(vmax).op("f32x4.max").set(vmax);
+    f.f32x4(-Infinity).set(vmax2);
+    const maxStep = (acc: number, offset: number) => {
+      if (masked) {
+        maskLanes(offset);
+        at().mem("v128.load", offset, 2).f32x4(-Infinity).get(m).op("v128.bitselect");
+      } else at().mem("v128.load", offset, 2);
+      f.set(v);
+      f.get(acc).get(v).op("f32x4.pmax").set(acc);
+    };
+    forLoop(f, j, () => f.i32(0), () => f.get(C8), () => {
+      maxStep(vmax, 0);
+      maxStep(vmax2, 16);
+    }, 8);
+    f.get(C8).get(C4).op("i32.lt_s").if(() => {
+      f.get(C8).set(j);
+      maxStep(vmax, 0);
     });
-    f.get(vmax).get(vmax).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).get(vmax).op("f32x4.max").set(vmax);
-    f.get(vmax).get(vmax).shuffle([4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11]).get(vmax).op("f32x4.max").set(vmax);
-    // e = exp(x - max), masked to 0; sum in f64
+    forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
+      if (masked) {
+        maskOne();
+        at().mem("v128.load32_splat").f32x4(-Infinity).get(m).op("v128.bitselect");
+      } else at().mem("v128.load32_splat");
+      f.set(v);
+      f.get(vmax).get(v).op("f32x4.pmax").set(vmax);
+    });
+    f.get(vmax).get(vmax2).op("f32x4.pmax").set(vmax);
+    f.get(vmax).get(vmax).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).get(vmax).op("f32x4.pmax").set(vmax);
+    f.get(vmax).get(vmax).shuffle([4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11]).get(vmax).op("f32x4.pmax").set(vmax);
+    // e = exp(x - max), masked to 0; sum in f64, lanes 0–1 and 2–3 in two accumulators
     f.f64x2(0).set(sum);
+    f.f64x2(0).set(sum2);
     f.f64(0).set(ssum);
     forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
-      maskVec();
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).get(vmax).op("f32x4.sub").set(d);
+      at().mem("v128.load", 0, 2).get(vmax).op("f32x4.sub").set(d);
       emitExp(f, k, d);
-      f.get(m).op("v128.and").set(e);
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").get(e).mem("v128.store", 0, 2);
-      f.get(sum).get(e).op("f64x2.promote_low_f32x4").op("f64x2.add")
-        .get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum);
+      if (masked) {
+        maskLanes(0);
+        f.get(m).op("v128.and");
+      }
+      f.set(e);
+      at().get(e).mem("v128.store", 0, 2);
+      f.get(sum).get(e).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum);
+      f.get(sum2).get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum2);
     }, 4);
     forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
-      maskOne();
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load32_splat").get(vmax).op("f32x4.sub").set(d);
+      at().mem("v128.load32_splat").get(vmax).op("f32x4.sub").set(d);
       emitExp(f, k, d);
-      f.get(m).op("v128.and").set(e);
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").get(e).storeLane(32, 0);
+      if (masked) {
+        maskOne();
+        f.get(m).op("v128.and");
+      }
+      f.set(e);
+      at().get(e).storeLane(32, 0);
       f.get(ssum).get(e).lane("f32x4.extract_lane", 0).op("f64.promote_f32").op("f64.add").set(ssum);
     });
     // inv = 1 / sum
+    f.get(sum).get(sum2).op("f64x2.add").set(sum);
     f.f64(1).get(sum).lane("f64x2.extract_lane", 0).get(sum).lane("f64x2.extract_lane", 1).op("f64.add").get(ssum).op("f64.add").op("f64.div")
       .op("f64x2.splat").set(inv);
     forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).set(v);
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add");
+      at().mem("v128.load", 0, 2).set(v);
+      at();
       f.get(v).op("f64x2.promote_low_f32x4").get(inv).op("f64x2.mul").op("f32x4.demote_f64x2_zero");
       f.get(v).get(v).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").get(inv).op("f64x2.mul").op("f32x4.demote_f64x2_zero");
       f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).mem("v128.store", 0, 2);
     }, 4);
     forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
-      f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add")
-        .get(rp).get(j).i32(2).op("i32.shl").op("i32.add").mem("f32.load").op("f64.promote_f32").get(inv).lane("f64x2.extract_lane", 0).op("f64.mul").op("f32.demote_f64")
-        .mem("f32.store");
+      at();
+      at().mem("f32.load").op("f64.promote_f32").get(inv).lane("f64x2.extract_lane", 0).op("f64.mul").op("f32.demote_f64").mem("f32.store");
     });
+  };
+  f.get(C).i32(-4).op("i32.and").set(C4);
+  f.get(C).i32(-8).op("i32.and").set(C8);
+  forLoop(f, row, () => f.i32(0), () => f.get(rows), () => {
+    f.get(x).get(row).get(ldx).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(rp);
+    f.get(mask).if(() => rowBody(true), () => rowBody(false));
   });
 }
 
