@@ -800,18 +800,20 @@ const emitGelu: LaneEmitter = (f, k, x) => {
   const e = f.local("v128");
   const inRange = f.local("v128");
   const c = (v: number) => f.get(k.f32x4(v));
-  // t = 1 / (1 + |x|·√½/2): 0 at |x| = ∞, so that gelu(-∞) = -∞ · 0 = NaN and gelu(∞) = ∞ as in erf.ts
-  f.get(x).op("f32x4.abs").set(ax);
-  c(1);
-  c(1);
-  f.get(ax);
-  c(Math.SQRT1_2 / 2).op("f32x4.mul").op("f32x4.add").op("f32x4.div").set(t);
   // Past |x| = 13 erfc(|x|/√2) < 2⁻¹²⁶ would need a subnormal, which 2ⁿ cannot make: e is 0 there (and for NaN,
-  // whose result is NaN anyway); below, e^(-x²/2 …) ≥ e^-85.8 stays a normal number.
+  // whose result is NaN anyway), so that gelu(-∞) = -∞ · 0 = NaN and gelu(∞) = ∞ as in erf.ts; below, e^(-x²/2 …)
+  // ≥ e^-85.8 stays a normal number. Those lanes are computed at |x| = 13, t included: with t from a larger |x| the
+  // products went subnormal, and every subnormal operation costs the core a microcode assist (5× slower).
+  f.get(x).op("f32x4.abs").set(ax);
   f.get(ax);
   c(13).op("f32x4.le").set(inRange);
   f.get(ax);
   c(13).op("f32x4.pmin").set(ax);
+  // t = 1 / (1 + |x|·√½/2)
+  c(1);
+  c(1);
+  f.get(ax);
+  c(Math.SQRT1_2 / 2).op("f32x4.mul").op("f32x4.add").op("f32x4.div").set(t);
   // xh = |x| with its low 12 mantissa bits cleared: xh·xh is exact
   f.get(ax).get(k.i32x4(-4096, -4096, -4096, -4096)).op("v128.and").set(xh);
   f.get(xh);
