@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { forwardFlops, log, peakRssMb, round, stats, type ModelShape } from "./common.js";
 import { engineLabel, OrtEngine, OursEngine, type Engine, type Run } from "./engines.js";
-import type { GroupResult, GroupSpec, WorkloadResult, WorkloadSpec } from "./spec.js";
+import { ONE_THREAD_TWIN, type GroupResult, type GroupSpec, type WorkloadResult, type WorkloadSpec } from "./spec.js";
 
 async function main(): Promise<void> {
   const [specPath, outPath] = process.argv.slice(2);
@@ -26,6 +26,14 @@ async function main(): Promise<void> {
     } catch (err) {
       result.failed.push({ engine: `ours-${b}`, error: (err as Error).message });
       log(`  ours-${b} (${spec.threads}t): ${(err as Error).message}`);
+    }
+  }
+  if (spec.oneThreadTwin) {
+    try {
+      engines.push(await OursEngine.create(spec.modelDir, "wasm", 1, ONE_THREAD_TWIN));
+    } catch (err) {
+      result.failed.push({ engine: ONE_THREAD_TWIN, error: (err as Error).message });
+      log(`  ${ONE_THREAD_TWIN}: ${(err as Error).message}`);
     }
   }
   if (spec.onnx !== null) {
@@ -46,7 +54,8 @@ async function main(): Promise<void> {
   log(`group ${spec.threads}t: ${engines.map((e) => `${e.id} [${e.detail}]`).join(", ")}`);
 
   for (const w of spec.workloads) {
-    const who = engines.filter((e) => (w.engines === "all" || e.ours) && !(w.skip ?? []).includes(e.id));
+    // The one-thread twin is there for the latency shapes only.
+    const who = engines.filter((e) => (w.engines === "all" || e.ours) && !(w.skip ?? []).includes(e.id) && (e.id !== ONE_THREAD_TWIN || w.kind === "shape"));
     if (who.length === 0) continue;
     const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
     const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;

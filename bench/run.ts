@@ -258,6 +258,7 @@ async function main(): Promise<void> {
         modelDir: model.dir,
         onnx: peers.length > 0 ? model.onnx : null,
         ours,
+        oneThreadTwin: threads > 1 && ours.includes("wasm"),
         peers,
         workloads: groupWorkloads,
         budgetMs: opts.budget * 1000,

@@ -21,6 +21,11 @@ export interface GroupSpec {
   modelDir: string;
   onnx: string | null;
   ours: string[];
+  /**
+   * In a group of more threads than one: also load ours-wasm on one thread (engine id ONE_THREAD_TWIN), which takes
+   * its turns on the latency shapes, so that "two threads vs one" is a ratio of one process like every other.
+   */
+  oneThreadTwin: boolean;
   peers: ("web" | "node")[];
   workloads: WorkloadSpec[];
   budgetMs: number;
@@ -29,6 +34,9 @@ export interface GroupSpec {
   minReps: number;
   maxReps: number;
 }
+
+/** The engine id of ours-wasm on one thread inside a group of more threads (GroupSpec.oneThreadTwin). */
+export const ONE_THREAD_TWIN = "ours-wasm-1t";
 
 export interface EngineInfo {
   id: string;
