@@ -70,13 +70,15 @@ export interface ModelShape {
  * linear layers, of Q·Kᵀ and P·V and of the classification head, times 2. LayerNorm, softmax and GELU are left out
  * (under 1%), as in the peers' baseline (PERF_BASELINE.md), so the GFLOP/s figures compare directly.
  */
-export function forwardFlops(shape: ModelShape, lengths: readonly number[]): number {
+export function forwardFlops(shape: ModelShape, lengths: readonly number[], firstRowsOnly = false): number {
   const { dim: d, hiddenDim: h, nLayers, nHeads, labels } = shape;
   const dh = d / nHeads;
   let macs = 0;
   for (const L of lengths) {
     const perLayer = L * (4 * d * d + 2 * d * h) + 2 * nHeads * L * L * dh;
-    macs += nLayers * perLayer + d * d + d * labels;
+    // With firstRowsOnly the last layer computes keys and values for every token, everything else for row 0 only.
+    const last = firstRowsOnly ? L * 2 * d * d + (2 * d * d + 2 * d * h) + 2 * nHeads * L * dh : perLayer;
+    macs += (nLayers - 1) * perLayer + last + d * d + d * labels;
   }
   return 2 * macs;
 }

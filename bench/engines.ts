@@ -85,11 +85,12 @@ export class OursEngine implements Engine {
     private readonly backend: Backend & { dispose?(): void },
   ) {}
 
-  static async create(modelDir: string, backendName: string, threads: number, id = `ours-${backendName}`): Promise<OursEngine> {
+  static async create(modelDir: string, backendName: string, threads: number, fullLastLayer: boolean, id = `ours-${backendName}`): Promise<OursEngine> {
     const backend = await createOurBackend(backendName, threads);
     const t0 = performance.now();
     const classifier = await loadModelFromDir(modelDir, { backend });
     const loadMs = performance.now() - t0;
+    classifier.model.lastLayerFirstRowsOnly = !fullLastLayer;
     return new OursEngine(id, threads, loadMs, backend.name, classifier, backend);
   }
 

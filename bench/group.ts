@@ -19,7 +19,7 @@ async function main(): Promise<void> {
 
   for (const b of spec.ours) {
     try {
-      const e = await OursEngine.create(spec.modelDir, b, spec.threads);
+      const e = await OursEngine.create(spec.modelDir, b, spec.threads, spec.fullLastLayer);
       const c = e.classifier.config;
       shape = { dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, labels: c.labels.length };
       engines.push(e);
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }
   if (spec.oneThreadTwin) {
     try {
-      engines.push(await OursEngine.create(spec.modelDir, "wasm", 1, ONE_THREAD_TWIN));
+      engines.push(await OursEngine.create(spec.modelDir, "wasm", 1, spec.fullLastLayer, ONE_THREAD_TWIN));
     } catch (err) {
       result.failed.push({ engine: ONE_THREAD_TWIN, error: (err as Error).message });
       log(`  ${ONE_THREAD_TWIN}: ${(err as Error).message}`);
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     if (who.length === 0) continue;
     const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
     const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;
-    result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps));
+    result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps, spec.fullLastLayer));
   }
   result.peakRssMb = round(peakRssMb(), 1);
   for (const e of engines) await e.dispose();
@@ -92,7 +92,7 @@ function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): nu
  * Warm every engine up (its first call also gives the logits that are checked), then run rounds of one call per
  * engine, rotating who goes first, until the budget is spent (at least minReps, at most maxReps rounds).
  */
-async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, budgetMs: number, minReps: number, maxReps: number): Promise<WorkloadResult> {
+async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, budgetMs: number, minReps: number, maxReps: number, fullLastLayer: boolean): Promise<WorkloadResult> {
   const lengths = w.sequences.map((s) => s.length);
   const res: WorkloadResult = {
     label: w.label,
@@ -100,6 +100,7 @@ async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, bu
     sequences: w.sequences.length,
     tokens: lengths.reduce((a, b) => a + b, 0),
     flops: forwardFlops(shape, lengths),
+    oursFlops: forwardFlops(shape, lengths, !fullLastLayer),
     times: {},
     cpuPerWall: {},
     expectedErr: {},

@@ -259,6 +259,7 @@ async function main(): Promise<void> {
         onnx: peers.length > 0 ? model.onnx : null,
         ours,
         oneThreadTwin: threads > 1 && ours.includes("wasm"),
+        fullLastLayer: opts.fullLastLayer,
         peers,
         workloads: groupWorkloads,
         budgetMs: opts.budget * 1000,

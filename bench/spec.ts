@@ -21,6 +21,8 @@ export interface GroupSpec {
   modelDir: string;
   onnx: string | null;
   ours: string[];
+  /** Our engines compute every row of the last layer (--full-last-layer). */
+  fullLastLayer: boolean;
   /**
    * In a group of more threads than one: also load ours-wasm on one thread (engine id ONE_THREAD_TWIN), which takes
    * its turns on the latency shapes, so that "two threads vs one" is a ratio of one process like every other.
@@ -50,7 +52,10 @@ export interface WorkloadResult {
   kind: WorkloadSpec["kind"];
   sequences: number;
   tokens: number;
+  /** FLOPs of the whole model's graph over the real tokens (what the peers execute, padding aside). */
   flops: number;
+  /** FLOPs our engine executes: the last layer for the [CLS] rows only unless --full-last-layer. */
+  oursFlops: number;
   /** engine id → timing of one call over the whole workload, ms */
   times: Record<string, Stats>;
   /**

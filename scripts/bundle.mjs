@@ -28,8 +28,8 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
   metafile: true,
-  // Error classes set `this.name = new.target.name`; without keepNames a minifier renames them to single letters.
-  keepNames: true,
+  // No keepNames: nothing reads a class's or function's own name (the error classes spell theirs out), and keeping
+  // them costs about 2 KB gzipped.
 };
 
 /** Bundles one entry; returns the minified code after writing it (and its source map). */

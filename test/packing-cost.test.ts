@@ -50,13 +50,21 @@ describe("a mixed-length batch costs what its tokens cost", () => {
     model = await loadTiny(be);
   });
 
-  /** Multiply-adds a forward over sequences of these lengths needs, padding-free (encoder + classification head). */
-  function expectedMacs(lengths: number[]): { linear: number; attention: number } {
+  /**
+   * Multiply-adds a forward over sequences of these lengths needs, padding-free (encoder + classification head).
+   * The last layer computes the [CLS] rows only (the head reads nothing else): keys and values for every token, the
+   * query, attention output, FFN and the one row of scores per head for the first row of each sequence.
+   */
+  function expectedMacs(lengths: number[]): { linear: number; attention: number; rows: number } {
     const { dim: d, hiddenDim: h, nLayers, labels } = model.config;
     const tokens = lengths.reduce((a, b) => a + b, 0);
-    const linear = nLayers * tokens * (4 * d * d + 2 * d * h) + lengths.length * (d * d + d * labels.length);
-    const attention = nLayers * lengths.reduce((a, L) => a + 2 * L * L * d, 0);
-    return { linear, attention };
+    const S = lengths.length;
+    const layer = tokens * (4 * d * d + 2 * d * h);
+    const last = tokens * 2 * d * d + S * (2 * d * d + 2 * d * h);
+    const linear = (nLayers - 1) * layer + last + S * (d * d + d * labels.length);
+    const attention = (nLayers - 1) * lengths.reduce((a, L) => a + 2 * L * L * d, 0) + lengths.reduce((a, L) => a + 2 * L * d, 0);
+    const rows = (nLayers - 1) * 6 * tokens + 2 * tokens + 4 * S + 2 * S;
+    return { linear, attention, rows };
   }
 
   it("packed: logitsOf over lengths 2..40 does exactly the tokens' work, and each sequence gets what it gets alone", () => {
@@ -68,7 +76,7 @@ describe("a mixed-length batch costs what its tokens cost", () => {
     expect(be.linearMacs).toBe(want.linear);
     expect(be.attentionMacs).toBe(want.attention);
     // The padded equivalent would have pushed 8 × 40 rows through every linear layer.
-    expect(be.linearRows).toBe(model.config.nLayers * 6 * lengths.reduce((a, b) => a + b, 0) + 2 * lengths.length);
+    expect(be.linearRows).toBe(want.rows);
     seqs.forEach((s, i) => {
       const alone = model.logitsOf([s])[0];
       expect(Array.from(together[i])).toEqual(Array.from(alone));

@@ -124,6 +124,56 @@ export class MultiHeadSelfAttention {
   }
 }
 
+/**
+ * Attention for one query row per span (row `span.start`, its [CLS]) against all of that span's keys: what the last
+ * layer of a classifier needs, since the head reads nothing else. q is computed for those rows only, k and v for all;
+ * each output row is bit for bit the full layer's row, because every kernel computes a row from that row alone.
+ *
+ * x [N, dim] (all rows), xq [S, dim] (the query rows, S = spans) → [S, dim]
+ */
+export function attentionForQueries(attn: MultiHeadSelfAttention, ctx: ForwardContext, x: Float32Array, xq: Float32Array): Float32Array {
+  const { backend, spans, rows: N, headMask } = ctx;
+  const H = attn.nHeads;
+  const dh = attn.headDim;
+  const dim = H * dh;
+  const S = spans.length;
+  const q = attn.qLin.forward(backend, xq, S, "none", ctx.alloc(S * dim));
+  const k = attn.kLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
+  const v = attn.vLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
+  const scale = 1 / Math.sqrt(dh);
+  const context = ctx.alloc(S * dim);
+  if (headMask === null && backend.attention?.(context, q, k, v, spans, H, dh, scale, true)) {
+    return attn.outLin.forward(backend, context, S, "none", ctx.alloc(S * dim));
+  }
+  let Lmax = 0;
+  for (const s of spans) Lmax = Math.max(Lmax, s.len);
+  // One head of one span at a time: its keys and values copied contiguous [L, dh], as the full path's splitHeads.
+  const kh = new Float32Array(Lmax * dh);
+  const vh = new Float32Array(Lmax * dh);
+  const scores = new Float32Array(Lmax);
+  const head = new Float32Array(dh);
+  spans.forEach((s, b) => {
+    const L = s.len;
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < L; t++) {
+        const src = (s.start + t) * dim + h * dh;
+        for (let j = 0; j < dh; j++) {
+          kh[t * dh + j] = k[src + j];
+          vh[t * dh + j] = v[src + j];
+        }
+      }
+      const row = scores.subarray(0, L);
+      backend.matmulTransB(row, q.subarray(b * dim + h * dh, b * dim + (h + 1) * dh), kh, 1, L, dh, scale);
+      backend.softmaxRows(row, 1, L, s.keyMask);
+      const m = headMask === null ? 1 : headMask[attn.layerIndex * H + h];
+      if (m !== 1) for (let j = 0; j < L; j++) row[j] *= m;
+      backend.matmul(head, row, vh, 1, dh, L);
+      context.set(head, b * dim + h * dh);
+    }
+  });
+  return attn.outLin.forward(backend, context, S, "none", ctx.alloc(S * dim));
+}
+
 /** [len, H·dh] rows of each span → [H, len, dh] in place of the span. */
 function splitHeads(x: Float32Array, spans: readonly { start: number; len: number }[], H: number, dh: number): Float32Array {
   const dim = H * dh;

@@ -1,5 +1,5 @@
 import type { Activation, Backend } from "../tensor/backend.js";
-import { MultiHeadSelfAttention } from "./attention.js";
+import { attentionForQueries, MultiHeadSelfAttention } from "./attention.js";
 import type { ForwardContext } from "./context.js";
 import { batchShape } from "./context.js";
 import { FeedForward } from "./feed-forward.js";
@@ -48,6 +48,29 @@ export class TransformerBlock {
     backend.addInPlace(out, h, N * dim);
     this.outputLayerNorm.forward(backend, out, N);
     taps?.emit(`layer.${this.layerIndex}.out`, out, batchShape(ctx, dim));
+    ctx.release(mark);
+    return out;
+  }
+
+  /**
+   * The block's output for each span's first row only ([S, dim], S = spans), from all rows x [N, dim]: attention
+   * needs every row's keys and values, and nothing after it mixes rows. Equal bit for bit to those rows of
+   * forward(ctx, x). No taps (they show whole layers).
+   */
+  forwardFirstRows(ctx: ForwardContext, x: Float32Array): Float32Array {
+    const { backend, spans } = ctx;
+    const dim = this.saLayerNorm.weight.length;
+    const S = spans.length;
+    const out = ctx.alloc(S * dim);
+    const mark = ctx.mark();
+    const xq = ctx.alloc(S * dim);
+    spans.forEach((s, b) => xq.set(x.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+    const h = attentionForQueries(this.attention, ctx, x, xq);
+    backend.addInPlace(h, xq, S * dim);
+    this.saLayerNorm.forward(backend, h, S);
+    this.ffn.forward({ ...ctx, rows: S, taps: null }, h, out);
+    backend.addInPlace(out, h, S * dim);
+    this.outputLayerNorm.forward(backend, out, S);
     ctx.release(mark);
     return out;
   }

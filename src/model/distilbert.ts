@@ -45,9 +45,32 @@ export class DistilBertModel {
     for (const layer of this.layers) h = layer.forward(ctx, h);
     return h;
   }
+
+  /**
+   * → the last hidden state of each span's first row ([CLS]) only, [S, dim]: the last layer computes just those
+   * rows (TransformerBlock.forwardFirstRows), the same bits as forward() gives them. No taps.
+   */
+  forwardFirstRows(ctx: ForwardContext, batch: PackedBatch): Float32Array {
+    const { dim } = this.config;
+    let h = this.embeddings.forward(ctx, batch.ids, batch.positions);
+    const n = this.layers.length;
+    for (let i = 0; i < n - 1; i++) h = this.layers[i].forward(ctx, h);
+    if (n > 0) return this.layers[n - 1].forwardFirstRows(ctx, h);
+    const out = ctx.alloc(batch.spans.length * dim);
+    batch.spans.forEach((s, b) => out.set(h.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+    return out;
+  }
 }
 
 export class DistilBertForSequenceClassification {
+  /**
+   * Without taps, compute the last layer for the [CLS] rows only, the only ones the head reads: for sequences of T
+   * tokens that skips (T-1)/T of the last layer's q, out, FFN and LayerNorm work, about a sixth of the whole model
+   * (13.9% of the FLOPs at DistilBERT's shape), for the same logits bit for bit. False computes every row (to
+   * measure the difference; nothing else changes).
+   */
+  lastLayerFirstRowsOnly = true;
+
   constructor(
     readonly config: DistilBertConfig,
     readonly distilbert: DistilBertModel,
@@ -77,8 +100,12 @@ export class DistilBertForSequenceClassification {
     const B = batch.spans.length;
     const pooled = new Float32Array(B * dim);
     try {
-      const hidden = this.distilbert.forward(ctx, batch);
-      batch.spans.forEach((s, b) => pooled.set(hidden.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+      if (taps === null && this.lastLayerFirstRowsOnly) {
+        pooled.set(this.distilbert.forwardFirstRows(ctx, batch));
+      } else {
+        const hidden = this.distilbert.forward(ctx, batch);
+        batch.spans.forEach((s, b) => pooled.set(hidden.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+      }
     } finally {
       ws?.end();
     }

@@ -69,8 +69,11 @@ export interface Backend {
    * s.len): softmax(scale · q_h · k_hᵀ, s.keyMask) · v_h. The result must equal, bit for bit, what matmulTransB,
    * softmaxRows and matmul give head by head. Returns false, having written nothing, for a case it does not take;
    * the layer then goes head by head.
+   *
+   * firstOnly: only each span's first row is a query (the last layer of a classifier, whose head reads nothing
+   * else); q and out are then [spans, H·dh], row b for span b, and each is bit for bit that row of the full result.
    */
-  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number): boolean;
+  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, firstOnly?: boolean): boolean;
 
   /**
    * Optional: memory for one forward pass's activations, or null. A backend may hand out views of its own memory so

@@ -433,8 +433,9 @@ export class WasmBackend implements Backend {
    * place by the `attention` kernel (its packers read the head's columns where they are; its last GEMM writes them
    * where they go), the context copied out once; with a pool, the (span, head) units are shared among the threads.
    * Declines (returns false) when dh is not a multiple of the panel width or a span may attend to no key.
+   * firstOnly: q and out hold one row per span (Backend.attention).
    */
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number): boolean {
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, firstOnly = false): boolean {
     if (dh === 0 || dh % this.nr !== 0 || H === 0) return false;
     let N = 0;
     let Lmax = 0;
@@ -451,6 +452,8 @@ export class WasmBackend implements Backend {
     const useInPool = this.pool !== null && units >= 2 && units <= MAX_POOL_PANELS;
     const participants = useInPool ? this.pool!.size : 1;
     const plane = align64(N * dim * 4);
+    // q and out have one row per span when only the first rows are queries.
+    const Nq = firstOnly ? spans.length : N;
     const tableBytes = align64(spans.length * 12);
     const per = align64(attentionScratchBytes(Lmax, dh, this.nr));
     // Each of q, k, v, out is used where it is when it is a workspace view, else gets a plane of the scratch.
@@ -462,7 +465,7 @@ export class WasmBackend implements Backend {
     const table = base + planes * plane;
     const masks = table + tableBytes;
     const work = masks + align64(maskBytes);
-    if (at[0] < 0) this.put(q, N * dim, qa);
+    if (at[0] < 0) this.put(q, Nq * dim, qa);
     if (at[1] < 0) this.put(k, N * dim, ka);
     if (at[2] < 0) this.put(v, N * dim, va);
     const i32 = new Int32Array(this.memory.buffer, table, spans.length * 3);
@@ -475,9 +478,9 @@ export class WasmBackend implements Backend {
       if (s.keyMask !== null) this.u8.set(s.keyMask.subarray(0, s.len), m);
       m += s.len;
     });
-    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
-    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
-    if (at[3] < 0) this.take(out, oa, N, dim, dim);
+    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per, firstOnly ? 1 : 0);
+    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work, firstOnly ? 1 : 0);
+    if (at[3] < 0) this.take(out, oa, Nq, dim, dim);
     return true;
   }
 

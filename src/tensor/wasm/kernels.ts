@@ -93,18 +93,21 @@ export interface KernelExports {
   /** In place over x [rows, C] (rows ldx floats apart): softmax of each row; keys where mask [C] (bytes) is 0 get 0; mask = 0: none. */
   softmaxRows(x: number, rows: number, C: number, mask: number, ldx: number): void;
   /**
-   * One head of one sequence: out [L, dh] = softmax(scale · q [L, dh] · kᵀ, mask) · v [L, dh], where q, k, v and out
-   * are column blocks of row-major matrices whose rows are ld floats apart (a head's columns in [L, dim]). dh must be
-   * a multiple of NR (out is written in whole panels). Works in `scratch` (attentionScratchBytes(L, dh) bytes,
-   * 16-aligned). Computes exactly what packA/packBT/gemm, softmaxRows, packA/packB/gemm give on contiguous copies.
+   * One head of one sequence: out [Lq, dh] = softmax(scale · q [Lq, dh] · kᵀ, mask) · v [L, dh] for the first Lq ≤ L
+   * query rows, where q, k, v and out are column blocks of row-major matrices whose rows are ld floats apart (a
+   * head's columns in [L, dim]). dh must be a multiple of NR (out is written in whole panels). Works in `scratch`
+   * (attentionScratchBytes(L, dh) bytes, 16-aligned). Computes exactly what packA/packBT/gemm, softmaxRows,
+   * packA/packB/gemm give on contiguous copies; a query row's result does not depend on Lq.
    */
-  attentionHead(q: number, k: number, v: number, out: number, ld: number, dh: number, L: number, mask: number, scale: number, scratch: number): void;
+  attentionHead(q: number, k: number, v: number, out: number, ld: number, dh: number, L: number, Lq: number, mask: number, scale: number, scratch: number): void;
   /**
    * attentionHead for units u0 ≤ u < u1 of packed sequences: unit u is head u mod H of span ⌊u / H⌋, whose
-   * (first row, length, mask address or 0 for none) are the three i32 at table + 12·span; q, k, v, out are [N, ld] with ld = H·dh.
-   * The pool hands out units; each participant passes its own scratch (attentionScratchBytes of the longest span).
+   * (first row, length, mask address or 0 for none) are the three i32 at table + 12·span; k, v are [N, ld] with
+   * ld = H·dh. firstOnly = 0: q and out are [N, ld] too, every row a query. firstOnly = 1: only each span's first
+   * row is a query, and q and out are [spans, ld], row b for span b. The pool hands out units; each participant
+   * passes its own scratch (attentionScratchBytes of the longest span).
    */
-  attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
+  attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number, firstOnly: number): void;
   /** y [n] += x [n] in f32 (the residual connections). */
   addInPlace(y: number, x: number, n: number): void;
   /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta, row by row, in f64; out may equal x. */
@@ -134,8 +137,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const expMap = mod.declare(["i32", "i32"]);
   const geluMap = mod.declare(["i32", "i32"]);
   const softmax = mod.declare(i32x5);
-  const attnHead = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
-  const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+  const attnHead = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+  const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
   const addTo = mod.declare(["i32", "i32", "i32"]);
 
@@ -179,7 +182,7 @@ export interface ModuleDescription {
 }
 
 /** Bumped whenever an export's meaning changes, so a stale precompiled module is refused rather than misused. */
-export const KERNELS_VERSION = 2;
+export const KERNELS_VERSION = 3;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
   return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? defaultTile(opts.relaxed)).mr, nr: (opts.tile ?? defaultTile(opts.relaxed)).nr };
@@ -394,7 +397,7 @@ interface AttentionCallees {
 }
 
 /**
- * attentionHead(q, k, v, out, ld, dh, L, mask, scale, scratch): one head of one sequence with no copies in or out.
+ * attentionHead(q, k, v, out, ld, dh, L, Lq, mask, scale, scratch): one head of one sequence (its first Lq query rows) with no copies in or out.
  * The same calls, in the same order and on the same packed layouts, as the backend's matmulTransB, softmaxRows and
  * matmul make on contiguous copies of the head, so its result is bit for bit theirs; the packers read the head's
  * columns in place (row stride ld) and the second GEMM writes straight into out's columns. Scratch regions, in order
@@ -403,7 +406,7 @@ interface AttentionCallees {
  */
 function emitAttentionHead(f: FunctionBuilder, tile: Tile, fn: AttentionCallees): void {
   const NR = tile.nr;
-  const [q, k, v, out, ld, dh, L, mask, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [q, k, v, out, ld, dh, L, Lq, mask, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const PL = f.local("i32");
   const ldS = f.local("i32");
   const aq = f.local("i32");
@@ -426,35 +429,41 @@ function emitAttentionHead(f: FunctionBuilder, tile: Tile, fn: AttentionCallees)
   after(bk, ldS, dh, S);
   after(S, L, ldS, ap);
   after(ap, L, L, bv);
-  // scores [L, ldS] = scale · q · kᵀ, then their softmax over the L real columns
-  f.get(q).get(aq).get(L).get(dh).get(ld).call(fn.packA);
+  // scores [Lq, ldS] = scale · q · kᵀ, then their softmax over the L real columns
+  f.get(q).get(aq).get(Lq).get(dh).get(ld).call(fn.packA);
   f.get(k).get(bk).get(L).get(dh).get(ld).call(fn.packBT);
-  f.get(aq).get(bk).get(S).get(ldS).get(L).get(dh).i32(0).get(PL).i32(0).get(scale).i32(ACT_NONE).call(fn.gemm);
-  f.get(S).get(L).get(L).get(mask).get(ldS).call(fn.softmax);
-  // out [L, dh] (row stride ld) = probabilities · v
-  f.get(S).get(ap).get(L).get(L).get(ldS).call(fn.packA);
+  f.get(aq).get(bk).get(S).get(ldS).get(Lq).get(dh).i32(0).get(PL).i32(0).get(scale).i32(ACT_NONE).call(fn.gemm);
+  f.get(S).get(Lq).get(L).get(mask).get(ldS).call(fn.softmax);
+  // out [Lq, dh] (row stride ld) = probabilities · v
+  f.get(S).get(ap).get(Lq).get(L).get(ldS).call(fn.packA);
   f.get(v).get(bv).get(L).get(dh).get(ld).call(fn.packB);
-  f.get(ap).get(bv).get(out).get(ld).get(L).get(L).i32(0).get(dh).i32(NR).op("i32.div_u").i32(0).f32(1).i32(ACT_NONE).call(fn.gemm);
+  f.get(ap).get(bv).get(out).get(ld).get(Lq).get(L).i32(0).get(dh).i32(NR).op("i32.div_u").i32(0).f32(1).i32(ACT_NONE).call(fn.gemm);
 }
 
 /** attention(q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch): see KernelExports.attention. */
 function emitAttentionUnits(f: FunctionBuilder, head: number): void {
-  const [q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch, firstOnly] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const u = f.local("i32");
   const span = f.local("i32");
   const row = f.local("i32");
   const off = f.local("i32");
+  const qOff = f.local("i32");
+  const hCol = f.local("i32");
   forLoop(f, u, () => f.get(u0), () => f.get(u1), () => {
     f.get(u).get(H).op("i32.div_u").set(span);
     f.get(table).get(span).i32(12).op("i32.mul").op("i32.add").set(row);
-    // off = (start·ld + h·dh)·4, h = u - span·H
-    f.get(row).mem("i32.load").get(ld).op("i32.mul").get(u).get(span).get(H).op("i32.mul").op("i32.sub").get(dh).op("i32.mul").op("i32.add").i32(2).op("i32.shl").set(off);
-    f.get(q).get(off).op("i32.add");
-    f.get(k).get(off).op("i32.add");
-    f.get(v).get(off).op("i32.add");
-    f.get(out).get(off).op("i32.add");
+    // hCol = h·dh with h = u - span·H; off = start·ld + hCol; qOff = (firstOnly ? span : start)·ld + hCol (floats)
+    f.get(u).get(span).get(H).op("i32.mul").op("i32.sub").get(dh).op("i32.mul").set(hCol);
+    f.get(row).mem("i32.load").get(ld).op("i32.mul").get(hCol).op("i32.add").set(off);
+    f.get(span).get(row).mem("i32.load").get(firstOnly).op("select").get(ld).op("i32.mul").get(hCol).op("i32.add").set(qOff);
+    f.get(q).get(qOff).i32(2).op("i32.shl").op("i32.add");
+    f.get(k).get(off).i32(2).op("i32.shl").op("i32.add");
+    f.get(v).get(off).i32(2).op("i32.shl").op("i32.add");
+    f.get(out).get(qOff).i32(2).op("i32.shl").op("i32.add");
     f.get(ld).get(dh);
     f.get(row).mem("i32.load", 4);
+    // Lq = firstOnly ? 1 : len
+    f.i32(1).get(row).mem("i32.load", 4).get(firstOnly).op("select");
     f.get(row).mem("i32.load", 8);
     f.get(scale).get(scratch).call(head);
   });

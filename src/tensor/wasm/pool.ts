@@ -55,7 +55,8 @@ const PANELS = 12;
 const BIAS = 13;
 const ALPHA = 14;
 const ACT = 15;
-// attention jobs (units = PANELS): q, k, v, out addresses, ld, dh, H, span table, scale (f32), scratch, scratch stride
+// attention jobs (units = PANELS): q, k, v, out addresses, ld, dh, H, span table, scale (f32), scratch, scratch
+// stride, first rows only
 const Q_P = 16;
 const K_P = 17;
 const V_P = 18;
@@ -67,6 +68,7 @@ const TABLE = 23;
 const SCALE = 24;
 const WORK = 25;
 const WORK_STRIDE = 26;
+const FIRST_ONLY = 27;
 
 const OP_GEMM = 1;
 const OP_EXIT = 2;
@@ -121,7 +123,7 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: n
     if (Atomics.compareExchange(ctrl, NEXT, w, w + chunk) !== w) continue;
     const p1 = Math.min(P, p0 + chunk);
     try {
-      if (op === OP_ATTENTION) ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work);
+      if (op === OP_ATTENTION) ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work, ctrl[FIRST_ONLY]);
       else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
     } catch {
       Atomics.store(ctrl, FAILED, 1);
@@ -218,7 +220,7 @@ export class GemmPool {
    * ex.attention over units [0, U) with the pool's help (one unit, a head of a span, per claim: units are few and
    * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
    */
-  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number): void {
+  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number, firstOnly: number): void {
     if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
     ctrl[Q_P] = q;
@@ -232,6 +234,7 @@ export class GemmPool {
     this.ctrlF[SCALE] = scale;
     ctrl[WORK] = work;
     ctrl[WORK_STRIDE] = stride;
+    ctrl[FIRST_ONLY] = firstOnly;
     ctrl[OP] = OP_ATTENTION;
     this.run(ex, U, 1);
   }
