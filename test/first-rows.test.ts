@@ -8,10 +8,9 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
-import type { AttentionSpan } from "../src/tensor/backend.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import { backendCases, hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
-import { randomArray, rng } from "./helpers/random.js";
+import { randomArray, randomSpans, rng } from "./helpers/random.js";
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
@@ -70,19 +69,7 @@ describe("last layer for the [CLS] rows only", () => {
           fc.boolean(),
           fc.nat(),
           async (H, dh, lens, masked, seed) => {
-            const r = rng(seed);
-            let start = 0;
-            const spans: AttentionSpan[] = lens.map((len) => {
-              let keyMask: Uint8Array | null = null;
-              if (masked) {
-                keyMask = Uint8Array.from({ length: len }, () => (r() < 0.7 ? 1 : 0));
-                keyMask[Math.floor(r() * len)] = 1;
-              }
-              const s = { start, len, keyMask };
-              start += len;
-              return s;
-            });
-            const N = start;
+            const { spans, rows: N } = randomSpans(lens, masked, seed);
             const dim = H * dh;
             const S = spans.length;
             const [q, k, v] = [1, 2, 3].map((i) => randomArray(N * dim, seed + i, 2));

@@ -11,7 +11,7 @@ import { randomModel } from "../src/model/random-model.js";
 import type { AttentionSpan, Backend } from "../src/tensor/backend.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
-import { randomArray, rng } from "./helpers/random.js";
+import { randomArray, randomSpans } from "./helpers/random.js";
 
 const made: WasmBackend[] = [];
 afterAll(() => made.forEach((b) => b.dispose()));
@@ -54,19 +54,7 @@ describe("wasm attention in one call", () => {
           fc.boolean(),
           fc.nat(),
           async (H, dh, lens, masked, seed) => {
-            const r = rng(seed);
-            let start = 0;
-            const spans: AttentionSpan[] = lens.map((len) => {
-              let keyMask: Uint8Array | null = null;
-              if (masked) {
-                keyMask = Uint8Array.from({ length: len }, () => (r() < 0.7 ? 1 : 0));
-                keyMask[Math.floor(r() * len)] = 1; // at least one key to attend to
-              }
-              const s = { start, len, keyMask };
-              start += len;
-              return s;
-            });
-            const N = start;
+            const { spans, rows: N } = randomSpans(lens, masked, seed);
             const dim = H * dh;
             const [q, k, v] = [1, 2, 3].map((i) => randomArray(N * dim, seed + i, 2));
             const scale = 1 / Math.sqrt(dh);

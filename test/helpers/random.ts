@@ -10,6 +10,26 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
   return a;
 }
 
+/**
+ * Packed spans of these lengths, end to end; with `masked`, each key is attendable with probability 0.7 and at least
+ * one per span is. Returns the spans and their total rows.
+ */
+export function randomSpans(lens: readonly number[], masked: boolean, seed: number): { spans: { start: number; len: number; keyMask: Uint8Array | null }[]; rows: number } {
+  const r = rng(seed);
+  let start = 0;
+  const spans = lens.map((len) => {
+    let keyMask: Uint8Array | null = null;
+    if (masked) {
+      keyMask = Uint8Array.from({ length: len }, () => (r() < 0.7 ? 1 : 0));
+      keyMask[Math.floor(r() * len)] = 1; // at least one key to attend to
+    }
+    const s = { start, len, keyMask };
+    start += len;
+    return s;
+  });
+  return { spans, rows: start };
+}
+
 /** Largest |a - b| and where. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
