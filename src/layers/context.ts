@@ -45,6 +45,12 @@ export interface ForwardContext {
   readonly release: (mark: number) => void;
 }
 
+/** out [S, dim] ← the first row of each span of x [N, dim] (its [CLS], the row the classification head reads). */
+export function gatherFirstRows(out: Float32Array, x: Float32Array, spans: readonly Span[], dim: number): Float32Array {
+  spans.forEach((s, b) => out.set(x.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+  return out;
+}
+
 /** Activations shaped [batch, T, ...rest] in the full layout. */
 export function batchShape(ctx: ForwardContext, ...rest: number[]): number[] {
   const B = ctx.spans.length;

@@ -1,7 +1,7 @@
 import type { Activation, Backend } from "../tensor/backend.js";
 import { attentionForQueries, MultiHeadSelfAttention } from "./attention.js";
 import type { ForwardContext } from "./context.js";
-import { batchShape } from "./context.js";
+import { batchShape, gatherFirstRows } from "./context.js";
 import { FeedForward } from "./feed-forward.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { WeightSource } from "./weights.js";
@@ -63,8 +63,7 @@ export class TransformerBlock {
     const S = spans.length;
     const out = ctx.alloc(S * dim);
     const mark = ctx.mark();
-    const xq = ctx.alloc(S * dim);
-    spans.forEach((s, b) => xq.set(x.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
+    const xq = gatherFirstRows(ctx.alloc(S * dim), x, spans, dim);
     const h = attentionForQueries(this.attention, ctx, x, xq);
     backend.addInPlace(h, xq, S * dim);
     this.saLayerNorm.forward(backend, h, S);
