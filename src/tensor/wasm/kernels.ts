@@ -339,8 +339,9 @@ function emitGemm(f: FunctionBuilder, tile: Tile, relaxed: boolean, geluPanel: n
         f.get(mb).i32(MCB).op("i32.add").tee(mEnd).get(mFull).get(mEnd).get(mFull).op("i32.lt_s").op("select").set(mEnd);
         f.get(mb).i32(MCB).op("i32.add").get(M).op("i32.ge_s").set(lastBlock);
         // Panels two by two: the whole tiles of each, then the tail rows of both. A tail of 1 or 2 rows has only
-        // 2–4 accumulators per panel, too few to hide the FMA latency (a 2 × 8 tile costs as much as a 6 × 8 one),
-        // so it takes both panels in one 2 × 16 tile, at the full tiles' rate per row: 128 = 21·6 + 2 rows, say.
+        // 2–4 accumulators per panel, too few to hide the FMA latency (each k step of a 2 × 8 tile waits 4 cycles for
+        // its chains, 2/3 of a 6 × 8 step, for a third of the rows), so it takes both panels in one 2 × 16 tile: 8
+        // chains, the full tiles' rate per row. (128 = 21·6 + 2 rows, say.)
         forLoop(f, p, () => f.get(p0), () => f.get(p1), () => {
           f.get(p).i32(2).op("i32.add").tee(qEnd).get(p1).get(qEnd).get(p1).op("i32.lt_s").op("select").set(qEnd);
           forLoop(f, q, () => f.get(p), () => f.get(qEnd), () => {
