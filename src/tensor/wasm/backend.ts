@@ -122,6 +122,8 @@ export class WasmBackend implements Backend {
   readonly threads: number;
   /** Columns per packed panel in this module (its build's NR). */
   private readonly nr: number;
+  /** Rows per register tile of the module's GEMM (packA's row blocks). */
+  private readonly mr: number;
   private f32: Float32Array;
   private u8: Uint8Array;
   /** First free byte: everything below is allocated (control block, weights, scratch regions). */
@@ -149,6 +151,7 @@ export class WasmBackend implements Backend {
   ) {
     this.relaxed = description.relaxed;
     this.nr = description.nr;
+    this.mr = description.mr;
     this.threads = pool?.size ?? 1;
     this.name = `wasm${this.relaxed ? "-relaxed" : ""}${this.threads > 1 ? `-${this.threads}t` : ""}`;
     this.f32 = new Float32Array(memory.buffer);
@@ -320,6 +323,20 @@ export class WasmBackend implements Backend {
     else this.ex.gemm(ap, bp, c, ldc, M, K, 0, P, bias, alpha, act);
   }
 
+  /**
+   * Packing A and LayerNorm are row by row, so the pool can share them too: each is 1–2% of a forward pass on one
+   * thread, and every thread but one would wait through them. Below ~16–32k floats a pool round trip costs more.
+   */
+  private packA(src: number, dst: number, M: number, K: number, lds: number): void {
+    if (this.pool !== null && M >= 2 * this.mr && M * K >= 32768) this.pool.packA(this.ex, src, dst, M, K, lds, this.mr);
+    else this.ex.packA(src, dst, M, K, lds);
+  }
+
+  private layerNormAt(out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void {
+    if (this.pool !== null && T >= 2 && T * C >= 16384) this.pool.layerNorm(this.ex, out, x, gamma, beta, T, C, eps);
+    else this.ex.layerNorm(out, x, gamma, beta, T, C, eps);
+  }
+
   // ---- Backend ---------------------------------------------------------------------------------------------------
 
   prepareLinear(weight: Float32Array, bias: Float32Array | null, dOut: number, dIn: number): LinearWeight {
@@ -388,7 +405,7 @@ export class WasmBackend implements Backend {
       xs = base + aBytes;
       this.put(x, T * K, xs);
     }
-    this.ex.packA(xs, ap, T, K, K);
+    this.packA(xs, ap, T, K, K);
     const c = yAt >= 0 ? yAt : base + aBytes; // x's copy is dead once packed
     this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
     if (yAt < 0) this.take(y, c, T, N, ldc);
@@ -511,12 +528,12 @@ export class WasmBackend implements Backend {
     this.put(gamma, C, g);
     this.put(beta, C, b);
     if (xAt >= 0) {
-      this.ex.layerNorm(xAt, xAt, g, b, T, C, eps);
+      this.layerNormAt(xAt, xAt, g, b, T, C, eps);
       return;
     }
     const xs = b + cBytes;
     this.put(x, n, xs);
-    this.ex.layerNorm(xs, xs, g, b, T, C, eps);
+    this.layerNormAt(xs, xs, g, b, T, C, eps);
     out.set(this.f32.subarray(xs >>> 2, (xs >>> 2) + n));
   }
 

@@ -1,6 +1,7 @@
 /**
  * The optional worker pool: n-1 workers plus the calling thread share one WebAssembly.Memory (SharedArrayBuffer
- * backed) and split a GEMM's column panels. Each participant instantiates the same module on the same memory;
+ * backed) and split a GEMM's column panels (or attention's (span, head) units, or the row blocks of packing A and of
+ * LayerNorm). Each participant instantiates the same module on the same memory;
  * jobs go through a small control block in that memory, synchronised with Atomics (spin briefly, then
  * Atomics.wait), and participants claim chunks of panels as they go. Splitting by whole output panels keeps every
  * element's computation identical to one thread's, so results are bitwise the same whoever computes what.
@@ -69,10 +70,17 @@ const SCALE = 24;
 const WORK = 25;
 const WORK_STRIDE = 26;
 const FIRST_ONLY = 27;
+// packA jobs (units = blocks of MR rows): src A_P, dst B_P, M_, K_, row stride LDC, MR_.
+// layerNorm jobs (units = rows): out C_P, x A_P, gamma B_P, beta BIAS, T = M_, C = K_, eps (f64 at EPS).
+const MR_ = 28;
+/** Word index of the f64 eps (words 30–31: 8-byte aligned, as the control block is 64-aligned). */
+const EPS = 30;
 
 const OP_GEMM = 1;
 const OP_EXIT = 2;
 const OP_ATTENTION = 3;
+const OP_PACK_A = 4;
+const OP_LAYER_NORM = 5;
 
 /**
  * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
@@ -107,7 +115,7 @@ const jobId = (seq: number) => seq & 0x7fff;
  * delays the job by at most the chunk it holds, never by its whole share. A claim only succeeds while the job is
  * live, so a late worker cannot act on the next job's half-written parameters.
  */
-function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: number, participant: number): void {
+function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, ctrlD: Float64Array, seq: number, participant: number): void {
   const id = jobId(seq);
   const P = ctrl[PANELS];
   const chunk = ctrl[CHUNK];
@@ -124,6 +132,12 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, seq: n
     const p1 = Math.min(P, p0 + chunk);
     try {
       if (op === OP_ATTENTION) ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work, ctrl[FIRST_ONLY]);
+      else if (op === OP_PACK_A) {
+        // Blocks [p0, p1) of MR rows: their packed copy starts at row p0·MR of the packed layout, as the source does.
+        const r0 = p0 * ctrl[MR_];
+        const r1 = Math.min(M, p1 * ctrl[MR_]);
+        ex.packA(ap + r0 * ldc * 4, bp + r0 * K * 4, r1 - r0, K, ldc);
+      } else if (op === OP_LAYER_NORM) ex.layerNorm(c + p0 * K * 4, ap + p0 * K * 4, bp, bias, p1 - p0, K, ctrlD[EPS / 2]);
       else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
     } catch {
       Atomics.store(ctrl, FAILED, 1);
@@ -141,12 +155,13 @@ export function serveGemmJobs(init: WorkerInit, post: (message: unknown) => void
   const ex = instance.exports as unknown as KernelExports;
   const ctrl = new Int32Array(init.memory.buffer, init.ctrl, CTRL_WORDS);
   const ctrlF = new Float32Array(init.memory.buffer, init.ctrl, CTRL_WORDS);
+  const ctrlD = new Float64Array(init.memory.buffer, init.ctrl, CTRL_WORDS / 2);
   let seq = Atomics.load(ctrl, SEQ);
   post({ type: "ready" });
   for (;;) {
     seq = waitWhileEqual(ctrl, SEQ, seq, init.spinMicroseconds);
     if (Atomics.load(ctrl, OP) === OP_EXIT) return;
-    workOn(ex, ctrl, ctrlF, seq, init.index);
+    workOn(ex, ctrl, ctrlF, ctrlD, seq, init.index);
   }
 }
 
@@ -154,6 +169,7 @@ export function serveGemmJobs(init: WorkerInit, post: (message: unknown) => void
 export class GemmPool {
   private readonly ctrl: Int32Array;
   private readonly ctrlF: Float32Array;
+  private readonly ctrlD: Float64Array;
   private disposed = false;
 
   private constructor(
@@ -164,6 +180,7 @@ export class GemmPool {
   ) {
     this.ctrl = new Int32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
     this.ctrlF = new Float32Array(memory.buffer, ctrlAddr, CTRL_WORDS);
+    this.ctrlD = new Float64Array(memory.buffer, ctrlAddr, CTRL_WORDS / 2);
   }
 
   /** Participants, the caller included. */
@@ -239,6 +256,36 @@ export class GemmPool {
     this.run(ex, U, 1);
   }
 
+  /** ex.packA(src, dst, M, K, lds) with the pool's help, by blocks of mr rows (the kernel's MR). */
+  packA(ex: KernelExports, src: number, dst: number, M: number, K: number, lds: number, mr: number): void {
+    if (this.disposed) throw new Error("GemmPool: used after dispose()");
+    const ctrl = this.ctrl;
+    ctrl[A_P] = src;
+    ctrl[B_P] = dst;
+    ctrl[M_] = M;
+    ctrl[K_] = K;
+    ctrl[LDC] = lds;
+    ctrl[MR_] = mr;
+    ctrl[OP] = OP_PACK_A;
+    const blocks = Math.ceil(M / mr);
+    this.run(ex, blocks, Math.max(1, Math.ceil(blocks / (4 * this.size))));
+  }
+
+  /** ex.layerNorm(out, x, gamma, beta, T, C, eps) with the pool's help, by rows. */
+  layerNorm(ex: KernelExports, out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void {
+    if (this.disposed) throw new Error("GemmPool: used after dispose()");
+    const ctrl = this.ctrl;
+    ctrl[C_P] = out;
+    ctrl[A_P] = x;
+    ctrl[B_P] = gamma;
+    ctrl[BIAS] = beta;
+    ctrl[M_] = T;
+    ctrl[K_] = C;
+    this.ctrlD[EPS / 2] = eps;
+    ctrl[OP] = OP_LAYER_NORM;
+    this.run(ex, T, Math.max(1, Math.ceil(T / (4 * this.size))));
+  }
+
   /** Publish the job whose parameters are written, take part in it, and wait until its P units are done. */
   private run(ex: KernelExports, P: number, chunk: number): void {
     const ctrl = this.ctrl;
@@ -250,7 +297,7 @@ export class GemmPool {
     Atomics.store(ctrl, NEXT, jobId(seq) << 16);
     Atomics.store(ctrl, SEQ, seq);
     Atomics.notify(ctrl, SEQ);
-    workOn(ex, ctrl, this.ctrlF, seq, 0);
+    workOn(ex, ctrl, this.ctrlF, this.ctrlD, seq, 0);
     // Only chunks a worker claimed and has not finished remain: wait for them.
     for (let done = Atomics.load(ctrl, DONE); done < P; ) {
       const now = waitWhileEqual(ctrl, DONE, done, this.spinMicroseconds, 60_000);
