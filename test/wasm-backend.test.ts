@@ -123,6 +123,10 @@ describe("wasm elementwise functions", () => {
     console.log(`wasm gelu: ${x.length} points, ${mismatches} differ from fround(gelu), ${((100 * within2) / x.length).toFixed(2)}% within 2 ulp (worst ${worst} ulp)`);
     expect(worst).toBeLessThanOrEqual(6);
     expect(within2 / x.length).toBeGreaterThan(0.97);
+    // Past |x| = 13 (computed at 13, masked): x itself above, -0 below.
+    const far = Float32Array.from([13.5, 20, 100, 1e30, -13.5, -20, -100, -1e30]);
+    be.activate(far, far.length, "gelu");
+    expect(Array.from(far, (v) => (Object.is(v, -0) ? "-0" : v))).toEqual([13.5, 20, 100, Math.fround(1e30), "-0", "-0", "-0", "-0"]);
     const nan = Float32Array.from([NaN, -Infinity, 1, 2, 3]);
     be.activate(nan, 5, "gelu");
     expect(nan[0]).toBeNaN();
