@@ -216,7 +216,6 @@ export class GemmPool {
 
   /** gemm over panels [0, P) with the pool's help; returns when every panel is done. P ≤ MAX_POOL_PANELS. */
   gemm(ex: KernelExports, ap: number, bp: number, c: number, ldc: number, M: number, K: number, P: number, bias: number, alpha: number, act: number): void {
-    if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
     ctrl[A_P] = ap;
     ctrl[B_P] = bp;
@@ -228,9 +227,8 @@ export class GemmPool {
     ctrl[BIAS] = bias;
     this.ctrlF[ALPHA] = alpha;
     ctrl[ACT] = act;
-    ctrl[OP] = OP_GEMM;
     // About 8 chunks per participant: enough to even out, few enough that claiming costs nothing.
-    this.run(ex, P, Math.max(1, Math.ceil(P / (8 * this.size))));
+    this.run(ex, OP_GEMM, P, Math.max(1, Math.ceil(P / (8 * this.size))));
   }
 
   /**
@@ -238,7 +236,6 @@ export class GemmPool {
    * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
    */
   attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number, firstOnly: number): void {
-    if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
     ctrl[Q_P] = q;
     ctrl[K_P] = k;
@@ -252,13 +249,11 @@ export class GemmPool {
     ctrl[WORK] = work;
     ctrl[WORK_STRIDE] = stride;
     ctrl[FIRST_ONLY] = firstOnly;
-    ctrl[OP] = OP_ATTENTION;
-    this.run(ex, U, 1);
+    this.run(ex, OP_ATTENTION, U, 1);
   }
 
   /** ex.packA(src, dst, M, K, lds) with the pool's help, by blocks of mr rows (the kernel's MR). */
   packA(ex: KernelExports, src: number, dst: number, M: number, K: number, lds: number, mr: number): void {
-    if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
     ctrl[A_P] = src;
     ctrl[B_P] = dst;
@@ -266,14 +261,12 @@ export class GemmPool {
     ctrl[K_] = K;
     ctrl[LDC] = lds;
     ctrl[MR_] = mr;
-    ctrl[OP] = OP_PACK_A;
     const blocks = Math.ceil(M / mr);
-    this.run(ex, blocks, Math.max(1, Math.ceil(blocks / (4 * this.size))));
+    this.run(ex, OP_PACK_A, blocks, Math.max(1, Math.ceil(blocks / (4 * this.size))));
   }
 
   /** ex.layerNorm(out, x, gamma, beta, T, C, eps) with the pool's help, by rows. */
   layerNorm(ex: KernelExports, out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void {
-    if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
     ctrl[C_P] = out;
     ctrl[A_P] = x;
@@ -282,13 +275,14 @@ export class GemmPool {
     ctrl[M_] = T;
     ctrl[K_] = C;
     this.ctrlD[EPS / 2] = eps;
-    ctrl[OP] = OP_LAYER_NORM;
-    this.run(ex, T, Math.max(1, Math.ceil(T / (4 * this.size))));
+    this.run(ex, OP_LAYER_NORM, T, Math.max(1, Math.ceil(T / (4 * this.size))));
   }
 
-  /** Publish the job whose parameters are written, take part in it, and wait until its P units are done. */
-  private run(ex: KernelExports, P: number, chunk: number): void {
+  /** Publish job `op`, whose parameters are written, take part in it, and wait until its P units are done. */
+  private run(ex: KernelExports, op: number, P: number, chunk: number): void {
+    if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
+    ctrl[OP] = op;
     ctrl[PANELS] = P;
     ctrl[CHUNK] = chunk;
     const seq = (ctrl[SEQ] + 1) | 0;
