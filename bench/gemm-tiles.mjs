@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The WebAssembly GEMM alone under other register tiles and row blocks, and this core's 128-bit FMA peak: how the
- * defaults in src/tensor/wasm/kernels.ts (defaultTile, MC) were chosen. Runs on the compiled dist/ (npm run build).
+ * defaults in src/tensor/wasm/kernels.ts (defaultTile, MC) were chosen. Runs on the compiled dist/ (npm run build)
+ * and dist-bench/ (npx tsc -p tsconfig.bench.json).
  *
  *   node bench/gemm-tiles.mjs [--tiles 4x8,5x8,6x8,3x12,6x8x192] [--shapes 128x768x768,...] [--plain] [--min-ms 200]
  *
@@ -21,7 +22,12 @@ if (!existsSync(join(dist, "tensor/wasm/kernels.js"))) {
   process.exit(2);
 }
 const { buildKernelModule } = await import(join(dist, "tensor/wasm/kernels.js"));
-const { ModuleBuilder } = await import(join(dist, "tensor/wasm/assembler.js"));
+const probeJs = join(dist, "..", "dist-bench/bench/fma-peak.js");
+if (!existsSync(probeJs)) {
+  console.error("bench/gemm-tiles.mjs: dist-bench/ is missing; run `npx tsc -p tsconfig.bench.json` first");
+  process.exit(2);
+}
+const { fmaPeakProbe } = await import(probeJs);
 const { relaxedSimdSupported } = await import(join(dist, "tensor/wasm/backend.js"));
 
 const { values } = parseArgs({
@@ -46,44 +52,11 @@ const tiles = values.tiles.split(",").map((t) => {
 
 console.log(`node ${process.version}; ${relaxed ? "relaxed SIMD (relaxed_madd)" : "plain SIMD (mul + add)"}`);
 
-// ---- peak: independent multiply-adds on registers, no memory ----
-function peakModule(acc) {
-  const mod = new ModuleBuilder();
-  mod.importMemory({ module: "env", name: "memory", initialPages: 1 });
-  const fn = mod.declare(["i32"], ["f32"]);
-  fn.define((f) => {
-    const a = Array.from({ length: acc }, () => f.local("v128"));
-    const x = f.local("v128");
-    const w = f.local("v128");
-    f.f32(1.0000001).op("f32x4.splat").set(x);
-    f.f32(0.9999999).op("f32x4.splat").set(w);
-    for (const r of a) f.f32(0).op("f32x4.splat").set(r);
-    f.loop((top) => {
-      for (const r of a) {
-        if (relaxed) f.get(x).get(w).get(r).op("f32x4.relaxed_madd").set(r);
-        else f.get(r).get(x).get(w).op("f32x4.mul").op("f32x4.add").set(r);
-      }
-      f.get(0).i32(1).op("i32.sub").tee(0).brIf(top);
-    });
-    f.get(a[0]);
-    for (let i = 1; i < acc; i++) f.get(a[i]).op("f32x4.add");
-    f.lane("f32x4.extract_lane", 0);
-  });
-  mod.exportFunction("run", fn.index);
-  return new WebAssembly.Instance(new WebAssembly.Module(mod.encode()), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports.run;
-}
+// ---- peak: independent multiply-adds on registers, no memory (bench/fma-peak.ts) ----
 const peaks = [];
 for (const acc of [4, 6, 8, 10, 12]) {
-  const run = peakModule(acc);
-  run(1e6);
-  const iters = 2e7;
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    run(iters);
-    best = Math.min(best, performance.now() - t0);
-  }
-  peaks.push(`${acc} acc ${((iters * acc * 8) / best / 1e6).toFixed(1)}`);
+  const probe = fmaPeakProbe(relaxed, acc);
+  peaks.push(`${acc} acc ${Math.max(probe.run(40), probe.run(40), probe.run(40), probe.run(40), probe.run(40)).toFixed(1)}`);
 }
 console.log(`peak GFLOP/s (accumulators): ${peaks.join(", ")}`);
 

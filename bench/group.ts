@@ -8,6 +8,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { forwardFlops, log, peakRssMb, round, stats, type ModelShape } from "./common.js";
 import { engineLabel, OrtEngine, OursEngine, type Engine, type Run } from "./engines.js";
+import { fmaPeakProbe, type FmaPeakProbe } from "./fma-peak.js";
+import { relaxedSimdSupported, wasmSimdSupported } from "../src/tensor/wasm/backend.js";
 import { ONE_THREAD_TWIN, type GroupResult, type GroupSpec, type WorkloadResult, type WorkloadSpec } from "./spec.js";
 
 async function main(): Promise<void> {
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
     return;
   }
   log(`group ${spec.threads}t: ${engines.map((e) => `${e.id} [${e.detail}]`).join(", ")}`);
+  const probe = wasmSimdSupported() ? fmaPeakProbe(relaxedSimdSupported()) : null;
+  if (probe) result.fmaPeak = { instruction: probe.instruction, accumulators: probe.accumulators };
 
   for (const w of spec.workloads) {
     // The one-thread twin is there for the latency shapes only.
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
     if (who.length === 0) continue;
     const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
     const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;
-    result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps, spec.fullLastLayer));
+    result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps, spec.fullLastLayer, w.kind === "shape" ? probe : null));
   }
   result.peakRssMb = round(peakRssMb(), 1);
   for (const e of engines) await e.dispose();
@@ -90,9 +94,13 @@ function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): nu
 
 /**
  * Warm every engine up (its first call also gives the logits that are checked), then run rounds of one call per
- * engine, rotating who goes first, until the budget is spent (at least minReps, at most maxReps rounds).
+ * engine, rotating who goes first, until the budget is spent (at least minReps, at most maxReps rounds). With a
+ * probe, each round ends with the 128-bit FMA ceiling (best of the workload's rounds).
  */
-async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, budgetMs: number, minReps: number, maxReps: number, fullLastLayer: boolean): Promise<WorkloadResult> {
+async function measure(
+  w: WorkloadSpec, engines: Engine[], shape: ModelShape, budgetMs: number, minReps: number, maxReps: number, fullLastLayer: boolean,
+  probe: FmaPeakProbe | null,
+): Promise<WorkloadResult> {
   const lengths = w.sequences.map((s) => s.length);
   const res: WorkloadResult = {
     label: w.label,
@@ -132,6 +140,11 @@ async function measure(w: WorkloadSpec, engines: Engine[], shape: ModelShape, bu
       samples[i].push(ms);
       cpu[i] += cpuMs;
       outs[i] ??= out;
+      await pause();
+    }
+    // The ceiling, in the same minutes as the engines' calls: 15 ms a round, outside every timing.
+    if (probe) {
+      res.fmaPeakGflops = round(Math.max(res.fmaPeakGflops ?? 0, probe.run(), probe.run(), probe.run()), 1);
       await pause();
     }
     // Calls of many seconds (the plain-JS backend on big batches) settle for two rounds.

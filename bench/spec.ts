@@ -67,6 +67,11 @@ export interface WorkloadResult {
   expectedErr: Record<string, number>;
   /** "peer vs ours" → max |logit difference| */
   agreement: Record<string, number>;
+  /**
+   * The best GFLOP/s of the 128-bit FMA probe (fma-peak.ts), run on this process's main thread after each round of
+   * a latency shape: what one thread of 128-bit WebAssembly SIMD could reach at the time. Absent without SIMD.
+   */
+  fmaPeakGflops?: number;
 }
 
 export interface GroupResult {
@@ -75,6 +80,8 @@ export interface GroupResult {
   failed: { engine: string; error: string }[];
   workloads: WorkloadResult[];
   peakRssMb: number;
+  /** The probe behind WorkloadResult.fmaPeakGflops, or absent where this engine has no WebAssembly SIMD. */
+  fmaPeak?: { instruction: string; accumulators: number };
 }
 
 export interface LoadSpec {
