@@ -61,7 +61,9 @@ async function main(): Promise<void> {
     // The one-thread twin is there for the latency shapes only.
     const who = engines.filter((e) => (w.engines === "all" || e.ours) && !(w.skip ?? []).includes(e.id) && (e.id !== ONE_THREAD_TWIN || w.kind === "shape"));
     if (who.length === 0) continue;
-    const budget = w.kind === "sst2" ? spec.sst2BudgetMs : spec.budgetMs;
+    // The two shapes the issue's ratios are judged on get twice the rounds' time: with the plain-JS engine's
+    // seconds-long calls in the same rounds, 20 s gives 1x128 only about five samples per engine.
+    const budget = w.kind === "sst2" ? spec.sst2BudgetMs : w.label === "1x128" || w.label === "8x32" ? 2 * spec.budgetMs : spec.budgetMs;
     const minReps = w.kind === "check" ? 0 : w.kind === "sst2" ? 1 : spec.minReps;
     result.workloads.push(await measure(w, who, shape, budget, minReps, w.kind === "check" ? 0 : spec.maxReps, spec.fullLastLayer, w.kind === "shape" ? probe : null));
   }
@@ -131,6 +133,7 @@ async function measure(
     await pause();
   }
   const samples: number[][] = engines.map(() => []);
+  const ceiling: number[] = [];
   const cpu: number[] = engines.map(() => 0);
   const start = performance.now();
   for (let r = 0; r < maxReps; r++) {
@@ -144,12 +147,16 @@ async function measure(
     }
     // The ceiling, in the same minutes as the engines' calls: 15 ms a round, outside every timing.
     if (probe) {
-      res.fmaPeakGflops = round(Math.max(res.fmaPeakGflops ?? 0, probe.run(), probe.run(), probe.run()), 1);
+      ceiling.push(probe.run(), probe.run(), probe.run());
       await pause();
     }
     // Calls of many seconds (the plain-JS backend on big batches) settle for two rounds.
     const enough = slowest > 8000 ? Math.min(minReps, 2) : minReps;
     if (r + 1 >= enough && performance.now() - start > budgetMs) break;
+  }
+  if (ceiling.length > 0) {
+    res.fmaPeakGflops = round(Math.max(...ceiling), 1);
+    res.fmaPeakMedianGflops = round(stats(ceiling).median, 1);
   }
   engines.forEach((e, i) => {
     if (samples[i].length > 0) {

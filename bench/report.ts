@@ -160,8 +160,9 @@ export function renderReport(r: BenchResult): string {
       out.push(
         "",
         `The ceiling of one thread of 128-bit WebAssembly SIMD, measured alongside the calls above: a loop of independent ${p.instruction} ` +
-          `on ${p.accumulators} registers, no memory (fma-peak.ts), run on each group's main thread after every round; GFLOP/s, best per workload, ` +
-          `and ours-wasm's share of it (per thread)`,
+          `on ${p.accumulators} registers, no memory (fma-peak.ts), run on each group's main thread after every round. GFLOP/s: best of the ` +
+          `workload's probe runs / their median (a median well below the best: something slowed the core meanwhile), and ours-wasm's ` +
+          `median rate per thread as a share of the best`,
       );
       out.push(
         ...table(
@@ -173,7 +174,8 @@ export function renderReport(r: BenchResult): string {
               const s = w?.times["ours-wasm"];
               if (!w || w.fmaPeakGflops === undefined) return "";
               const share = s ? ` (${f((100 * flopsOf(w, "ours-wasm")) / s.median / 1e6 / g.threads / w.fmaPeakGflops, 0)}%)` : "";
-              return `${f(w.fmaPeakGflops)}${share}`;
+              const median = w.fmaPeakMedianGflops !== undefined ? ` / ${f(w.fmaPeakMedianGflops)}` : "";
+              return `${f(w.fmaPeakGflops)}${median}${share}`;
             }),
           ]),
         ),

@@ -72,6 +72,8 @@ export interface WorkloadResult {
    * a latency shape: what one thread of 128-bit WebAssembly SIMD could reach at the time. Absent without SIMD.
    */
   fmaPeakGflops?: number;
+  /** The median of the same probe runs: well below the best when neighbours were slowing the core meanwhile. */
+  fmaPeakMedianGflops?: number;
 }
 
 export interface GroupResult {
