@@ -81,12 +81,26 @@ async function timed(run: Run): Promise<{ ms: number; cpuMs: number; out: Float3
   return { ms, cpuMs: (c.user + c.system) / 1000, out };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * A pause between calls, outside the timings: thread pools that spin after a call (onnxruntime's, ours) go idle
- * before the next engine starts, so no engine pays for the previous one's spinning threads.
+ * Between calls, outside the timings: wait until this process is idle, so that no engine pays for the previous one's
+ * threads. onnxruntime's thread pools keep a thread spinning after a call (measured here with 2 threads: about 55 ms
+ * for onnxruntime-node, 40 ms for onnxruntime-web; ours polls 0.2 ms). On a 2-core machine that thread holds the core
+ * the next engine's second thread needs: with a fixed 25 ms pause, ours-wasm on 2 threads took 34 ms at 1x8 after
+ * onnxruntime-node against 20 ms after nothing. So: 25 ms, then 10 ms slices until one shows under 20% of a core
+ * busy (at most 0.4 s more).
  */
-const GAP_MS = 25;
-const pause = () => new Promise((r) => setTimeout(r, GAP_MS));
+async function pause(): Promise<void> {
+  await sleep(25);
+  for (let i = 0; i < 40; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(10);
+    const c = process.cpuUsage(c0);
+    if ((c.user + c.system) / 1000 < 0.2 * (performance.now() - t0)) return;
+  }
+}
 
 function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): number {
   let m = 0;

@@ -53,7 +53,7 @@ installed and an ONNX twin of the weights exists, onnxruntime-web (wasm) and onn
   --full-last-layer       our engine computes every row of the last layer (by default only the [CLS] rows, the
                           only ones the classification head reads: same logits, ~14% fewer FLOPs); the peers
                           always run the whole graph
-  --budget SEC            seconds per shape and group (default 20, quick 6)
+  --budget SEC            seconds per shape and group (default 20, quick 6; twice that for 1x128 and 8x32)
   --peer-batch N          sequences per padded batch for the peers on SST-2 (default 32)
   --peer-order sorted|file|both  the peers' SST-2 batches: length-sorted, their best case (default), in file order
                           (what a plain pipeline pays in padding), or both as two workloads
