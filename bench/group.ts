@@ -108,6 +108,36 @@ function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): nu
   return m;
 }
 
+/** Sequences per SST-2 slice, about (rounded to the peers' batches). */
+const SST2_SLICE = 128;
+
+/**
+ * The calls a round makes of each engine, as lists of indices into w.sequences: the whole workload, or for SST-2 (one
+ * pass is 30 s to 3 min per engine) slices of about SST2_SLICE sentences that the engines take turns on, so that the
+ * host's drift over those minutes hits every engine alike instead of whichever ran in a slow one. The slices follow
+ * the peers' own order (length-sorted, or file order) and are cut at their batch boundaries, so a peer makes exactly
+ * the batches, and pays exactly the padding, of one whole pass; ours packs each slice (no padding either way).
+ */
+function slicesOf(w: WorkloadSpec): number[][] {
+  const n = w.sequences.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (w.kind !== "sst2") return [order];
+  // The peers' sort (engines.ts) is this one, stable: a slice of this order, sorted again, stays as it is.
+  if (w.peerBatching !== "one" && w.peerSorted !== false) order.sort((a, b) => w.sequences[a].length - w.sequences[b].length);
+  const batch = w.peerBatching === "one" ? 1 : w.peerBatching;
+  const per = batch * Math.max(1, Math.round(SST2_SLICE / batch));
+  const slices: number[][] = [];
+  for (let i = 0; i < n; i += per) slices.push(order.slice(i, i + per));
+  return slices;
+}
+
+/** Per-slice outputs back in the workload's sequence order. */
+function inWorkloadOrder(slices: number[][], parts: Float32Array[][]): Float32Array[] {
+  const out: Float32Array[] = [];
+  slices.forEach((idx, s) => idx.forEach((orig, j) => (out[orig] = parts[s][j])));
+  return out;
+}
+
 /**
  * Warm every engine up (its first call also gives the logits that are checked), then run rounds of one call per
  * engine, rotating who goes first, until the budget is spent (at least minReps, at most maxReps rounds). With a
@@ -130,19 +160,20 @@ async function measure(
     expectedErr: {},
     agreement: {},
   };
-  const runs = engines.map((e) => e.prepare(w));
+  const slices = slicesOf(w);
+  const runs = engines.map((e) => slices.map((idx) => e.prepare(slices.length === 1 ? w : { ...w, sequences: idx.map((i) => w.sequences[i]) })));
   const outs: (Float32Array[] | null)[] = engines.map(() => null);
   let slowest = 0;
   for (let i = 0; i < engines.length; i++) {
     if (w.kind === "sst2") {
-      // Warm up on a slice: one plain-JS pass over SST-2 takes about a minute.
+      // Warm up on a few sentences: one plain-JS pass over SST-2 takes about ten minutes.
       await engines[i].prepare({ ...w, sequences: w.sequences.slice(0, 32) })();
     } else {
-      const first = await timed(runs[i]);
+      const first = await timed(runs[i][0]);
       outs[i] = first.out;
       slowest = Math.max(slowest, first.ms);
       // A second warm call (JIT tiers, caches, thread pools) unless the first was already long.
-      if (maxReps > 0 && first.ms < 2000) await runs[i]();
+      if (maxReps > 0 && first.ms < 2000) await runs[i][0]();
     }
     await pause();
   }
@@ -151,14 +182,23 @@ async function measure(
   const cpu: number[] = engines.map(() => 0);
   const start = performance.now();
   for (let r = 0; r < maxReps; r++) {
-    for (let k = 0; k < engines.length; k++) {
-      const i = (k + r) % engines.length;
-      const { ms, cpuMs, out } = await timed(runs[i]);
-      samples[i].push(ms);
-      cpu[i] += cpuMs;
-      outs[i] ??= out;
-      await pause();
+    // One sample per engine and round: the sum of its calls over the slices, which the engines take in turns.
+    const total = engines.map(() => 0);
+    const parts: Float32Array[][][] = engines.map(() => []);
+    for (let s = 0; s < slices.length; s++) {
+      for (let k = 0; k < engines.length; k++) {
+        const i = (k + r + s) % engines.length;
+        const { ms, cpuMs, out } = await timed(runs[i][s]);
+        total[i] += ms;
+        cpu[i] += cpuMs;
+        parts[i][s] = out;
+        await pause();
+      }
     }
+    engines.forEach((_, i) => {
+      samples[i].push(total[i]);
+      outs[i] ??= inWorkloadOrder(slices, parts[i]);
+    });
     // The ceiling, in the same minutes as the engines' calls: 15 ms a round, outside every timing.
     if (probe) {
       ceiling.push(probe.run(), probe.run(), probe.run());
