@@ -10,7 +10,7 @@ import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import { backendCases, hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
-import { randomArray, randomSpans, rng } from "./helpers/random.js";
+import { randomAttentionCase, rng } from "./helpers/random.js";
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
@@ -69,11 +69,8 @@ describe("last layer for the [CLS] rows only", () => {
           fc.boolean(),
           fc.nat(),
           async (H, dh, lens, masked, seed) => {
-            const { spans, rows: N } = randomSpans(lens, masked, seed);
-            const dim = H * dh;
+            const { spans, N, dim, q, k, v, scale } = randomAttentionCase(H, dh, lens, masked, seed);
             const S = spans.length;
-            const [q, k, v] = [1, 2, 3].map((i) => randomArray(N * dim, seed + i, 2));
-            const scale = 1 / Math.sqrt(dh);
             const all = new Float32Array(N * dim);
             expect(be.attention(all, q, k, v, spans, H, dh, scale)).toBe(true);
             const qFirst = new Float32Array(S * dim);

@@ -11,7 +11,7 @@ import { randomModel } from "../src/model/random-model.js";
 import type { AttentionSpan, Backend } from "../src/tensor/backend.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
-import { randomArray, randomSpans } from "./helpers/random.js";
+import { randomArray, randomAttentionCase } from "./helpers/random.js";
 
 const made: WasmBackend[] = [];
 afterAll(() => made.forEach((b) => b.dispose()));
@@ -54,10 +54,7 @@ describe("wasm attention in one call", () => {
           fc.boolean(),
           fc.nat(),
           async (H, dh, lens, masked, seed) => {
-            const { spans, rows: N } = randomSpans(lens, masked, seed);
-            const dim = H * dh;
-            const [q, k, v] = [1, 2, 3].map((i) => randomArray(N * dim, seed + i, 2));
-            const scale = 1 / Math.sqrt(dh);
+            const { spans, N, dim, q, k, v, scale } = randomAttentionCase(H, dh, lens, masked, seed);
             const want = headByHead(be, q, k, v, spans, H, dh, scale);
             const got = new Float32Array(N * dim).fill(NaN);
             expect(be.attention(got, q, k, v, spans, H, dh, scale)).toBe(true);

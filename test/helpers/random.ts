@@ -30,6 +30,17 @@ export function randomSpans(lens: readonly number[], masked: boolean, seed: numb
   return { spans, rows: start };
 }
 
+/**
+ * Inputs of one attention call over packed spans: H heads of width dh, q/k/v [N, H·dh] with values in [-2, 2) from
+ * seeds seed+1..3, and the usual 1/√dh scale.
+ */
+export function randomAttentionCase(H: number, dh: number, lens: readonly number[], masked: boolean, seed: number) {
+  const { spans, rows: N } = randomSpans(lens, masked, seed);
+  const dim = H * dh;
+  const [q, k, v] = [1, 2, 3].map((i) => randomArray(N * dim, seed + i, 2));
+  return { spans, N, dim, q, k, v, scale: 1 / Math.sqrt(dh) };
+}
+
 /** Largest |a - b| and where. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
