@@ -12,6 +12,7 @@ export {
   softmax,
   type Classification,
   type ClassifyOptions,
+  type ClassifierOptions,
   type ForwardOptions,
   type ForwardOutput,
   type IdRows,

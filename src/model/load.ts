@@ -91,7 +91,7 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
     const first = report.nonFinite[0];
     throw new WeightsError(`${file.source}: tensor "${first.name}"`, `holds ${first.count} NaN/Inf values (first at index ${first.firstIndex}); ${report.nonFinite.length} tensor(s) affected`, "finite weights");
   }
-  return new DistilBertClassifier(config, tokenizer, model, backend, report);
+  return new DistilBertClassifier(config, tokenizer, model, backend, report, { ownsBackend: backend !== options.backend });
 }
 
 function isByteReader(w: unknown): w is ByteReader {

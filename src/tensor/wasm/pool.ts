@@ -16,6 +16,8 @@ export interface PoolWorker {
   postMessage(message: unknown): void;
   onMessage(listener: (data: unknown) => void): void;
   onError(listener: (error: unknown) => void): void;
+  /** Optional: let the host exit while this worker idles (Node's worker.unref()); called once the pool is ready. */
+  unref?(): void;
   terminate(): unknown;
 }
 
@@ -219,6 +221,8 @@ export class GemmPool {
         w.postMessage(init);
       }
       await Promise.all(ready);
+      // Only now: while the pool starts, the workers are what keeps an awaiting host alive.
+      for (const w of workers) w.unref?.();
     } catch (e) {
       for (const w of workers) w.terminate();
       throw e;
