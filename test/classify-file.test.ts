@@ -24,6 +24,17 @@ function texts(n: number, seed: number): string[] {
 }
 
 let model: DistilBertClassifier;
+/** Why no FIFO can be made here, or null when mkfifo works. */
+function fifoUnavailable(): string | null {
+  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-fifo-probe-"));
+  try {
+    const r = spawnSync("mkfifo", [join(d, "probe")], { encoding: "utf8" });
+    return r.status === 0 ? null : `mkfifo is unavailable (${r.error?.message ?? r.stderr.trim()})`;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
 const dirs: string[] = [];
 function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), "distilbert-ts-classify-file-"));
@@ -161,10 +172,14 @@ describe("classify --file", () => {
     expect(stdinBad.stderr).toBe("error: stdin:2: is not valid UTF-8; expected UTF-8 text (or --skip-bad-lines to skip such lines)\n");
   });
 
-  it("streams: results of the first batches are written before the input ends; SIGTERM leaves no output file", async () => {
+  // A FIFO is the only way to hold the input open; where mkfifo is missing (Windows) the test is skipped, saying so,
+  // rather than passing without running; under CI (Linux) it must run.
+  const noFifo = fifoUnavailable();
+  it.skipIf(noFifo !== null && !process.env.CI)(`streams: results of the first batches are written before the input ends; SIGTERM leaves no output file${noFifo === null ? "" : ` [skipped here: ${noFifo}]`}`, async () => {
     const d = tmp();
     const fifo = join(d, "in.txt");
-    if (spawnSync("mkfifo", [fifo]).status !== 0) return; // no FIFOs on this system
+    const made = spawnSync("mkfifo", [fifo], { encoding: "utf8" });
+    expect(made.status, `mkfifo failed: ${made.error?.message ?? made.stderr}`).toBe(0);
     const out = join(d, "out.jsonl");
     const child = spawn(process.execPath, [CLI, "classify", "--model", tinyDir(), "--file", fifo, "--out", out, "--batch-size", "10"], { stdio: ["ignore", "pipe", "pipe"] });
     // Whatever happens below, the child must not outlive the test (a FIFO with no writer would block it forever).
