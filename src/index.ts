@@ -17,7 +17,17 @@ export {
   type IdRows,
 } from "./model/classifier.js";
 export { parseConfig, parameterCount, type DistilBertConfig } from "./model/config.js";
-export { DistilBertModel, DistilBertForSequenceClassification, type PackedBatch } from "./model/distilbert.js";
+export { DistilBertModel, type EncoderRows, type PackedBatch } from "./model/distilbert.js";
+export {
+  DistilBertEncoder,
+  DistilBertForMaskedLM,
+  DistilBertForQuestionAnswering,
+  DistilBertForSequenceClassification,
+  DistilBertForTokenClassification,
+  type DistilBertHead,
+  type HeadForwardOptions,
+} from "./model/heads.js";
+export type { PoolingMode, SentenceTransformersFiles } from "./model/sentence.js";
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
 export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
 export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";

@@ -1,6 +1,7 @@
 /**
- * The object `loadModel` returns: tokenizer + DistilBertForSequenceClassification + a backend, with the two calls
- * most users want (`classify`) and the one people who study the model want (`forward`).
+ * The object `loadModel` returns: tokenizer + a DistilBERT with its head (heads.ts) + a backend, with the call
+ * most users of a classifier want (`classify`) and the one people who study the model want (`forward`). The other
+ * heads' tasks are the pipelines (src/pipelines), built on `forward`/`run`.
  */
 import { InputError } from "../errors.js";
 import type { Span } from "../layers/context.js";
@@ -9,7 +10,8 @@ import { Tensor } from "../tensor/tensor.js";
 import type { WordPieceTokenizer } from "../tokenizer/index.js";
 import { ForwardTaps, type Hook } from "./activations.js";
 import type { DistilBertConfig } from "./config.js";
-import type { DistilBertForSequenceClassification, PackedBatch } from "./distilbert.js";
+import type { PackedBatch } from "./distilbert.js";
+import type { DistilBertHead, HeadForwardOptions } from "./heads.js";
 import type { LoadReport } from "./weights.js";
 
 export interface Classification {
@@ -41,12 +43,21 @@ export interface ForwardOptions {
   capture?: readonly string[];
   /** Name or pattern → hook that may read or replace the activation. */
   hooks?: Record<string, Hook>;
+  /** Sequence classifier: compute every row of the last layer (same logits; see ClassifyOptions.fullLastLayer). */
+  fullLastLayer?: boolean;
 }
 
 export interface ForwardOutput {
-  /** [B, labels] */
+  /**
+   * The head's output: [B, labels] for a sequence classifier, [B, T, width] for a token head (masked LM: vocab;
+   * question answering: 2, start and end; token classification: labels), [B, T, dim] (the last hidden state) for a
+   * bare DistilBertModel, [B, width] for a sentence-transformers model (the embeddings).
+   */
   logits: Tensor;
-  /** softmax(logits) [B, labels] */
+  /**
+   * The scores HF's pipelines take from the logits over the last axis: softmax, or sigmoid for a multi-label classifier
+   * (none for regression: the logits). A bare encoder or sentence-transformers model has no scores: a copy of logits.
+   */
   probs: Tensor;
   hiddenStates?: Tensor[];
   attentions?: Tensor[];
@@ -65,13 +76,15 @@ export interface ClassifyOptions {
   long?: "truncate" | "window";
   /** With long: "window", how far each window starts after the previous one, in word pieces; default half a window. */
   stride?: number;
+  /** Compute every row of the last layer, not just the [CLS] rows the head reads (same logits; to measure the saving). */
+  fullLastLayer?: boolean;
 }
 
 export class DistilBertClassifier {
   constructor(
     readonly config: DistilBertConfig,
     readonly tokenizer: WordPieceTokenizer,
-    readonly model: DistilBertForSequenceClassification,
+    readonly model: DistilBertHead,
     readonly backend: Backend,
     readonly loadReport: LoadReport,
   ) {}
@@ -79,6 +92,11 @@ export class DistilBertClassifier {
   /** The longest input, in tokens with [CLS] and [SEP]: the model's position table. */
   get maxLength(): number {
     return this.config.maxPositionEmbeddings;
+  }
+
+  /** The encoder under the head. */
+  get encoder(): DistilBertHead["distilbert"] {
+    return this.model.distilbert;
   }
 
   classify(text: string, options?: ClassifyOptions): Promise<Classification>;
@@ -91,6 +109,9 @@ export class DistilBertClassifier {
 
   /** Synchronous classify, for callers that cannot await (workers, sandboxes). */
   classifySync(texts: readonly string[], options: ClassifyOptions = {}): Classification[] {
+    if (this.model.architecture !== "DistilBertForSequenceClassification") {
+      throw new InputError("classify", `the model is a ${this.model.architecture}, not a sequence classifier`, "a DistilBertForSequenceClassification (other heads: pipeline())");
+    }
     texts.forEach((t, i) => {
       if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
     });
@@ -98,7 +119,7 @@ export class DistilBertClassifier {
     if (long === "window") return this.classifyWindows(texts, options);
     if (long !== "truncate") throw new InputError("classify: long", `is ${JSON.stringify(long)}`, '"truncate" or "window"');
     const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
-    const logits = this.logitsOf(encodings.map((e) => e.ids), options.maxBatchTokens ?? 8192);
+    const logits = this.logitsOf(encodings.map((e) => e.ids), options.maxBatchTokens ?? 8192, { fullLastLayer: options.fullLastLayer });
     return encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated));
   }
 
@@ -123,7 +144,7 @@ export class DistilBertClassifier {
       }
       return ids;
     });
-    const logits = this.logitsOf(sequences, options.maxBatchTokens ?? 8192);
+    const logits = this.logitsOf(sequences, options.maxBatchTokens ?? 8192, { fullLastLayer: options.fullLastLayer });
     const L = this.config.labels.length;
     const sums = texts.map(() => new Float64Array(L));
     const counts = new Array<number>(texts.length).fill(0);
@@ -140,11 +161,13 @@ export class DistilBertClassifier {
   }
 
   /**
-   * Logits for each token-id sequence (no padding anywhere). Sequences are sorted by length and packed into batches
-   * of about `maxBatchTokens` tokens; each sequence's logits are the same whatever it is batched with.
+   * The head's output for each token-id sequence (no padding anywhere): [width] per sequence for a sequence head,
+   * [len · width] (row-major) for a token head. Sequences are sorted by length and packed into batches of about
+   * `maxBatchTokens` tokens; each sequence's output is the same whatever it is batched with.
    */
-  logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192): Float32Array[] {
-    const L = this.config.labels.length;
+  logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192, options: HeadForwardOptions = {}): Float32Array[] {
+    const L = this.model.width;
+    const perToken = this.model.output === "token";
     const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length);
     const out = new Array<Float32Array>(sequences.length);
     for (let i = 0; i < order.length; ) {
@@ -154,14 +177,18 @@ export class DistilBertClassifier {
         tokens += sequences[order[i]].length;
         members.push(order[i++]);
       }
-      const logits = this.model.forward(this.backend, packSequences(members.map((m) => sequences[m])), null, null);
-      members.forEach((m, b) => (out[m] = logits.slice(b * L, (b + 1) * L)));
+      const batch = packSequences(members.map((m) => sequences[m]));
+      const logits = this.model.forward(this.backend, batch, null, null, options);
+      members.forEach((m, b) => {
+        const s = batch.spans[b];
+        out[m] = perToken ? logits.slice(s.start * L, (s.start + s.len) * L) : logits.slice(b * L, (b + 1) * L);
+      });
     }
     return out;
   }
 
   toClassification(logits: ArrayLike<number>, tokens: string[], truncated: boolean): Classification {
-    const probs = softmax(logits);
+    const probs = scoresOf(logits, this.config.problemType);
     let best = 0;
     for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
     // Label names come from config.json: a null-prototype object keeps a label called "__proto__" an ordinary key.
@@ -195,7 +222,7 @@ export class DistilBertClassifier {
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     if (full) {
-      taps = new ForwardTaps(config, capture, hooks);
+      taps = new ForwardTaps(config, capture, hooks, this.model);
       if (options.outputHiddenStates) {
         taps.collect("embeddings.out", (t) => (hiddenStates[0] = t));
         for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.out`, (t) => (hiddenStates[i + 1] = t));
@@ -205,14 +232,21 @@ export class DistilBertClassifier {
       }
     }
     const headMask = options.headMask === undefined ? null : parseHeadMask(options.headMask, config);
-    const batch = packRows(ids, mask, full);
-    const logits = this.model.forward(this.backend, batch, taps, headMask);
-    const L = config.labels.length;
-    const probs = new Float32Array(B * L);
-    for (let b = 0; b < B; b++) probs.set(softmax(logits.subarray(b * L, (b + 1) * L)), b * L);
+    // Only a sequence classifier may skip padded rows: every other head's output has a row for each position.
+    const sequenceHead = this.model.architecture === "DistilBertForSequenceClassification";
+    const batch = packRows(ids, mask, full || !sequenceHead);
+    const logits = this.model.forward(this.backend, batch, taps, headMask, { fullLastLayer: options.fullLastLayer });
+    const L = this.model.width;
+    const probs = new Float32Array(logits.length);
+    const problem = sequenceHead ? config.problemType : "single_label_classification";
+    for (let r = 0; r < logits.length / L; r++) {
+      const row = logits.subarray(r * L, (r + 1) * L);
+      probs.set(this.model.architecture === "DistilBertModel" ? row : scoresOf(row, problem), r * L);
+    }
+    const shape = this.model.output === "sequence" ? [B, L] : [B, T, L];
     const result: ForwardOutput = {
-      logits: new Tensor(logits, [B, L]),
-      probs: new Tensor(probs, [B, L]),
+      logits: new Tensor(logits, shape),
+      probs: new Tensor(probs, shape),
       captured: taps?.captured ?? {},
     };
     if (options.outputHiddenStates) result.hiddenStates = hiddenStates;
@@ -317,6 +351,13 @@ function parseHeadMask(m: ArrayLike<number> | readonly ArrayLike<number>[], conf
   }
   for (const v of out) if (!Number.isFinite(v)) throw new InputError("headMask", `value ${v} is not finite`);
   return out;
+}
+
+/** A classifier's scores from its logits, as HF's text-classification pipeline applies them by problem_type. */
+export function scoresOf(logits: ArrayLike<number>, problem: DistilBertConfig["problemType"]): Float64Array {
+  if (problem === "multi_label_classification") return Float64Array.from(logits as ArrayLike<number>, (x) => 1 / (1 + Math.exp(-x)));
+  if (problem === "regression") return Float64Array.from(logits as ArrayLike<number>);
+  return softmax(logits);
 }
 
 /** softmax in float64 (the logits are few; precision is free here). */

@@ -7,7 +7,8 @@ import type { WorkerFactory } from "../tensor/wasm/pool.js";
 import { WordPieceTokenizer } from "../tokenizer/index.js";
 import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
-import { DistilBertForSequenceClassification } from "./distilbert.js";
+import { type DistilBertHead, loadHead } from "./heads.js";
+import { parseSentenceModules, type SentenceModule, type SentenceTransformersFiles } from "./sentence.js";
 import { SafetensorsWeights } from "./weights.js";
 
 export interface LoadModelOptions {
@@ -42,11 +43,19 @@ export interface LoadModelOptions {
   workerFactory?: WorkerFactory;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
+  /**
+   * For a bare DistilBertModel saved by sentence-transformers: modules.json and the modules' files (Pooling, Dense,
+   * Normalize), so that the model's output is its sentence embedding.
+   */
+  sentenceTransformers?: SentenceTransformersFiles;
   /** File names used in error messages. */
   sources?: { config?: string; vocab?: string; tokenizerJson?: string; weights?: string };
 }
 
-/** Build a classifier from a model folder's files, in any JS runtime. */
+/**
+ * Build a model from a model folder's files, in any JS runtime. The head comes from config.json's `architectures`
+ * (a config without it is a sequence classifier).
+ */
 export async function loadModel(options: LoadModelOptions): Promise<DistilBertClassifier> {
   if (options === null || typeof options !== "object") throw new InputError("loadModel", "options are missing", "{ config, vocab | tokenizerJson, weights }");
   const sources = options.sources ?? {};
@@ -77,10 +86,13 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   }
   const backend = await resolveBackend(options);
   const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
-  let model: DistilBertForSequenceClassification;
+  let model: DistilBertHead;
   let report: ReturnType<SafetensorsWeights["report"]>;
   try {
-    model = DistilBertForSequenceClassification.load(src, config, backend);
+    const modules: SentenceModule[] = options.sentenceTransformers !== undefined && config.architecture === "DistilBertModel"
+      ? parseSentenceModules(options.sentenceTransformers, config.dim, backend)
+      : [];
+    model = loadHead(src, config, backend, modules);
     report = src.report();
   } catch (e) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose(); // stop a pool we started

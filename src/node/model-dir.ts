@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FileError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
+import type { SentenceTransformersFiles } from "../model/sentence.js";
 import type { ByteReader } from "../safetensors/index.js";
 import { nodeWorkerFactory } from "./wasm-workers.js";
 
@@ -15,6 +16,8 @@ export interface ModelFiles {
   /** vocab.txt or tokenizer.json */
   tokenizer: string;
   tokenizerKind: "vocab" | "tokenizerJson";
+  /** modules.json of a sentence-transformers folder, when there is one. */
+  modules?: string;
 }
 
 /** Which files of `dir` make the model: config.json, one *.safetensors (model.safetensors first), a tokenizer. */
@@ -41,7 +44,9 @@ export async function findModelFiles(dir: string): Promise<ModelFiles> {
   if (has.has("vocab.txt")) [tokenizer, tokenizerKind] = ["vocab.txt", "vocab"];
   else if (has.has("tokenizer.json")) [tokenizer, tokenizerKind] = ["tokenizer.json", "tokenizerJson"];
   else throw new FileError(join(dir, "vocab.txt"), "is missing (and there is no tokenizer.json)", "vocab.txt or tokenizer.json");
-  return { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer: join(dir, tokenizer), tokenizerKind };
+  const files: ModelFiles = { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer: join(dir, tokenizer), tokenizerKind };
+  if (has.has("modules.json")) files.modules = join(dir, "modules.json");
+  return files;
 }
 
 export async function readFileChecked(path: string): Promise<Buffer> {
@@ -139,6 +144,7 @@ async function openWeights(path: string): Promise<OpenWeights> {
 export async function loadModelFromDir(dir: string, options: LoadFromDirOptions = {}): Promise<DistilBertClassifier> {
   const files = await findModelFiles(dir);
   const [config, tokenizer] = await Promise.all([readFileChecked(files.config), readFileChecked(files.tokenizer)]);
+  const sentenceTransformers = files.modules === undefined ? undefined : await readSentenceModules(dir, files.modules);
   const opened = await openWeights(files.weights);
   try {
     return await loadModel({
@@ -148,11 +154,44 @@ export async function loadModelFromDir(dir: string, options: LoadFromDirOptions 
       config: decodeUtf8(config, files.config),
       [files.tokenizerKind]: decodeUtf8(tokenizer, files.tokenizer),
       weights: opened.weights,
+      sentenceTransformers,
       sources: { config: files.config, vocab: files.tokenizer, tokenizerJson: files.tokenizer, weights: files.weights },
     });
   } finally {
     opened.close();
   }
+}
+
+/**
+ * modules.json and, for each module it lists, the files the core reads (its config.json, its model.safetensors).
+ * Paths come from the file: parseSentenceModules refuses any that leaves the folder; here they are only joined to it
+ * after the same check, and a module folder without a file simply lacks it (the core says which it needed).
+ */
+async function readSentenceModules(dir: string, modulesPath: string): Promise<SentenceTransformersFiles> {
+  const modules = decodeUtf8(await readFileChecked(modulesPath), modulesPath);
+  const files: Record<string, string | Uint8Array> = {};
+  let list: unknown;
+  try {
+    list = JSON.parse(modules);
+  } catch {
+    return { modules, files }; // the core reports the bad JSON
+  }
+  if (!Array.isArray(list)) return { modules, files };
+  for (const m of list.slice(0, 64)) {
+    const p = (m as { path?: unknown } | null)?.path;
+    if (typeof p !== "string" || p === "" || p.includes("..") || p.startsWith("/") || p.includes("\\")) continue;
+    for (const [name, text] of [["config.json", true], ["model.safetensors", false]] as const) {
+      const path = join(dir, p, name);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch {
+        continue;
+      }
+      files[`${p}/${name}`] = text ? decodeUtf8(bytes, path) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+  }
+  return { modules, files };
 }
 
 function decodeUtf8(bytes: Uint8Array, path: string): string {
