@@ -234,6 +234,7 @@ export class DistilBertForTokenClassification extends PerTokenLinear {
 
 /**
  * The bare encoder (DistilBertModel). Without sentence-transformers modules its output is the last hidden state,
+ * (activations `head.{k}.pooling` / `.dense` / `.normalize`, k numbered as modules.json does, the Transformer being 0)
  * one row per token; with them (Pooling, Dense, Normalize from modules.json) one embedding per sequence.
  */
 export class DistilBertEncoder implements HeadBase {
@@ -265,12 +266,12 @@ export class DistilBertEncoder implements HeadBase {
   activations(): HeadActivation[] {
     let w = "dim";
     return this.modules.map((m, i): HeadActivation => {
-      if (m.type === "pooling") return [`head.${i}.pooling`, ["B", w], "sentence-transformers Pooling", `${m.modes.join(" + ")} pooling of the last hidden state`];
+      if (m.type === "pooling") return [`head.${i + 1}.pooling`, ["B", w], "sentence-transformers Pooling", `${m.modes.join(" + ")} pooling of the last hidden state`];
       if (m.type === "dense") {
         w = String(m.linear.dOut);
-        return [`head.${i}.dense`, ["B", w], `sentence-transformers Dense (${m.path})`, `linear then ${m.activation}`];
+        return [`head.${i + 1}.dense`, ["B", w], `sentence-transformers Dense (${m.path})`, `linear then ${m.activation}`];
       }
-      return [`head.${i}.normalize`, ["B", w], "sentence-transformers Normalize", "divided by its L2 norm"];
+      return [`head.${i + 1}.normalize`, ["B", w], "sentence-transformers Normalize", "divided by its L2 norm"];
     });
   }
 
@@ -285,15 +286,15 @@ export class DistilBertEncoder implements HeadBase {
       if (m.type === "pooling") {
         x = pool(x, batch.spans, w, m.modes);
         w *= m.modes.length;
-        taps?.emit(`head.${i}.pooling`, x, [B, w]);
+        taps?.emit(`head.${i + 1}.pooling`, x, [B, w]);
       } else if (m.type === "dense") {
         x = m.linear.forward(backend, x, B);
         w = m.linear.dOut;
         denseActivate(x, m.activation);
-        taps?.emit(`head.${i}.dense`, x, [B, w]);
+        taps?.emit(`head.${i + 1}.dense`, x, [B, w]);
       } else {
         l2Normalize(x, B, w);
-        taps?.emit(`head.${i}.normalize`, x, [B, w]);
+        taps?.emit(`head.${i + 1}.normalize`, x, [B, w]);
       }
     });
     return x;

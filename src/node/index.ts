@@ -2,3 +2,5 @@
 export * from "../index.js";
 export { loadModelFromDir, findModelFiles, type ModelFiles, type LoadFromDirOptions } from "./model-dir.js";
 export { nodeWorkerFactory } from "./wasm-workers.js";
+// Node's pipeline also takes a model folder or a Hub id; it replaces the core's export of the same name.
+export { pipeline, type NodePipelineOptions } from "./pipeline.js";
