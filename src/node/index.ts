@@ -1,4 +1,12 @@
 /** Node-only entry point: everything from the core plus file loading. */
 export * from "../index.js";
-export { loadModelFromDir, findModelFiles, type ModelFiles, type LoadFromDirOptions } from "./model-dir.js";
+export {
+  loadModelFromDir,
+  loadTokenizerFromDir,
+  findModelFiles,
+  findTokenizerFiles,
+  type ModelFiles,
+  type TokenizerFilePaths,
+  type LoadFromDirOptions,
+} from "./model-dir.js";
 export { nodeWorkerFactory } from "./wasm-workers.js";
