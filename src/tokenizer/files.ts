@@ -87,7 +87,7 @@ export function loadTokenizer(files: TokenizerFiles, options: LoadTokenizerOptio
       stripAccents: config.stripAccents ?? lowercase,
       lowercase,
     };
-    addDeclaredTokens(spec, config.addedTokens);
+    addDeclaredTokens(spec, config.addedTokens, configSource);
   } else {
     throw new InputError("loadTokenizer", "neither tokenizerJson nor vocab was given", "the text of tokenizer.json, or of vocab.txt");
   }
@@ -126,7 +126,7 @@ function overrideNormalizer(spec: TokenizerSpec, config: TokenizerConfig): Norma
 }
 
 /** added_tokens_decoder of tokenizer_config.json, over a vocab.txt: tokens beyond the vocabulary, or flags on its own. */
-function addDeclaredTokens(spec: TokenizerSpec, declared: AddedToken[]): void {
+function addDeclaredTokens(spec: TokenizerSpec, declared: AddedToken[], source: string): void {
   for (const t of declared) {
     const i = spec.added.findIndex((a) => a.content === t.content);
     if (i >= 0) spec.added[i] = t;
@@ -135,7 +135,7 @@ function addDeclaredTokens(spec: TokenizerSpec, declared: AddedToken[]): void {
   const idLimit = 2 * (spec.vocab.size + spec.added.length) + 1024;
   for (const t of spec.added) {
     if (t.id >= idLimit) {
-      throw new TokenizerError("tokenizer_config.json", `added_tokens_decoder gives ${quoted(t.content)} id ${t.id}, far past the ${spec.vocab.size} tokens of the vocabulary`, `ids below ${idLimit}`);
+      throw new TokenizerError(source, `added_tokens_decoder gives ${quoted(t.content)} id ${t.id}, far past the ${spec.vocab.size} tokens of the vocabulary`, `ids below ${idLimit}`);
     }
   }
 }
