@@ -42,7 +42,10 @@ export interface EncodeOptions {
   addSpecialTokens?: boolean;
   /** Default `tokenizer.modelMaxLength`; Infinity disables truncation. Counts the special tokens. */
   maxLength?: number;
-  /** A second text (Hugging Face's `text_pair`): question answering passes the question first, the context here. */
+  /**
+   * A second text (Hugging Face's `text_pair`): question answering passes the question first, the context here. An
+   * empty string is no pair, as in transformers (`tokenizer(text, "")` encodes `text` alone).
+   */
   pair?: string;
   /** Which text loses tokens when a pair is too long; default "longest_first", as Hugging Face's `truncation=True`. */
   truncation?: TruncationStrategy;
@@ -219,8 +222,9 @@ export class WordPieceTokenizer {
 
   private encodeAll(text: string, options: WindowOptions | undefined, overflowing: boolean): Encoding[] {
     checkText(text, "text");
-    const pair = options?.pair;
-    if (pair !== undefined) checkText(pair, "pair");
+    if (options?.pair !== undefined) checkText(options.pair, "pair");
+    // An empty pair is no pair, as in transformers' tokenizer(text, text_pair) (`if text_pair`).
+    const pair = options?.pair === "" ? undefined : options?.pair;
     const addSpecial = options?.addSpecialTokens ?? true;
     if (typeof addSpecial !== "boolean") throw new InputError("addSpecialTokens", `is ${String(addSpecial)}`, "a boolean");
     const strategy = options?.truncation ?? "longest_first";
