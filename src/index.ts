@@ -45,5 +45,18 @@ export { WasmBackend, wasmKernelBytes, wasmSimdSupported, relaxedSimdSupported, 
 export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/wasm/pool.js";
 export { naiveBackend } from "./tensor/naive.js";
 export { erf, erfc, gelu } from "./tensor/erf.js";
-export { WordPieceTokenizer, type Encoding, type EncodeOptions, type BatchEncoding } from "./tokenizer/index.js";
+export {
+  WordPieceTokenizer,
+  loadTokenizer,
+  codePointOffsets,
+  type Encoding,
+  type EncodeOptions,
+  type WindowOptions,
+  type BatchEncoding,
+  type SpecialTokens,
+  type TruncationStrategy,
+  type NormalizerFlags,
+  type TokenizerFiles,
+  type LoadTokenizerOptions,
+} from "./tokenizer/index.js";
 export { SafetensorsFile, writeSafetensors, type ByteReader, type Dtype, type TensorInfo, type WriteTensor } from "./safetensors/index.js";

@@ -34,6 +34,11 @@ export interface QaOptions {
   alignToWords?: boolean;
   /** Also offer the empty answer, scored by [CLS] (default false). */
   handleImpossibleAnswer?: boolean;
+  /**
+   * Windows as tokenizers 0.23 cuts them (transformers 5.17): only about the first maxSeqLen tokens of the context
+   * are read (huggingface/tokenizers#2091). Default false: the whole context, as the 4.x pipeline read it.
+   */
+  stopAtMaxLength?: boolean;
 }
 
 /** One window: token ids, which sequence each token is from (0 question, 1 context, null special), offsets. */
@@ -69,7 +74,7 @@ export function questionAnswering(model: PretrainedModel, input: QaInput | reado
   if (!Number.isInteger(docStride) || docStride < 0) throw new InputError("question-answering: docStride", `is ${String(docStride)}`, "a non-negative integer");
   const topK = positiveInt(options.topK, "question-answering: topK", 1);
   const maxAnswerLen = positiveInt(options.maxAnswerLen, "question-answering: maxAnswerLen", 15);
-  const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride));
+  const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride, options.stopAtMaxLength === true));
   const flat = windows.flat();
   const logits = headRows(model, flat.map((w) => w.ids));
   let at = 0;
@@ -84,37 +89,12 @@ export function questionAnswering(model: PretrainedModel, input: QaInput | reado
 /**
  * [CLS] question [SEP] context-part [SEP] windows, as the fast tokenizer's
  * `tokenizer(question, context, truncation="only_second", max_length, stride, return_overflowing_tokens=True)`.
+ * stopAtMaxLength: as tokenizers 0.23 (transformers 5.17), whose windows stop after about max_length tokens of the
+ * context (huggingface/tokenizers#2091); the default reads the whole context, as 0.22 and the 4.x pipeline did.
  */
-export function qaWindows(model: PretrainedModel, question: string, context: string, maxSeqLen: number, docStride: number): QaWindow[] {
-  const { tokenizer } = model;
-  const q = tokenizer.tokenizeToIds(question);
-  const c = tokenizer.tokenizeToIds(context);
-  const room = maxSeqLen - q.ids.length - 3;
-  if (room < 1) throw new InputError("question-answering", `the question has ${q.ids.length} tokens, which leaves no room for the context in ${maxSeqLen}`, "a shorter question or a larger maxSeqLen");
-  if (docStride >= room) throw new InputError("question-answering: docStride", `is ${docStride}`, `less than the ${room} context tokens a window holds`);
-  const qWords = wordIdsOf(q.ids, tokenizer);
-  const cWords = wordIdsOf(c.ids, tokenizer);
-  const out: QaWindow[] = [];
-  for (let start = 0; ; start += room - docStride) {
-    const stop = Math.min(start + room, c.ids.length);
-    const ids = [tokenizer.clsId, ...q.ids, tokenizer.sepId, ...c.ids.slice(start, stop), tokenizer.sepId];
-    const sequenceIds = [null, ...q.ids.map(() => 0), null, ...c.ids.slice(start, stop).map(() => 1), null];
-    const offsets: [number, number][] = [[0, 0], ...q.offsets, [0, 0], ...c.offsets.slice(start, stop), [0, 0]];
-    const wordIds = [null, ...qWords, null, ...cWords.slice(start, stop), null];
-    out.push({ ids, sequenceIds, offsets, wordIds });
-    if (stop >= c.ids.length) break;
-  }
-  return out;
-}
-
-/** Word index per piece: a piece that continues a word ("##…") keeps the word of the piece before it. */
-function wordIdsOf(ids: readonly number[], tokenizer: PretrainedModel["tokenizer"]): number[] {
-  let w = -1;
-  return ids.map((id) => {
-    const t = tokenizer.idToToken(id) ?? "";
-    if (!(t.startsWith("##") && w >= 0)) w++;
-    return w;
-  });
+export function qaWindows(model: PretrainedModel, question: string, context: string, maxSeqLen: number, docStride: number, stopAtMaxLength = false): QaWindow[] {
+  const encodings = model.tokenizer.encodeWindows(question, { pair: context, truncation: "only_second", maxLength: maxSeqLen, stride: docStride, stopAtMaxLength });
+  return encodings.map((e) => ({ ids: e.ids, sequenceIds: e.sequenceIds, offsets: e.offsets, wordIds: e.wordIds }));
 }
 
 /** The 4.x span selection over the windows of one question (see the module comment). logits: [T, 2] per window. */

@@ -1,8 +1,8 @@
 /** The checkpoints of ../shared/fixtures/heads (one per DistilBERT head) and their expected.json. */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DistilBertClassifier } from "../../src/model/classifier.js";
-import { loadModel } from "../../src/model/load.js";
+import { loadModelFromDir } from "../../src/node/model-dir.js";
 import type { Backend } from "../../src/tensor/backend.js";
 import { requireShared } from "./shared.js";
 
@@ -13,19 +13,7 @@ export function headsExpected(name: string): any {
   return JSON.parse(readFileSync(join(headsDir(), name, "expected.json"), "utf8"));
 }
 
-/** Loads a fixture folder through the core loadModel: config.json, tokenizer.json, model.safetensors, ST modules. */
-export async function loadHeadsModel(name: string, backend: Backend): Promise<DistilBertClassifier> {
-  const dir = join(headsDir(), name);
-  const read = (f: string) => readFileSync(join(dir, f), "utf8");
-  const bytes = (f: string) => new Uint8Array(readFileSync(join(dir, f)));
-  let sentenceTransformers;
-  if (existsSync(join(dir, "modules.json"))) {
-    const files: Record<string, string | Uint8Array> = {};
-    for (const sub of readdirSync(dir, { withFileTypes: true })) {
-      if (!sub.isDirectory()) continue;
-      for (const f of readdirSync(join(dir, sub.name))) files[`${sub.name}/${f}`] = f.endsWith(".json") ? read(`${sub.name}/${f}`) : bytes(`${sub.name}/${f}`);
-    }
-    sentenceTransformers = { modules: read("modules.json"), files };
-  }
-  return loadModel({ config: read("config.json"), tokenizerJson: read("tokenizer.json"), weights: bytes("model.safetensors"), backend, sentenceTransformers });
+/** A fixture folder loaded as a user loads a model folder (its own tokenizer files, sentence-transformers modules). */
+export function loadHeadsModel(name: string, backend: Backend): Promise<DistilBertClassifier> {
+  return loadModelFromDir(join(headsDir(), name), { backend });
 }
