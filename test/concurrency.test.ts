@@ -85,9 +85,9 @@ describe("two models, dispose", () => {
     const order: string[] = [];
     const watch = (name: string, m: DistilBertClassifier) => {
       const forward = m.model.forward.bind(m.model);
-      m.model.forward = (...args: Parameters<typeof forward>) => {
+      m.model.forward = (backend, batch, taps, headMask, options) => {
         order.push(name);
-        return forward(...args);
+        return forward(backend, batch, taps, headMask, options);
       };
     };
     watch("a", a);

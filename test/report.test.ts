@@ -39,8 +39,10 @@ describe("study of one input (tiny model)", () => {
     // layer 0 of the lens: the head on embeddings.out[CLS], computed here by hand in float64
     const out = model.forward([study.ids], undefined, { capture: ["embeddings.out"] });
     const cls = Array.from(out.captured["embeddings.out"].data.subarray(0, model.config.dim));
-    const pre = model.model.preClassifier.w;
-    const cl = model.model.classifier.w;
+    const head = model.model;
+    if (head.architecture !== "DistilBertForSequenceClassification") throw new Error("a classifier was loaded");
+    const pre = head.preClassifier.w;
+    const cl = head.classifier.w;
     const relu = Array.from({ length: pre.dOut }, (_, o) => Math.max(0, cls.reduce((s, x, i) => s + x * pre.weight[o * pre.dIn + i], pre.bias![o])));
     const logits = Array.from({ length: cl.dOut }, (_, o) => relu.reduce((s, x, i) => s + x * cl.weight[o * cl.dIn + i], cl.bias![o]));
     logits.forEach((v, j) => expect(Math.abs(study.lens[0].logits[j] - v)).toBeLessThan(1e-4));

@@ -138,7 +138,9 @@ export function studyInput(
  */
 export function logitLens(model: DistilBertClassifier, hiddenStates: readonly Tensor[], b = 0): LensRow[] {
   const { backend } = model;
-  const { preClassifier, classifier } = model.model;
+  const head = model.model;
+  if (head.architecture !== "DistilBertForSequenceClassification") throw new InputError("logit lens", `the model is a ${head.architecture}`, "a sequence classifier (masked LMs: maskedLmLens)");
+  const { preClassifier, classifier } = head;
   const dim = model.config.dim;
   return hiddenStates.map((hs, layer) => {
     const T = hs.shape[1];

@@ -1,6 +1,7 @@
 /**
- * The object `loadModel` returns: tokenizer + DistilBertForSequenceClassification + a backend, with the two calls
- * most users want (`classify`) and the one people who study the model want (`forward`).
+ * The object `loadModel` returns: tokenizer + a DistilBERT with its head (heads.ts) + a backend, with the call
+ * most users of a classifier want (`classify`) and the one people who study the model want (`forward`). The other
+ * heads' tasks are the pipelines (src/pipelines), built on `forward`/`run`.
  */
 import { DisposedError, InputError } from "../errors.js";
 import type { Span } from "../layers/context.js";
@@ -9,7 +10,8 @@ import { Tensor } from "../tensor/tensor.js";
 import type { WordPieceTokenizer } from "../tokenizer/index.js";
 import { ForwardTaps, type Hook } from "./activations.js";
 import type { DistilBertConfig } from "./config.js";
-import type { DistilBertForSequenceClassification, PackedBatch } from "./distilbert.js";
+import type { PackedBatch } from "./distilbert.js";
+import type { DistilBertHead, HeadForwardOptions } from "./heads.js";
 import type { LoadReport } from "./weights.js";
 import "./disposable.js";
 import { nextMacrotask } from "./yield.js";
@@ -43,12 +45,21 @@ export interface ForwardOptions {
   capture?: readonly string[];
   /** Name or pattern → hook that may read or replace the activation. */
   hooks?: Record<string, Hook>;
+  /** Sequence classifier: compute every row of the last layer (same logits; see ClassifyOptions.fullLastLayer). */
+  fullLastLayer?: boolean;
 }
 
 export interface ForwardOutput {
-  /** [B, labels] */
+  /**
+   * The head's output: [B, labels] for a sequence classifier, [B, T, width] for a token head (masked LM: vocab;
+   * question answering: 2, start and end; token classification: labels), [B, T, dim] (the last hidden state) for a
+   * bare DistilBertModel, [B, width] for a sentence-transformers model (the embeddings).
+   */
   logits: Tensor;
-  /** softmax(logits) [B, labels] */
+  /**
+   * The scores HF's pipelines take from the logits over the last axis: softmax, or sigmoid for a multi-label classifier
+   * (none for regression: the logits). A bare encoder or sentence-transformers model has no scores: a copy of logits.
+   */
   probs: Tensor;
   hiddenStates?: Tensor[];
   attentions?: Tensor[];
@@ -67,6 +78,8 @@ export interface ClassifyOptions {
   long?: "truncate" | "window";
   /** With long: "window", how far each window starts after the previous one, in word pieces; default half a window. */
   stride?: number;
+  /** Compute every row of the last layer, not just the [CLS] rows the head reads (same logits; to measure the saving). */
+  fullLastLayer?: boolean;
 }
 
 export interface ClassifierOptions {
@@ -83,7 +96,7 @@ export class DistilBertClassifier {
   constructor(
     readonly config: DistilBertConfig,
     readonly tokenizer: WordPieceTokenizer,
-    readonly model: DistilBertForSequenceClassification,
+    readonly model: DistilBertHead,
     readonly backend: Backend,
     readonly loadReport: LoadReport,
     options: ClassifierOptions = {},
@@ -129,6 +142,11 @@ export class DistilBertClassifier {
     return this.config.maxPositionEmbeddings;
   }
 
+  /** The encoder under the head. */
+  get encoder(): DistilBertHead["distilbert"] {
+    return this.model.distilbert;
+  }
+
   /**
    * Classify a text or texts. Calls on one model are queued (one forward at a time), and a call of several internal
    * batches gives the event loop a turn between them, so timers and I/O run during a long call; each result is the
@@ -152,7 +170,7 @@ export class DistilBertClassifier {
           this.alive("classify");
         }
         first = false;
-        this.runBatch(plan.sequences, members, logits);
+        this.runBatch(plan.sequences, members, logits, { fullLastLayer: plan.fullLastLayer });
       }
       return plan.finish(logits);
     });
@@ -165,22 +183,26 @@ export class DistilBertClassifier {
   classifySync(texts: readonly string[], options: ClassifyOptions = {}): Classification[] {
     this.alive("classifySync");
     const plan = this.plan(texts, options);
-    return plan.finish(this.logitsOf(plan.sequences, plan.maxBatchTokens));
+    return plan.finish(this.logitsOf(plan.sequences, plan.maxBatchTokens, { fullLastLayer: plan.fullLastLayer }));
   }
 
   /** The token-id sequences a classify call runs, and how their logits become its results. */
-  private plan(texts: readonly string[], options: ClassifyOptions): { sequences: ArrayLike<number>[]; maxBatchTokens: number; finish: (logits: Float32Array[]) => Classification[] } {
+  private plan(texts: readonly string[], options: ClassifyOptions): { sequences: ArrayLike<number>[]; maxBatchTokens: number; fullLastLayer?: boolean; finish: (logits: Float32Array[]) => Classification[] } {
+    if (this.model.architecture !== "DistilBertForSequenceClassification") {
+      throw new InputError("classify", `the model is a ${this.model.architecture}, not a sequence classifier`, "a DistilBertForSequenceClassification (other heads: pipeline())");
+    }
     texts.forEach((t, i) => {
       if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
     });
     const maxBatchTokens = options.maxBatchTokens ?? 8192;
     const long = options.long ?? "truncate";
-    if (long === "window") return { ...this.planWindows(texts, options), maxBatchTokens };
+    if (long === "window") return { ...this.planWindows(texts, options), maxBatchTokens, fullLastLayer: options.fullLastLayer };
     if (long !== "truncate") throw new InputError("classify: long", `is ${JSON.stringify(long)}`, '"truncate" or "window"');
     const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
     return {
       sequences: encodings.map((e) => e.ids),
       maxBatchTokens,
+      fullLastLayer: options.fullLastLayer,
       finish: (logits) => encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated)),
     };
   }
@@ -225,25 +247,31 @@ export class DistilBertClassifier {
   }
 
   /**
-   * Logits for each token-id sequence (no padding anywhere). Sequences are sorted by length and packed into batches
-   * of about `maxBatchTokens` tokens; each sequence's logits are the same whatever it is batched with.
+   * The head's output for each token-id sequence (no padding anywhere): [width] per sequence for a sequence head,
+   * [len · width] (row-major) for a token head. Sequences are sorted by length and packed into batches of about
+   * `maxBatchTokens` tokens; each sequence's output is the same whatever it is batched with.
    */
-  logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192): Float32Array[] {
+  logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192, options: HeadForwardOptions = {}): Float32Array[] {
     this.alive("logitsOf");
     const out = new Array<Float32Array>(sequences.length);
-    for (const members of batches(sequences, maxBatchTokens)) this.runBatch(sequences, members, out);
+    for (const members of batches(sequences, maxBatchTokens)) this.runBatch(sequences, members, out, options);
     return out;
   }
 
   /** One forward over the sequences `members`, their logits stored at their indices in `out`. */
-  private runBatch(sequences: readonly ArrayLike<number>[], members: readonly number[], out: Float32Array[]): void {
-    const L = this.config.labels.length;
-    const logits = this.model.forward(this.backend, packSequences(members.map((m) => sequences[m])), null, null);
-    members.forEach((m, b) => (out[m] = logits.slice(b * L, (b + 1) * L)));
+  private runBatch(sequences: readonly ArrayLike<number>[], members: readonly number[], out: Float32Array[], options: HeadForwardOptions = {}): void {
+    const L = this.model.width;
+    const batch = packSequences(members.map((m) => sequences[m]));
+    const logits = this.model.forward(this.backend, batch, null, null, options);
+    const perToken = this.model.output === "token";
+    members.forEach((m, b) => {
+      const s = batch.spans[b];
+      out[m] = perToken ? logits.slice(s.start * L, (s.start + s.len) * L) : logits.slice(b * L, (b + 1) * L);
+    });
   }
 
   toClassification(logits: ArrayLike<number>, tokens: string[], truncated: boolean): Classification {
-    const probs = softmax(logits);
+    const probs = scoresOf(logits, this.config.problemType);
     let best = 0;
     for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
     // Label names come from config.json: a null-prototype object keeps a label called "__proto__" an ordinary key.
@@ -278,7 +306,7 @@ export class DistilBertClassifier {
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     if (full) {
-      taps = new ForwardTaps(config, capture, hooks);
+      taps = new ForwardTaps(config, capture, hooks, this.model);
       if (options.outputHiddenStates) {
         taps.collect("embeddings.out", (t) => (hiddenStates[0] = t));
         for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.out`, (t) => (hiddenStates[i + 1] = t));
@@ -288,14 +316,21 @@ export class DistilBertClassifier {
       }
     }
     const headMask = options.headMask === undefined ? null : parseHeadMask(options.headMask, config);
-    const batch = packRows(ids, mask, full);
-    const logits = this.model.forward(this.backend, batch, taps, headMask);
-    const L = config.labels.length;
-    const probs = new Float32Array(B * L);
-    for (let b = 0; b < B; b++) probs.set(softmax(logits.subarray(b * L, (b + 1) * L)), b * L);
+    // Only a sequence classifier may skip padded rows: every other head's output has a row for each position.
+    const sequenceHead = this.model.architecture === "DistilBertForSequenceClassification";
+    const batch = packRows(ids, mask, full || !sequenceHead);
+    const logits = this.model.forward(this.backend, batch, taps, headMask, { fullLastLayer: options.fullLastLayer });
+    const L = this.model.width;
+    const probs = new Float32Array(logits.length);
+    const problem = sequenceHead ? config.problemType : "single_label_classification";
+    for (let r = 0; r < logits.length / L; r++) {
+      const row = logits.subarray(r * L, (r + 1) * L);
+      probs.set(this.model.architecture === "DistilBertModel" ? row : scoresOf(row, problem), r * L);
+    }
+    const shape = this.model.output === "sequence" ? [B, L] : [B, T, L];
     const result: ForwardOutput = {
-      logits: new Tensor(logits, [B, L]),
-      probs: new Tensor(probs, [B, L]),
+      logits: new Tensor(logits, shape),
+      probs: new Tensor(probs, shape),
       captured: taps?.captured ?? {},
     };
     if (options.outputHiddenStates) result.hiddenStates = hiddenStates;
@@ -419,6 +454,13 @@ function parseHeadMask(m: ArrayLike<number> | readonly ArrayLike<number>[], conf
   }
   for (const v of out) if (!Number.isFinite(v)) throw new InputError("headMask", `value ${v} is not finite`);
   return out;
+}
+
+/** A classifier's scores from its logits, as HF's text-classification pipeline applies them by problem_type. */
+export function scoresOf(logits: ArrayLike<number>, problem: DistilBertConfig["problemType"]): Float64Array {
+  if (problem === "multi_label_classification") return Float64Array.from(logits as ArrayLike<number>, (x) => 1 / (1 + Math.exp(-x)));
+  if (problem === "regression") return Float64Array.from(logits as ArrayLike<number>);
+  return softmax(logits);
 }
 
 /** softmax in float64 (the logits are few; precision is free here). */
