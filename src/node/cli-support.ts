@@ -79,7 +79,8 @@ function unknownOption(cmd: Command, argv: string[], message: string): UsageErro
   if (close.length > 0) {
     return new UsageError(cmd.name, `unknown option ${flag}${didYouMean(bare, names, (n) => `--${n}`)}`);
   }
-  if (cmd.positionals) {
+  // "-5 stars", "-x": more likely a text than a flag (a mistyped long flag is answered with the list below).
+  if (cmd.positionals && !/^--[A-Za-z][\w-]*(=.*)?$/.test(arg)) {
     return new UsageError(cmd.name, `unknown option ${JSON.stringify(arg)}`, `a known option, or a text that starts with "-" put after "--": distilbert-ts ${cmd.name} -- ${JSON.stringify(arg)}`);
   }
   return new UsageError(cmd.name, `unknown option ${flag}`, `one of ${names.map((n) => `--${n}`).join(", ")}`);
