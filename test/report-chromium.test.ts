@@ -178,6 +178,21 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     expect(await page.isVisible("#chart-zoom")).toBe(true);
     expect(await page.isVisible("#chart-full")).toBe(false);
     await page.uncheck("#zoom");
+    // The histogram: as wide as its card, a labelled count axis, ticks at a nice step from 0.
+    const hist = await page.evaluate(() => {
+      const svg = document.querySelector("#hist svg") as SVGSVGElement;
+      const card = document.getElementById("hist")!;
+      const style = getComputedStyle(card);
+      const inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return { ratio: svg.getBoundingClientRect().width / inner, ylabel: svg.querySelector(".ylabel")?.textContent, ticks: [...svg.querySelectorAll(".ytick")].map((t) => Number(t.textContent)) };
+    });
+    expect(hist.ratio).toBeGreaterThan(0.98);
+    expect(hist.ylabel).toBe("number of values");
+    const step = hist.ticks[1];
+    expect(hist.ticks[0]).toBe(0);
+    expect(hist.ticks).toEqual(hist.ticks.map((_, i) => i * step));
+    expect(String(step)).toMatch(/^[125]0*$/);
+    expect(hist.ticks.length).toBeGreaterThanOrEqual(3);
     await screenshot(page, "probe-chart.png");
     expect(problems).toEqual([]);
     await page.close();
