@@ -27,6 +27,8 @@ export interface OcclusionRow {
   delta: number;
   /** The label predicted without the token. */
   label: string;
+  /** Every label's probability without the token (config order): which label a token supported, for 3+ labels too. */
+  probs: number[];
 }
 
 export interface Study {
@@ -195,6 +197,7 @@ export function occlusion(
           prob: p[labelIndex],
           delta: fullProb - p[labelIndex],
           label: model.config.labels[argmax(p)],
+          probs: p,
         };
       });
     }

@@ -3,6 +3,7 @@
  * the Hugging Face module it corresponds to. `B` is the batch, `T` the padded length, `H` heads, `dh` = dim / H.
  */
 import { InputError } from "../errors.js";
+import { didYouMean } from "../suggest.js";
 import type { Taps } from "../layers/context.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DistilBertConfig } from "./config.js";
@@ -83,6 +84,11 @@ export function compilePattern(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/** Names to suggest for a mistyped pattern: each name, and its per-layer form with "*" ("layer.*.attn.probs"). */
+function suggestionNames(names: readonly string[]): string[] {
+  return [...new Set([...names.map((n) => n.replace(/^layer\.\d+\./, "layer.*.")), ...names])];
+}
+
 /** The taps of one forward pass: user captures and hooks, plus internal collectors (hidden states, attentions). */
 export class ForwardTaps implements Taps {
   readonly captured: Record<string, Tensor> = {};
@@ -96,7 +102,7 @@ export class ForwardTaps implements Taps {
     const check = (pattern: string, what: string): RegExp => {
       const re = compilePattern(pattern);
       if (!names.some((n) => re.test(n))) {
-        throw new InputError(what, `pattern ${JSON.stringify(pattern)} matches no activation of this model`, `a name or pattern like "layer.*.attn.probs" (see activationTable())`);
+        throw new InputError(what, `pattern ${JSON.stringify(pattern)} matches no activation of this model${didYouMean(pattern, suggestionNames(names), (n) => JSON.stringify(n))}`, `a name or pattern like "layer.*.attn.probs" (all names: activationTable(config), or \`distilbert-ts inspect --list\`)`);
       }
       return re;
     };

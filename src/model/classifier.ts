@@ -274,9 +274,10 @@ export class DistilBertClassifier {
     const probs = scoresOf(logits, this.config.problemType);
     let best = 0;
     for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
-    // Label names come from config.json: a null-prototype object keeps a label called "__proto__" an ordinary key.
-    const scores: Record<string, number> = Object.create(null);
-    this.config.labels.forEach((name, j) => (scores[name] = probs[j]));
+    // A plain object (console.log shows it as one); label names come from config.json, so each is defined as an own
+    // property: assignment would make a label called "__proto__" set the prototype instead.
+    const scores: Record<string, number> = {};
+    this.config.labels.forEach((name, j) => Object.defineProperty(scores, name, { value: probs[j], enumerable: true, writable: true, configurable: true }));
     return { label: this.config.labels[best], score: probs[best], scores, logits: Array.from(logits), tokens, truncated };
   }
 

@@ -115,6 +115,12 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose(); // stop a pool we started
     throw e;
   }
+  // A vocabulary shorter than the embedding table (a truncated vocab.txt) loads, but every word past its end would
+  // come out [UNK]: refuse it, once the weights have shown that config.vocab_size is the embedding's real size.
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
+    throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `${config.vocabSize} tokens, one per row of the embedding (is the file truncated, or from another model?)`);
+  }
   if (report.nonFinite.length > 0) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
     const first = report.nonFinite[0];
