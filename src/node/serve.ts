@@ -75,10 +75,17 @@ export async function serveNode(handler: ServerHandler, options: NodeServeOption
 }
 
 async function respond(handler: ServerHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // A client that leaves: its socket closes, or (Node keeps sockets half-open) ends its side. As Go's server does,
+  // the end of the client's side before the answer counts as leaving, so its queued inputs are dropped.
   const abort = new AbortController();
-  res.once("close", () => {
+  const gone = () => {
     if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
-  });
+  };
+  const socket = req.socket;
+  res.once("close", gone);
+  if (socket.readableEnded) gone();
+  else socket.once("end", gone);
+  res.once("finish", () => socket.removeListener("end", gone));
   let request: Request;
   try {
     const headers = new Headers();
