@@ -20,6 +20,11 @@ export interface BatcherOptions {
   maxBatchTokens: number;
   /** How long the first input at an idle queue waits for company, in ms (0: the next turn of the event loop). */
   maxWaitMs: number;
+  /**
+   * "per-request": no batching across requests: the inputs one request submits in one go run together at the end of
+   * the current microtask checkpoint. For hosts where one request may not settle another's promise (Workers).
+   */
+  mode?: "dynamic" | "per-request";
   onBatch?: (stats: BatchStats) => void;
   onQueued?: (ms: number) => void;
 }
@@ -68,6 +73,16 @@ export class DynamicBatcher {
   }
 
   private schedule(): void {
+    if (this.options.mode === "per-request") {
+      if (this.timer === undefined && !this.running) {
+        this.running = true;
+        queueMicrotask(() => {
+          while (this.depth > 0) this.runOne();
+          this.running = false;
+        });
+      }
+      return;
+    }
     if (this.running) return;
     if (this.queuedTokens >= this.options.maxBatchTokens) {
       if (this.timer !== undefined) clearTimeout(this.timer);

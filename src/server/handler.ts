@@ -45,6 +45,11 @@ export interface AccessLogEntry {
 export interface HandlerOptions extends Partial<ServerLimits> {
   info?: Partial<ModelInfo>;
   routes?: readonly Route[];
+  /**
+   * "dynamic" (default): inputs of concurrent requests share model calls. "per-request": each request's inputs run
+   * together, never with another request's (Cloudflare Workers: one request must not settle another's promise).
+   */
+  batching?: "dynamic" | "per-request";
   /** Called once per answered request. */
   log?: (entry: AccessLogEntry) => void;
   /** Called with errors that are the server's fault (500s), for the host's log; the client gets no detail. */
@@ -96,6 +101,7 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
   batcher = new DynamicBatcher((seqs) => model.logitsOf(seqs, limits.maxBatchTokens), {
     maxBatchTokens: limits.maxBatchTokens,
     maxWaitMs: limits.maxBatchWaitMs,
+    mode: options.batching ?? "dynamic",
     onBatch: (s) => {
       metrics.batchSize.observe(s.size);
       metrics.batchTokens.observe(s.tokens);
