@@ -61,6 +61,8 @@ async function bundle(entry, outName, { measureRaw = false } = {}) {
 
 const core = await bundle("src/index.ts", "distilbert-ts.min.js", { measureRaw: true });
 const worker = await bundle("src/tensor/wasm/web-worker.ts", "web-worker.js");
+// The TEI-compatible request handler with the core, one module for Deno, Bun and Workers (no budget: servers only).
+const server = await bundle("src/server/index.ts", "server.min.js");
 
 const sizes = {
   file: core.file,
@@ -69,6 +71,7 @@ const sizes = {
   gzip: gzipSync(core.code, { level: 9 }).length,
   budgetGzip: BUDGET_GZIP_BYTES,
   worker: { file: worker.file, minified: worker.code.length, gzip: gzipSync(worker.code, { level: 9 }).length },
+  server: { file: server.file, minified: server.code.length, gzip: gzipSync(server.code, { level: 9 }).length },
 };
 writeFileSync(join(outDir, "size.json"), JSON.stringify(sizes, null, 2) + "\n");
 
@@ -81,7 +84,8 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(
   `bundle: ${sizes.file}  raw ${kb(sizes.raw)} (${sizes.raw} B), minified ${kb(sizes.minified)} (${sizes.minified} B), ` +
     `gzip -9 ${kb(sizes.gzip)} (${sizes.gzip} B); budget ${kb(BUDGET_GZIP_BYTES)}` +
-    ` | ${worker.file} ${kb(sizes.worker.minified)} (gzip ${kb(sizes.worker.gzip)}) | dist/wasm/kernels.wasm ${kernels.length} B`,
+    ` | ${worker.file} ${kb(sizes.worker.minified)} (gzip ${kb(sizes.worker.gzip)}) | ${server.file} ${kb(sizes.server.minified)} (gzip ${kb(sizes.server.gzip)})` +
+    ` | dist/wasm/kernels.wasm ${kernels.length} B`,
 );
 if (sizes.gzip >= BUDGET_GZIP_BYTES) {
   console.error(`bundle: gzip size ${sizes.gzip} B is over the budget of ${BUDGET_GZIP_BYTES} B`);

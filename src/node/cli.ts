@@ -16,10 +16,11 @@ import { inspectCommand } from "./commands/inspect.js";
 import { probeCommand } from "./commands/probe.js";
 import { qaCommand } from "./commands/qa.js";
 import { embedCommand, fillMaskCommand, nerCommand } from "./commands/tasks.js";
+import { serveCommand } from "./commands/serve.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
 export const commands: Command[] = [
-  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand,
+  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand,
 ];
 
 export function usage(): string {

@@ -5,6 +5,7 @@ import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positi
 import { decodeLine, splitLines } from "../formats/lines.js";
 import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
 import type { InputRecord } from "../formats/records.js";
+import { parseShard, ResumableFile, shardRecords } from "../formats/resume.js";
 import { classifyProgressLine, formatCount, formatDuration, StatusLine } from "../progress.js";
 
 export function formatClassification(text: string, c: Classification, json: boolean): string {
@@ -45,7 +46,7 @@ async function classifyLines(model: DistilBertClassifier, texts: readonly string
 /** Texts per model call with --file: big enough to batch well, small enough for a lively progress bar. */
 const DEFAULT_BATCH = 32;
 
-const FILE_ONLY = ["format", "field", "column", "out", "batch-size", "quiet"] as const;
+const FILE_ONLY = ["format", "field", "column", "out", "batch-size", "quiet", "shard", "resume"] as const;
 
 export const classifyCommand: Command = {
   name: "classify",
@@ -54,6 +55,7 @@ export const classifyCommand: Command = {
     "distilbert-ts classify [--model DIR] [--json] [--long truncate|window [--stride N]] [TEXT ...]",
     "       distilbert-ts classify [--model DIR] --file PATH [--column NAME | --field NAME] [--out PATH] [--json] [--format txt|jsonl|csv|tsv]",
     "                              [--batch-size N] [--skip-bad-lines] [--quiet] [--long truncate|window [--stride N]]",
+    "                              [--shard K/N | --shard auto/N] [--resume]",
     "  without TEXT or --file, reads one text per stdin line and answers each line as it arrives",
     "  --model defaults to the model `distilbert-ts download` fetched",
     "  --file: .txt is one text a line; .jsonl takes --field (default text); .csv/.tsv take --column (default text)",
@@ -62,6 +64,8 @@ export const classifyCommand: Command = {
     "  --long window reads texts longer than the model's maximum in overlapping windows and averages their logits;",
     "    the default, truncate, cuts them (flagged \"truncated\"). --stride N: word pieces between window starts.",
     "  --skip-bad-lines skips records that are not UTF-8 or not well-formed (reported with their line number)",
+    "  --shard K/N takes every N-th record from record K (K from 0; auto/N: K = $JOB_COMPLETION_INDEX);",
+    "  --resume (with --out) writes PATH.partial and a journal, and continues them if a run was interrupted",
   ].join("\n"),
   options: {
     model: { type: "string" },
@@ -74,6 +78,8 @@ export const classifyCommand: Command = {
     "batch-size": { type: "string" },
     "skip-bad-lines": { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
+    shard: { type: "string" },
+    resume: { type: "boolean" },
     ...LONG_OPTIONS,
   },
   positionals: true,
@@ -139,11 +145,18 @@ async function classifyFile(path: string, values: Values, long: ClassifyOptions,
   if (outPath !== undefined && values.json === true) throw new UsageError("--json", "does not apply with --out (its extension sets the format)", "--out PATH.jsonl");
   const quiet = values.quiet === true;
   const badLog = values["skip-bad-lines"] === true ? new BadRecordLog(path, io.stderr) : undefined;
+  const shardArg = stringOpt(values, "shard");
+  const shard = shardArg === undefined ? undefined : parseShard(shardArg, io.env);
+  const resume = values.resume === true;
+  if (resume && outPath === undefined) throw new UsageError("--resume", "needs --out (it continues an output file)", "--out PATH.jsonl|.csv|.tsv");
 
   // Everything that can be checked without the model is checked first: a typo should not wait for 268 MB to load.
   const reader = await openInput(path, format, textKey, [], badLog, true);
   const model = await loadCliModel(values, io);
-  const out = outPath === undefined ? undefined : await AtomicFileWriter.open(outPath);
+  // --resume: the partial file and its journal name the run by its input and options; a different run refuses them.
+  const identity = { input: path, size: reader.size, format, text: textKey.name, shard: shardArg ?? null, long };
+  const resumed = resume && outPath !== undefined ? ResumableFile.open(outPath, identity) : undefined;
+  const out = resumed?.file ?? (outPath === undefined ? undefined : await AtomicFileWriter.open(outPath));
   // Ctrl-C, a kill or a closed terminal: drop the temporary file, then die of the same signal (the shell sees the
   // usual status). Re-raising, not process.exit: exit waits for a read blocked in the thread pool (a FIFO, say).
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -154,10 +167,11 @@ async function classifyFile(path: string, values: Values, long: ClassifyOptions,
   };
   if (out !== undefined) for (const s of signals) process.once(s, onSignal);
   try {
-    const summary = await runBatches(model, reader.records(), {
+    const summary = await runBatches(model, shard === undefined && resumed === undefined ? reader.records() : shardRecords(reader.records(), shard, resumed?.done ?? 0), {
       batchSize,
       long,
-      write: (s) => (out !== undefined ? out.write(s) : writeText(io, s)),
+      write: (s, records) => (out !== undefined ? out.write(s, records) : writeText(io, s)),
+      headerWritten: (resumed?.done ?? 0) > 0,
       outFormat,
       columns: () => reader.columns ?? [reader.keyName(textKey)],
       progress: quiet || !io.isTTY ? undefined : (texts, elapsedMs) => classifyProgressLine({ texts, bytesRead: reader.bytesRead, totalBytes: reader.size, elapsedMs }),
@@ -187,7 +201,10 @@ function writeText(io: CliIO, s: string): Promise<void> {
 interface RunOptions {
   batchSize: number;
   long: ClassifyOptions;
-  write: (s: string) => Promise<void>;
+  /** One batch's text and its number of records (a resumable --out journals them). */
+  write: (s: string, records: number) => Promise<void>;
+  /** A resumed --out already has its CSV/TSV header. */
+  headerWritten?: boolean;
   outFormat: "plain" | "jsonl" | "csv" | "tsv";
   /** The input's columns, asked once the first record is read (a header comes first). */
   columns: () => string[];
@@ -246,7 +263,13 @@ async function runBatches(model: DistilBertClassifier, records: AsyncIterable<In
   const windowed = o.long.long === "window";
   let formatter: RecordFormatter | undefined;
   // Made on first use: a CSV/TSV header, or a JSONL file's first record, has to be read before the columns are known.
-  const formatterFor = (format: "jsonl" | "csv" | "tsv") => (formatter ??= new RecordFormatter(format, o.columns(), resultFieldNames(o.columns(), resultFields(labels, format, windowed))));
+  const formatterFor = (format: "jsonl" | "csv" | "tsv") => {
+    if (formatter === undefined) {
+      formatter = new RecordFormatter(format, o.columns(), resultFieldNames(o.columns(), resultFields(labels, format, windowed)));
+      if (o.headerWritten === true) formatter.markHeaderWritten();
+    }
+    return formatter;
+  };
   const flush = async (batch: InputRecord[]) => {
     if (batch.length === 0) return;
     const reasons = batch.map((r) => r.skipped ?? (isEmptyText(r.text) ? EMPTY_INPUT : undefined));
@@ -271,7 +294,7 @@ async function runBatches(model: DistilBertClassifier, records: AsyncIterable<In
       if (c.truncated) summary.truncated++;
       summary.count++;
     }
-    await o.write(text);
+    await o.write(text, batch.length);
     if (status !== undefined) status.update(() => o.progress!(summary.count, Date.now() - started));
   };
   let batch: InputRecord[] = [];
@@ -297,7 +320,7 @@ async function runBatches(model: DistilBertClassifier, records: AsyncIterable<In
     await flush(batch);
     if (o.outFormat !== "plain") {
       const tail = formatterFor(o.outFormat).finish();
-      if (tail !== "") await o.write(tail);
+      if (tail !== "") await o.write(tail, 0);
     }
   } finally {
     status?.finish();
