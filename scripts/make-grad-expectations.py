@@ -117,6 +117,18 @@ m = 32
 ig["riemann_right"] = integrated_gradients([k / m for k in range(1, m + 1)], [1 / m] * m)
 nodes, wts = np.polynomial.legendre.leggauss(m)
 ig["gauss_legendre"] = integrated_gradients([(n + 1) / 2 for n in nodes], [w / 2 for w in wts])
+# Gradient × (input - baseline): one gradient, at x.
+ig["gradxinput"] = integrated_gradients([1.0], [1.0])
+
+# Attention rollout: A = 0.5 · mean over heads + 0.5 · I, rows renormalised, R = A_L ⋯ A_1; the [CLS] row of R.
+with torch.no_grad():
+    _, _, probs = run(x, ones)
+    R = None
+    for w in probs:
+        A = 0.5 * w[0].mean(0) + 0.5 * torch.eye(len(ids), dtype=torch.float64)
+        A = A / A.sum(-1, keepdim=True)
+        R = A if R is None else A @ R
+ig["rollout_cls"] = flat(R[0])
 
 json.dump({
     "command": "/usr/bin/python3 scripts/make-grad-expectations.py ../shared/fixtures/tiny > test/fixtures/grad-expected.json",
