@@ -9,13 +9,15 @@ import { DistilBertError, UsageError } from "../errors.js";
 import { printable } from "../printable.js";
 import { parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
 import { classifyCommand } from "./commands/classify.js";
+import { attributeCommand } from "./commands/attribute.js";
 import { downloadCommand } from "./commands/download.js";
 import { evalCommand } from "./commands/eval.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { patchCommand } from "./commands/patch.js";
 import { probeCommand } from "./commands/probe.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
-export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand];
+export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, attributeCommand, patchCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -29,6 +29,9 @@ export interface IgExpected {
   steps: number;
   riemann_right: { attributions: number[]; completeness_gap: number };
   gauss_legendre: { attributions: number[]; completeness_gap: number };
+  gradxinput: { attributions: number[]; completeness_gap: number };
+  /** The [CLS] row of the attention rollout. */
+  rollout_cls: number[];
 }
 
 export interface GradExpected {
