@@ -6,3 +6,8 @@ export {
   type ProbeResult, type ProbeRow, type ProbeStats,
 } from "./probe.js";
 export { COUNTRIES, VALUE_SETS } from "./countries.js";
+export {
+  attribute, rollout, baselineEmbeddings, gaussLegendre01, ATTRIBUTION_METHODS,
+  type Attribution, type AttributionMethod, type AttributionOptions, type Baseline, type IgRule,
+} from "./attribution.js";
+export { activationPatching, type PatchBy, type PatchMetric, type PatchOptions, type PatchResult } from "./patching.js";

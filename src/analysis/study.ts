@@ -3,6 +3,7 @@
  * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
  */
 import { InputError } from "../errors.js";
+import { attribute, type Attribution } from "./attribution.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { softmax } from "../model/classifier.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -51,6 +52,8 @@ export interface Study {
   lens: LensRow[];
   /** One row per removable token ([CLS] and [SEP] stay); empty when there is none. */
   occlusion: OcclusionRow[];
+  /** Integrated gradients (for `label`) and attention rollout; absent when turned off. */
+  attributions?: Attribution[];
 }
 
 export interface StudyOptions {
@@ -67,6 +70,8 @@ export interface StudyOptions {
    * together (each run as long as needed to stay within the limit), so a 512-token input costs 64 forwards, not 510.
    */
   maxOcclusionRuns?: number;
+  /** Integrated gradients' steps for the report (default 16; 0 = no IG); rollout is always added. */
+  igSteps?: number;
 }
 
 const SPECIAL = new Set(["[CLS]", "[SEP]", "[PAD]"]);
@@ -113,7 +118,13 @@ export function studyInput(
       return Math.sqrt(s);
     }),
   );
+  const igSteps = options.igSteps ?? 16;
+  const attributions: Attribution[] = [];
+  // The gradient pass has no head mask: with one, IG would describe another model than the page, so it is left out.
+  if (igSteps > 0 && headMask === null) attributions.push(attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex }));
+  attributions.push(attribute(model, { ids, tokens }, { method: "rollout" }));
   return {
+    attributions,
     text,
     tokens,
     ids,

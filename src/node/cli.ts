@@ -10,9 +10,11 @@ import { printable } from "../printable.js";
 import { didYouMean } from "../suggest.js";
 import { COMMON_HELP, parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
 import { classifyCommand } from "./commands/classify.js";
+import { attributeCommand } from "./commands/attribute.js";
 import { downloadCommand } from "./commands/download.js";
 import { evalCommand } from "./commands/eval.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { patchCommand } from "./commands/patch.js";
 import { probeCommand } from "./commands/probe.js";
 import { qaCommand } from "./commands/qa.js";
 import { embedCommand, fillMaskCommand, nerCommand } from "./commands/tasks.js";
@@ -20,7 +22,7 @@ import { serveCommand } from "./commands/serve.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
 export const commands: Command[] = [
-  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand,
+  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand, attributeCommand, patchCommand,
 ];
 
 export function usage(): string {

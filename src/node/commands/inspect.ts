@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseHeadMaskText } from "../../analysis/head-mask.js";
 import { studyInput } from "../../analysis/study.js";
 import { FileError, UsageError } from "../../errors.js";
+import { GradientEngine } from "../../grad/engine.js";
 import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
@@ -27,7 +28,10 @@ export const inspectCommand: Command = {
     "  --head-mask MASK  multiply each head's attention probabilities (Hugging Face's head_mask): one row of n_heads",
     "                    values per layer, rows separated by ';', e.g. \"1,0,1;1,1,0.5\"; one row applies to every layer",
     "  --html FILE       write a self-contained HTML report (attention maps, [CLS] attention, hidden-state norms,",
-    "                    logit lens, occlusion attributions)",
+    "                    logit lens, integrated gradients, rollout and occlusion attributions)",
+    "  --gradients NAME  gradients of the target's logit w.r.t. activations (names or patterns, repeat or separate with",
+    "                    commas: embeddings.out, layer.{i}.out, layer.{i}.attn.probs, …); --json adds \"gradients\": {name: [T][dim]}",
+    "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one)",
   ].join("\n"),
   options: {
     model: { type: "string" },
@@ -38,6 +42,8 @@ export const inspectCommand: Command = {
     "head-mask": { type: "string" },
     html: { type: "string" },
     list: { type: "boolean" },
+    gradients: { type: "string", multiple: true },
+    target: { type: "string" },
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
@@ -58,6 +64,8 @@ export const inspectCommand: Command = {
     if (outDir !== undefined && capture.length === 0) throw new UsageError("--out", "nothing to write", "--capture PATTERN with --out DIR");
     const htmlPath = stringOpt(values, "html");
     const json = values.json === true;
+    const gradNames = ((values.gradients as string[] | undefined) ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
+    if (stringOpt(values, "target") !== undefined && gradNames.length === 0) throw new UsageError("--target", "nothing to differentiate", "--gradients NAME with --target LABEL");
 
     const model = await loadCliModel(values, io);
     const { config } = model;
@@ -82,6 +90,12 @@ export const inspectCommand: Command = {
     const logits = Array.from(out.logits.data);
     const probs = Array.from(out.probs.data);
 
+    let gradients: Record<string, Tensor> = {};
+    if (gradNames.length > 0) {
+      const engine = new GradientEngine(model);
+      const target = stringOpt(values, "target") ?? config.labels[probs.indexOf(Math.max(...probs))];
+      gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
+    }
     if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, { ids, tokens, logits, probs, headMask });
     if (htmlPath !== undefined) {
       const study = studyInput(model, idsArg !== undefined ? { ids, tokens } : { text }, { headMask });
@@ -105,6 +119,7 @@ export const inspectCommand: Command = {
         hidden_states: (out.hiddenStates ?? []).map(first),
         attentions: (out.attentions ?? []).map(first),
         ...(capture.length > 0 ? { captured } : {}),
+        ...(gradNames.length > 0 ? { gradients: Object.fromEntries(Object.entries(gradients).map(([n, t]) => [n, t.toNested()])) } : {}),
       }));
       return 0;
     }
@@ -119,6 +134,7 @@ export const inspectCommand: Command = {
       await writeLine(io.stdout, `captured ${names.length} activation${names.length === 1 ? "" : "s"}${outDir !== undefined ? ` → ${outDir}` : " (use --out DIR or --json to get the values)"}:`);
       for (const n of names) await writeLine(io.stdout, `  ${n} [${out.captured[n].shape.join(", ")}]`);
     }
+    for (const [n, t] of Object.entries(gradients)) await writeLine(io.stdout, `gradient ${n} [${t.shape.join(", ")}] (use --json to print it)`);
     if (htmlPath !== undefined) await writeLine(io.stdout, `report: ${htmlPath}`);
     return 0;
   },
