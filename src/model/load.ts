@@ -8,7 +8,7 @@ import { WordPieceTokenizer } from "../tokenizer/index.js";
 import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
 import { DistilBertForSequenceClassification } from "./distilbert.js";
-import { SafetensorsWeights } from "./weights.js";
+import { type ModelDtype, SafetensorsWeights } from "./weights.js";
 
 export interface LoadModelOptions {
   /** config.json, as text or parsed. */
@@ -40,6 +40,12 @@ export interface LoadModelOptions {
   threads?: number;
   /** wasm backend with threads > 1: how to start a worker (Node: `nodeWorkerFactory()`; default: the global Worker). */
   workerFactory?: WorkerFactory;
+  /**
+   * How the matrices run (src/tensor/quant.ts, docs/quantization.md): "auto" (the default: q8 exactly when the file
+   * holds I8 tensors, as `distilbert-ts quantize` writes), "f32" (an I8 file is dequantized), or "q8" (int8 weights
+   * and activations; a float checkpoint is quantized at load).
+   */
+  dtype?: ModelDtype;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
   /** File names used in error messages. */
@@ -75,11 +81,13 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `at most ${config.vocabSize} tokens`);
   }
+  const dtype = options.dtype ?? "auto";
+  if (dtype !== "auto" && dtype !== "f32" && dtype !== "q8") throw new InputError("loadModel: dtype", `is ${JSON.stringify(options.dtype)}`, '"auto", "f32" or "q8"');
   const backend = await resolveBackend(options);
-  const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
   let model: DistilBertForSequenceClassification;
   let report: ReturnType<SafetensorsWeights["report"]>;
   try {
+    const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json", dtype });
     model = DistilBertForSequenceClassification.load(src, config, backend);
     report = src.report();
   } catch (e) {
