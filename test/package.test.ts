@@ -77,12 +77,12 @@ describe("dist/wasm/kernels.wasm", () => {
 });
 
 describe("browser bundle", () => {
-  it("is one import-free ES module under 40 KB gzipped", () => {
+  it("is one import-free ES module under 46 KB gzipped", () => {
     const code = readFileSync(BUNDLE);
     const text = code.toString("utf8");
     const gzip = gzipSync(code, { level: 9 }).length;
-    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 40 KB`);
-    expect(gzip).toBeLessThan(40 * 1024);
+    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 46 KB`);
+    expect(gzip).toBeLessThan(46 * 1024);
     expect(text).not.toMatch(/["'`]node:/);
     expect(text).not.toMatch(/\bimport\s*\(|\bimport\s*["'{*]|\brequire\s*\(/);
     expect(text).not.toMatch(/\beval\s*\(|new Function\s*\(/);
