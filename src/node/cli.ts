@@ -13,9 +13,10 @@ import { downloadCommand } from "./commands/download.js";
 import { evalCommand } from "./commands/eval.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { probeCommand } from "./commands/probe.js";
+import { quantizeCommand } from "./commands/quantize.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
-export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand];
+export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, quantizeCommand];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

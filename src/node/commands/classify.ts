@@ -1,6 +1,6 @@
 import { InputError, UsageError } from "../../errors.js";
 import type { Classification, ClassifyOptions, DistilBertClassifier } from "../../model/classifier.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
 import { decodeLine, splitLines } from "../formats/lines.js";
 import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
@@ -37,8 +37,10 @@ export const classifyCommand: Command = {
     "  --long window reads texts longer than the model's maximum in overlapping windows and averages their logits;",
     "    the default, truncate, cuts them (flagged \"truncated\"). --stride N: word pieces between window starts.",
     "  --skip-bad-lines skips records that are not UTF-8 or not well-formed (reported with their line number)",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     file: { type: "string" },

@@ -6,7 +6,7 @@ import { FileError, UsageError } from "../../errors.js";
 import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { writeNpy } from "../npy.js";
 
 export const inspectCommand: Command = {
@@ -23,8 +23,10 @@ export const inspectCommand: Command = {
     "                    values per layer, rows separated by ';', e.g. \"1,0,1;1,1,0.5\"; one row applies to every layer",
     "  --html FILE       write a self-contained HTML report (attention maps, [CLS] attention, hidden-state norms,",
     "                    logit lens, occlusion attributions)",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     ids: { type: "string" },
