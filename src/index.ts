@@ -19,7 +19,8 @@ export {
 export { parseConfig, parameterCount, type DistilBertConfig } from "./model/config.js";
 export { DistilBertModel, DistilBertForSequenceClassification, type PackedBatch } from "./model/distilbert.js";
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
-export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
+export { SafetensorsWeights, type LoadReport, type ModelDtype } from "./model/weights.js";
+export { quantizeRows, dequantizeRows, type Q8Rows } from "./tensor/quant.js";
 export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
 export * from "./errors.js";
 export { Tensor } from "./tensor/tensor.js";
