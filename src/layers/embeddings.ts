@@ -28,7 +28,7 @@ export class Embeddings {
   }
 
   /** dst [at, at + dim) ← the word embedding of `id` (as float32). */
-  private wordRow(id: number, dst: Float32Array, at: number): void {
+  wordRow(id: number, dst: Float32Array, at: number): void {
     const w = this.wordEmbeddings;
     const dim = this.dim;
     if (w instanceof Float32Array) {
