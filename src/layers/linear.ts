@@ -10,10 +10,11 @@ export class Linear {
     // q8 (an I8 checkpoint, or quantization at load): the backend's int8 path, or the dequantized f32 weight for a
     // backend that has none.
     const q8 = src.getQ8?.(`${prefix}.weight`, [dOut, dIn]) ?? null;
+    // The weight before the bias: a wrong shape is reported on the matrix, which says both dimensions.
+    const weight = q8 === null ? src.get(`${prefix}.weight`, [dOut, dIn]) : null;
     const bias = src.get(`${prefix}.bias`, [dOut]);
     if (q8 !== null) return new Linear(backend.prepareLinearQ8 ? backend.prepareLinearQ8(q8, bias) : backend.prepareLinear(dequantizeRows(q8), bias, dOut, dIn));
-    const weight = src.get(`${prefix}.weight`, [dOut, dIn]);
-    return new Linear(backend.prepareLinear(weight, bias, dOut, dIn));
+    return new Linear(backend.prepareLinear(weight!, bias, dOut, dIn));
   }
 
   get dIn(): number {
