@@ -22,17 +22,25 @@ export interface JsQ8Packed {
   readonly colsum: Int32Array;
 }
 
-/** A LinearWeight for the q8 rows `w` (weight: dequantized on access). */
-export function q8LinearWeight(w: Q8Rows, bias: Float32Array | null, packed: unknown): LinearWeight {
+/**
+ * A LinearWeight for the q8 rows `w` (weight: dequantized on access). `w` may be a function that rebuilds the rows on
+ * access (the wasm backend keeps only its packed copy, so the int8 weights are not held twice).
+ */
+export function q8LinearWeight(w: Q8Rows | (() => Q8Rows), bias: Float32Array | null, packed: unknown, shape?: { rows: number; cols: number }): LinearWeight {
+  const rows = typeof w === "function" ? w : () => w;
+  const { rows: dOut, cols: dIn } = typeof w === "function" ? shape! : w;
   return {
-    dOut: w.rows,
-    dIn: w.cols,
+    dOut,
+    dIn,
     bias,
-    q8: w,
     packed,
+    get q8(): Q8Rows {
+      return rows();
+    },
     get weight(): Float32Array {
-      const out = new Float32Array(w.rows * w.cols);
-      for (let n = 0; n < w.rows; n++) for (let k = 0, o = n * w.cols; k < w.cols; k++) out[o + k] = w.q[o + k] * w.scales[n];
+      const r = rows();
+      const out = new Float32Array(r.rows * r.cols);
+      for (let n = 0; n < r.rows; n++) for (let k = 0, o = n * r.cols; k < r.cols; k++) out[o + k] = r.q[o + k] * r.scales[n];
       return out;
     },
   };

@@ -409,8 +409,8 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * Packs a q8 weight into this memory (kernels-q8.ts's panels and meta); nothing of the caller's is kept but the
-   * Q8Rows object itself, which `weight` (dequantized on access) and `q8` read.
+   * Packs a q8 weight into this memory (kernels-q8.ts's panels and meta); nothing of the caller's is kept: `q8` and
+   * `weight` (dequantized) unpack the panels on access, so the int8 weights live once, here.
    */
   prepareLinearQ8(w: Q8Rows, bias: Float32Array | null): LinearWeight {
     const { rows: N, cols: K } = w;
@@ -443,7 +443,20 @@ export class WasmBackend implements Backend {
     this.f32.set(w.scales.subarray(0, N), (meta >>> 2) + npad);
     if (bias !== null) this.f32.set(bias.subarray(0, N), (meta >>> 2) + 2 * npad);
     const packed: PackedQ8 = { owner: this, q8: true, panels, meta, panelCount: P, K4 };
-    return q8LinearWeight(w, bias === null ? null : bias.slice(0, N), packed);
+    return q8LinearWeight(() => this.unpackQ8(packed, N, K), bias === null ? null : bias.slice(0, N), packed, { rows: N, cols: K });
+  }
+
+  /** The Q8Rows that prepareLinearQ8 packed into `p` (the inverse of its layout). */
+  private unpackQ8(p: PackedQ8, N: number, K: number): Q8Rows {
+    const npad = p.panelCount * Q8_NR;
+    const u8 = this.u8;
+    const q = new Int8Array(N * K);
+    for (let n = 0; n < N; n++) {
+      const base = p.panels + Math.floor(n / Q8_NR) * p.K4 * 32 + (n % Q8_NR) * 4;
+      for (let k = 0; k < K; k++) q[n * K + k] = (u8[base + (k >> 2) * 32 + (k & 3)] << 24) >> 24;
+    }
+    const scales = this.f32.slice((p.meta >>> 2) + npad, (p.meta >>> 2) + npad + N);
+    return { rows: N, cols: K, q, scales };
   }
 
   private linearQ8(y: Float32Array, x: Float32Array, w: LinearWeight, p: PackedQ8, T: number, act: Activation): void {
