@@ -11,6 +11,7 @@ import { LayerNorm } from "../layers/layer-norm.js";
 import { Linear } from "../layers/linear.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { Backend } from "../tensor/backend.js";
+import { dequantizeRows } from "../tensor/quant.js";
 import type { Architecture, DistilBertConfig } from "./config.js";
 import { DistilBertModel, type PackedBatch } from "./distilbert.js";
 import { denseActivate, l2Normalize, pool, type SentenceModule } from "./sentence.js";
@@ -123,15 +124,29 @@ export class DistilBertForMaskedLM implements HeadBase {
     readonly vocabLayerNorm: LayerNorm,
     /** vocab_projector's bias; its weight is the word embedding table (tied, as `tie_word_embeddings`), not a copy. */
     readonly projectorBias: Float32Array,
+    /**
+     * In q8 the projector is a q8 Linear on the word embeddings' own int8 rows and scales (a row of the table is an
+     * output channel of the projector, so the embedding's per-row scales are the Linear's per-channel ones); null in
+     * f32, where the projector multiplies by the float table.
+     */
+    readonly projectorQ8: Linear | null = null,
   ) {}
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForMaskedLM {
+    const distilbert = DistilBertModel.load(src, "distilbert", config, backend);
+    const bias = src.get("vocab_projector.bias", [config.vocabSize]);
+    const table = distilbert.embeddings.wordEmbeddings;
+    let projector: Linear | null = null;
+    if (!(table instanceof Float32Array)) {
+      projector = new Linear(backend.prepareLinearQ8 ? backend.prepareLinearQ8(table, bias) : backend.prepareLinear(dequantizeRows(table), bias, table.rows, table.cols));
+    }
     return new DistilBertForMaskedLM(
       config,
-      DistilBertModel.load(src, "distilbert", config, backend),
+      distilbert,
       Linear.load(src, "vocab_transform", config.dim, config.dim, backend),
       LayerNorm.load(src, "vocab_layer_norm", config.dim),
-      src.get("vocab_projector.bias", [config.vocabSize]),
+      bias,
+      projector,
     );
   }
 
@@ -166,10 +181,16 @@ export class DistilBertForMaskedLM implements HeadBase {
     this.vocabLayerNorm.forward(backend, h, R);
     taps?.emit("head.vocab_layer_norm", h, fullShape(batch, dim));
     const V = this.config.vocabSize;
-    const logits = new Float32Array(R * V);
-    backend.matmulTransB(logits, h, this.distilbert.embeddings.wordEmbeddings, R, V, dim, 1);
-    const bias = this.projectorBias;
-    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
+    const table = this.distilbert.embeddings.wordEmbeddings;
+    let logits: Float32Array;
+    if (this.projectorQ8 !== null || !(table instanceof Float32Array)) {
+      logits = this.projectorQ8!.forward(backend, h, R);
+    } else {
+      logits = new Float32Array(R * V);
+      backend.matmulTransB(logits, h, table, R, V, dim, 1);
+      const bias = this.projectorBias;
+      for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
+    }
     taps?.emit("head.logits", logits, fullShape(batch, V));
     return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, V, N) : logits;
   }

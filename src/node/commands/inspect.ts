@@ -8,7 +8,7 @@ import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
 import { parseConfig } from "../../model/config.js";
-import { loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { findModelFiles, readFileChecked } from "../model-dir.js";
 import { writeNpy } from "../npy.js";
 
@@ -32,8 +32,10 @@ export const inspectCommand: Command = {
     "  --gradients NAME  gradients of the target's logit w.r.t. activations (names or patterns, repeat or separate with",
     "                    commas: embeddings.out, layer.{i}.out, layer.{i}.attn.probs, …); --json adds \"gradients\": {name: [T][dim]}",
     "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one)",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     ids: { type: "string" },

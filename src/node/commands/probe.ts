@@ -3,7 +3,7 @@ import { VALUE_SETS } from "../../analysis/countries.js";
 import { checkTemplate, parseValueList, probeCsv, runProbe, type ProbeResult } from "../../analysis/probe.js";
 import { FileError, UsageError } from "../../errors.js";
 import { renderProbeReport } from "../../report/probe-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const probeCommand: Command = {
   name: "probe",
@@ -16,8 +16,10 @@ export const probeCommand: Command = {
     "  --label NAME   the label whose probability is compared (default POSITIVE, else the last label; case is ignored)",
     "  --csv, --json  machine-readable output (sorted rows and summary statistics)",
     "  --html FILE    a self-contained page with the statistics, a histogram and a sorted bar chart",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     template: { type: "string" },
     values: { type: "string" },
