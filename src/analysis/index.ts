@@ -5,6 +5,9 @@ export {
   runProbe, probeStats, probeCsv, fillTemplate, checkTemplate, parseValueList, defaultProbeLabel, matchLabel, PLACEHOLDER,
   type ProbeResult, type ProbeRow, type ProbeStats,
 } from "./probe.js";
+export {
+  runMaskProbe, maskProbeCsv, type MaskProbeResult, type MaskProbeRow, type MaskProbeTarget, type MaskCandidate, type MaskProbeOptions,
+} from "./mask-probe.js";
 export { COUNTRIES, VALUE_SETS } from "./countries.js";
 export {
   attribute, rollout, baselineEmbeddings, gaussLegendre01, ATTRIBUTION_METHODS,
