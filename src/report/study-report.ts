@@ -15,7 +15,8 @@ export interface StudyReportOptions {
 }
 
 /** One colour per label, used for that label everywhere on the page (bars, lens lines, occlusion). */
-const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e"];
+// Ten, so that a masked LM's ten words (the study's default top k) each keep a colour of their own.
+const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e", "#a6761d", "#e7298a", "#666666", "#17becf"];
 const labelColor = (j: number) => LABEL_COLORS[j % LABEL_COLORS.length];
 
 /** White → the label's colour, t in [0, 1]: how strongly something speaks for that label. */
@@ -185,11 +186,19 @@ function lensSection(s: Study): string {
   const Hh = 250;
   const m = { l: 46, r: 150, t: 14, b: 40 };
   const x = (i: number) => m.l + (n === 1 ? 0 : (i * (W - m.l - m.r)) / (n - 1));
-  const y = (p: number) => m.t + (1 - p) * (Hh - m.t - m.b);
+  // The axis spans 0–1 unless every value is small (a masked LM spreads its mass over the whole vocabulary) or
+  // negative (cosines), so that the lines stay readable.
+  const all = s.lens.flatMap((r) => r.probs);
+  const hi = Math.max(...all);
+  const yMax = hi >= 0.5 ? 1 : Math.max(0.05, Math.ceil(hi * 20) / 20);
+  const yMin = Math.min(0, Math.floor(Math.min(...all) * 20) / 20);
+  const y = (p: number) => m.t + (1 - (p - yMin) / (yMax - yMin)) * (Hh - m.t - m.b);
   const parts: string[] = [];
-  for (const g of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(g)}" y2="${y(g)}" stroke="${g === 0.5 ? "#9aa3b2" : "#e3e6ec"}" ${g === 0.5 ? 'stroke-dasharray="4 3"' : ""}/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(2)}</text>`);
+  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+    const g = yMin + f * (yMax - yMin);
+    const half = g === 0.5;
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(g)}" y2="${y(g)}" stroke="${half ? "#9aa3b2" : "#e3e6ec"}" ${half ? 'stroke-dasharray="4 3"' : ""}/>`);
+    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(yMax - yMin < 0.2 ? 3 : 2)}</text>`);
   }
   s.lens.forEach((r, i) => parts.push(`<text x="${x(i)}" y="${Hh - m.b + 16}" text-anchor="middle" font-size="11" fill="#5b6475">${r.layer === 0 ? "emb" : `L${r.layer - 1}`}</text>`));
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${Hh - 4}" text-anchor="middle" font-size="11" fill="#5b6475">hidden state the head is applied to (emb = embeddings, Li = output of layer i)</text>`);

@@ -116,7 +116,7 @@ export const inspectCommand: Command = {
       const target = stringOpt(values, "target") ?? config.labels[probs.indexOf(Math.max(...probs))];
       gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
     }
-    if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, { ids, tokens, logits, probs, headMask });
+    if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, activationTable(config, model.model), { ids, tokens, logits, probs, headMask });
     if (htmlPath !== undefined) {
       const study = studyInput(model, idsArg !== undefined ? { ids, tokens } : { text, pair: context }, { headMask, position });
       try {
@@ -164,8 +164,9 @@ export const inspectCommand: Command = {
 async function listActivations(values: Values, io: CliIO): Promise<number> {
   const files = await findModelFiles(await resolveModelDir(stringOpt(values, "model"), io));
   const config = parseConfig(new TextDecoder().decode(await readFileChecked(files.config)), files.config);
-  const table = activationTable(config);
-  const dims: Record<string, number> = { B: 1, H: config.nHeads, dim: config.dim, hidden: config.hiddenDim, dh: config.dim / config.nHeads, labels: config.labels.length };
+  // A sentence-transformers model's head names come from its modules (Dense widths in their own files): load it.
+  const table = files.modules === undefined ? activationTable(config) : activationTable(config, (await loadCliModel(values, io)).model);
+  const dims: Record<string, number> = { B: 1, H: config.nHeads, dim: config.dim, hidden: config.hiddenDim, dh: config.dim / config.nHeads, labels: config.labels.length, vocab: config.vocabSize };
   const shape = (s: readonly string[]) => s.map((d) => (d in dims ? `${d}=${dims[d]}` : d)).join(", ");
   if (values.json === true) {
     await writeLine(io.stdout, JSON.stringify(table.map((a) => ({ name: a.name, shape: a.shape, hf_path: a.hfPath, description: a.description }))));
@@ -183,6 +184,7 @@ async function writeCaptured(
   dir: string,
   captured: Record<string, Tensor>,
   config: Parameters<typeof activationTable>[0],
+  table: ReturnType<typeof activationTable>,
   run: { ids: number[]; tokens: string[]; logits: number[]; probs: number[]; headMask: number[][] | undefined },
 ): Promise<void> {
   try {
@@ -190,7 +192,7 @@ async function writeCaptured(
   } catch (e) {
     throw new FileError(dir, `cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable folder");
   }
-  const info = new Map(activationTable(config).map((a) => [a.name, a]));
+  const info = new Map(table.map((a) => [a.name, a]));
   const activations = [];
   for (const [name, t] of Object.entries(captured)) {
     const file = `${name}.npy`;
