@@ -1,6 +1,7 @@
 /** Tools for studying the model, runtime-agnostic (the CLI and a browser page share them). */
 export { parseHeadMaskText, formatHeadMask } from "./head-mask.js";
 export { studyInput, logitLens, occlusion, type Study, type StudyOptions, type LensRow, type OcclusionRow } from "./study.js";
+export { maskedLmLens, makeReader, type Readout, type ReadoutKind, type ReadoutOptions, type Reader, type LensTop } from "./readout.js";
 export {
   runProbe, probeStats, probeCsv, fillTemplate, checkTemplate, parseValueList, defaultProbeLabel, matchLabel, PLACEHOLDER,
   type ProbeResult, type ProbeRow, type ProbeStats,
