@@ -51,6 +51,28 @@ describe("head.* capture, every head", () => {
     }
   });
 
+  it("a head mask reaches every head: masking heads equals zeroing their attention probabilities with a hook", () => {
+    for (const f of FIXTURES) {
+      const model = models[f];
+      const { nLayers, nHeads } = model.config;
+      const ids = model.tokenizer.encode("The capital of France is [MASK].").ids;
+      const T = ids.length;
+      const mask = Array.from({ length: nLayers }, (_, l) => Array.from({ length: nHeads }, (_, h) => ((l + h) % 2 === 0 ? 0 : 1)));
+      const hooks = Object.fromEntries(Array.from({ length: nLayers }, (_, l) => [`layer.${l}.attn.probs`, (t: { data: Float32Array }) => {
+        for (let h = 0; h < nHeads; h++) if (mask[l][h] === 0) t.data.fill(0, h * T * T, (h + 1) * T * T);
+      }]));
+      const masked = model.forward([ids], undefined, { headMask: mask }).logits.data;
+      const hooked = model.forward([ids], undefined, { hooks }).logits.data;
+      const plain = model.forward([ids]).logits.data;
+      let moved = 0;
+      masked.forEach((v, i) => {
+        expect(Math.abs(v - hooked[i]), f).toBeLessThan(1e-6);
+        moved = Math.max(moved, Math.abs(v - plain[i]));
+      });
+      expect(moved, `${f}: the mask changes the output`).toBeGreaterThan(1e-4);
+    }
+  });
+
   it("a hook's replacement is what the head goes on with", () => {
     // Masked LM: vocab_layer_norm zeroed leaves vocab_projector's bias as the logits of every row.
     const mlm = models["mlm-uncased"];
