@@ -190,15 +190,17 @@ function lensSection(s: Study): string {
   // negative (cosines), so that the lines stay readable.
   const all = s.lens.flatMap((r) => r.probs);
   const hi = Math.max(...all);
-  const yMax = hi >= 0.5 ? 1 : Math.max(0.05, Math.ceil(hi * 20) / 20);
-  const yMin = Math.min(0, Math.floor(Math.min(...all) * 20) / 20);
+  const yMax = hi >= 0.5 ? 1 : niceAbove(hi);
+  const lo = Math.min(...all);
+  const yMin = lo >= 0 ? 0 : -niceAbove(-lo);
   const y = (p: number) => m.t + (1 - (p - yMin) / (yMax - yMin)) * (Hh - m.t - m.b);
   const parts: string[] = [];
   for (const f of [0, 0.25, 0.5, 0.75, 1]) {
     const g = yMin + f * (yMax - yMin);
     const half = g === 0.5;
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(g)}" y2="${y(g)}" stroke="${half ? "#9aa3b2" : "#e3e6ec"}" ${half ? 'stroke-dasharray="4 3"' : ""}/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(yMax - yMin < 0.2 ? 3 : 2)}</text>`);
+    const digits = Math.max(2, 1 - Math.floor(Math.log10((yMax - yMin) / 4)));
+    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(digits)}</text>`);
   }
   s.lens.forEach((r, i) => parts.push(`<text x="${x(i)}" y="${Hh - m.b + 16}" text-anchor="middle" font-size="11" fill="#5b6475">${r.layer === 0 ? "emb" : `L${r.layer - 1}`}</text>`));
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${Hh - 4}" text-anchor="middle" font-size="11" fill="#5b6475">hidden state the head is applied to (emb = embeddings, Li = output of layer i)</text>`);
@@ -228,6 +230,13 @@ function lensSection(s: Study): string {
 <div class="lensgrid"><svg class="chart" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="logit lens">${parts.join("")}</svg>
 <table class="data"><thead><tr><th class="l">after</th>${s.labels.map((l) => `<th>P(${esc(l)})</th>`).join("")}<th class="l">argmax</th>${hasTop ? `<th class="l">${s.readout.kind === "question-answering" ? "this layer's best span" : "this layer's top words"}</th>` : ""}</tr></thead><tbody>${rows.join("")}</tbody></table></div>
 </section>`;
+}
+
+/** The smallest 1, 2 or 5 × 10^k at or above x (> 0); 1 for x ≥ 0.5 or x that is not positive. */
+function niceAbove(x: number): number {
+  if (!(x > 0) || x >= 0.5) return 1;
+  const pow = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((k) => k * pow).find((v) => v >= x * (1 - 1e-12)) ?? 10 * pow;
 }
 
 /** A sentence saying from which layer on the lens agrees with the final prediction. */
@@ -281,7 +290,7 @@ function occlusionSection(s: Study): string {
   const worst = top[top.length - 1];
   return `<section class="card" id="occlusion">
 <h2>Token attributions by occlusion</h2>
-<p class="note">Bars take the colour of the label the token supports (the one whose probability drops most without it), as everywhere on this page. ${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
+<p class="note">Bars take the colour of the label the token supports (the one whose probability drops most without it), as everywhere on this page. ${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay${s.readout.kind === "sequence-classification" || s.readout.kind === "embedding" ? "" : s.readout.span !== null ? ", and so does the answer" : `, and so does ${esc(s.tokens[s.readout.position ?? 0])}, read at its new position`}), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
 <div class="scroll"><svg class="chart" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="occlusion attributions">${parts.join("")}</svg></div>
 </section>`;
 }
