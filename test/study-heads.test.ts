@@ -3,17 +3,20 @@
  * checked against the model's own forward (a hook that hands layer l's hidden state to the head is the lens at l,
  * computed through the head's real forward), against the pipelines and against expected.json.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { maskedLmLens } from "../src/analysis/readout.js";
 import { studyInput, type Study } from "../src/analysis/study.js";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { softmax } from "../src/model/classifier.js";
+import { loadModel } from "../src/model/load.js";
 import { featureExtraction } from "../src/pipelines/feature-extraction.js";
 import { fillMask, type FillMaskResult } from "../src/pipelines/fill-mask.js";
 import { renderStudyReport } from "../src/report/study-report.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
 import type { Tensor } from "../src/tensor/tensor.js";
-import { headsExpected, loadHeadsModel } from "./helpers/heads.js";
+import { headsDir, headsExpected, loadHeadsModel } from "./helpers/heads.js";
 
 const close = (a: number, b: number, tol: number, what: string) => expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThanOrEqual(tol);
 
@@ -196,5 +199,52 @@ describe("study of a sentence-transformers model (embed)", () => {
     }
     expect(featureExtraction(model, c.text)).toHaveLength(final.length);
     expect(renderStudyReport(s)).toContain("cosine");
+  });
+});
+
+describe("study of a bare encoder (embed's weights without its sentence-transformers modules)", () => {
+  it("reads the mean of the last hidden state; the lens is the cosine of each layer's mean with it", async () => {
+    const dir = join(headsDir(), "embed");
+    const model = await loadModel({
+      config: readFileSync(join(dir, "config.json"), "utf8"),
+      tokenizerJson: readFileSync(join(dir, "tokenizer.json"), "utf8"),
+      weights: readFileSync(join(dir, "model.safetensors")),
+      backend: new JsBackend(),
+    });
+    expect(model.model.architecture).toBe("DistilBertModel");
+    expect(model.model.output).toBe("token");
+    const mask = [[1, 1, 0, 1], [1, 0, 1, 1]];
+    const s = studyInput(model, { text: "A man is eating food." }, { headMask: mask });
+    expect(s.readout.kind).toBe("embedding");
+    const { dim } = model.config;
+    const T = s.ids.length;
+    const mean = (h: ArrayLike<number>, len: number) => Array.from({ length: dim }, (_, c) => {
+      let m = 0;
+      for (let t = 0; t < len; t++) m += h[t * dim + c] / len;
+      return m;
+    });
+    const cos = (a: number[], b: number[]) => a.reduce((x, v, i) => x + v * b[i], 0) / Math.hypot(...a) / Math.hypot(...b);
+    const hs = hiddenStates(model, s.ids, mask);
+    const final = mean(hs[hs.length - 1].data, T);
+    s.lens.forEach((row, l) => close(row.probs[0], cos(mean(hs[l].data, T), final), 1e-6, `lens ${l}`));
+    for (const o of s.occlusion) {
+      const ids = s.ids.filter((_, j) => j !== o.index);
+      close(o.prob, cos(mean(model.forward([ids], undefined, { headMask: mask }).logits.data, ids.length), final), 1e-6, `occlusion ${o.token}`);
+    }
+    expect(s.occlusion.length).toBe(T - 2);
+    expect(renderStudyReport(s)).toContain("the mean of the last hidden state");
+  });
+});
+
+describe("study of a multi-label classifier (multilabel)", () => {
+  it("labels are sigmoids (expected.json's pipeline scores); the lens's last row is the prediction", async () => {
+    const model = await loadHeadsModel("multilabel", new JsBackend());
+    const c = headsExpected("multilabel").cases[0];
+    const s = studyInput(model, { text: c.text }, { igSteps: 0 });
+    expect(s.readout.kind).toBe("sequence-classification");
+    const rows = (c.pipeline as { label: string; score: number }[][])[0];
+    expect(rows.length).toBe(model.config.labels.length);
+    for (const r of rows) close(s.probs[s.labels.indexOf(r.label)], r.score, 1e-5, r.label);
+    s.probs.forEach((p, j) => close(s.lens[s.lens.length - 1].probs[j], p, 1e-6, "last lens row"));
   });
 });
