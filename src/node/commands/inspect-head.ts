@@ -57,7 +57,7 @@ export function headLines(model: DistilBertClassifier, ids: readonly number[], t
       let best: [number, number, number] | null = null;
       for (let i = 0; i < T; i++) for (let j = i; j < Math.min(T, i + 15); j++) if (context[i] && context[j] && (best === null || s[i] * e[j] > best[2])) best = [i, j, s[i] * e[j]];
       if (best === null) lines.push("no context tokens: give the context with --context C (TEXT is the question)");
-      else lines.push(`best span: tokens ${best[0]}–${best[1]} ${JSON.stringify(p(tokens.slice(best[0], best[1] + 1).join(" ").replace(/ ##/g, ""), 200))}, P(start) ${s[best[0]].toFixed(4)} × P(end) ${e[best[1]].toFixed(4)} = ${best[2].toFixed(4)}`);
+      else lines.push(`best span: tokens ${best[0]}–${best[1]} ${printable(JSON.stringify(tokens.slice(best[0], best[1] + 1).join(" ").replace(/ ##/g, "")), 200)}, P(start) ${s[best[0]].toFixed(4)} × P(end) ${e[best[1]].toFixed(4)} = ${best[2].toFixed(4)}`);
       break;
     }
     case "DistilBertModel": {

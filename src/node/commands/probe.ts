@@ -115,7 +115,7 @@ async function fillMaskProbe(values: Values, io: CliIO, model: Awaited<ReturnTyp
 /** The values side by side: one column per value, the top words down, then one line per target word. */
 async function writeMaskTable(io: CliIO, r: MaskProbeResult, source: string, htmlPath: string | undefined): Promise<void> {
   const p = (s: string) => printable(s, 24);
-  await writeLine(io.stdout, `words at the mask for "${printable(r.template, 200)}" over ${r.rows.length} value${r.rows.length === 1 ? "" : "s"} (${source}), most probable first:`);
+  await writeLine(io.stdout, `words at the mask for "${printable(r.template, 200)}" over ${r.rows.length} value${r.rows.length === 1 ? "" : "s"} (${printable(source, 200)}), most probable first:`);
   const cell = (c: { token_str: string; score: number } | undefined) => (c === undefined ? "" : `${p(c.token_str)} ${c.score.toFixed(4)}`);
   const widths = r.rows.map((row) => Math.max(p(row.value).length, ...row.top.map((c) => cell(c).length), 8));
   const line = (first: string, cells: string[]) => `${first.padEnd(Math.max(6, ...r.targets.map((t) => `P(${p(t.word)})`.length)))}  ${cells.map((c, i) => c.padEnd(widths[i])).join("  ")}`.trimEnd();
@@ -148,7 +148,7 @@ async function readValues(file: string, io: CliIO): Promise<string> {
 async function writeTable(io: CliIO, r: ProbeResult, source: string, htmlPath: string | undefined): Promise<void> {
   const col = `P(${r.label})`;
   const w = Math.max(col.length, 8);
-  await writeLine(io.stdout, `${printable(col, 80)} for "${printable(r.template, 200)}" over ${r.stats.n} values (${source}), highest first:`);
+  await writeLine(io.stdout, `${printable(col, 80)} for "${printable(r.template, 200)}" over ${r.stats.n} values (${printable(source, 200)}), highest first:`);
   await writeLine(io.stdout, `${"rank".padStart(4)}  ${col.padEnd(w)}  value`);
   for (let i = 0; i < r.rows.length; i++) {
     const row = r.rows[i];
