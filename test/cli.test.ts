@@ -63,7 +63,7 @@ describe("CLI", () => {
     const r = runCli(["inspect", "--model", model(), "--json", "--ids", c.input_ids[0].join(",")]);
     expect(r.code).toBe(0);
     const obj = JSON.parse(r.stdout);
-    expect(Object.keys(obj)).toEqual(["input_ids", "tokens", "logits", "probs", "hidden_states", "attentions"]);
+    expect(Object.keys(obj)).toEqual(["architecture", "input_ids", "tokens", "logits", "probs", "hidden_states", "attentions"]);
     const cfg = JSON.parse(readFileSync(join(model(), "config.json"), "utf8"));
     expect(obj.hidden_states).toHaveLength(cfg.n_layers + 1);
     expect(obj.hidden_states[0]).toHaveLength(4);
