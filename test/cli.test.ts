@@ -94,7 +94,7 @@ describe("CLI", () => {
   it("unknown flags, unknown commands and missing arguments print usage and exit 2", () => {
     const flag = runCli(["classify", "--model", model(), "--bogus"]);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/^error: classify: unknown option --bogus; expected one of --help, --debug, --check-weights, --model, --json, /);
+    expect(flag.stderr).toMatch(/^error: classify: unknown option --bogus; expected one of --help, --debug, --check-weights, --dtype, --threads, --model, --json, /);
     expect(flag.stderr).toMatch(/usage: distilbert-ts classify/);
     const cmd = runCli(["frobnicate"]);
     expect(cmd.code).toBe(2);
