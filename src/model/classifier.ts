@@ -2,6 +2,7 @@
  * The object `loadModel` returns: tokenizer + DistilBertForSequenceClassification + a backend, with the two calls
  * most users want (`classify`) and the one people who study the model want (`forward`).
  */
+import { hookObject, numberRows, optionalBoolean, optionalInteger, optionsObject, stringArray, number, described } from "../arguments.js";
 import { InputError } from "../errors.js";
 import type { Span } from "../layers/context.js";
 import type { Backend } from "../tensor/backend.js";
@@ -91,14 +92,14 @@ export class DistilBertClassifier {
 
   /** Synchronous classify, for callers that cannot await (workers, sandboxes). */
   classifySync(texts: readonly string[], options: ClassifyOptions = {}): Classification[] {
-    texts.forEach((t, i) => {
-      if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
-    });
+    stringArray(texts, "classify: texts", " (classify, not classifySync, also takes one string)");
+    optionsObject(options, "classify: options", ["maxBatchTokens", "long", "stride"]);
+    const maxBatchTokens = optionalInteger(options.maxBatchTokens, "classify: maxBatchTokens", 8192, 1, true);
     const long = options.long ?? "truncate";
-    if (long === "window") return this.classifyWindows(texts, options);
-    if (long !== "truncate") throw new InputError("classify: long", `is ${JSON.stringify(long)}`, '"truncate" or "window"');
+    if (long === "window") return this.classifyWindows(texts, { ...options, maxBatchTokens });
+    if (long !== "truncate") throw new InputError("classify: long", `is ${described(long)}`, '"truncate" or "window"');
     const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
-    const logits = this.logitsOf(encodings.map((e) => e.ids), options.maxBatchTokens ?? 8192);
+    const logits = this.logitsOf(encodings.map((e) => e.ids), maxBatchTokens);
     return encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated));
   }
 
@@ -109,7 +110,7 @@ export class DistilBertClassifier {
     if (width < 1) throw new InputError("classify: long", `the model's maximum length ${this.maxLength} leaves no room for text`, "a maximum length of at least 3");
     const stride = options.stride ?? Math.max(1, Math.floor(width / 2));
     if (!Number.isInteger(stride) || stride < 1 || stride > width) {
-      throw new InputError("classify: stride", `is ${String(stride)}`, `an integer from 1 to ${width} (the window's word pieces)`);
+      throw new InputError("classify: stride", `is ${described(stride)}`, `an integer from 1 to ${width} (the window's word pieces)`);
     }
     const sequences: number[][] = [];
     const owner: number[] = [];
@@ -144,6 +145,8 @@ export class DistilBertClassifier {
    * of about `maxBatchTokens` tokens; each sequence's logits are the same whatever it is batched with.
    */
   logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192): Float32Array[] {
+    this.checkSequences(sequences);
+    optionalInteger(maxBatchTokens, "logitsOf: maxBatchTokens", 8192, 1, true);
     const L = this.config.labels.length;
     const order = sequences.map((_, i) => i).sort((a, b) => sequences[b].length - sequences[a].length);
     const out = new Array<Float32Array>(sequences.length);
@@ -158,6 +161,21 @@ export class DistilBertClassifier {
       members.forEach((m, b) => (out[m] = logits.slice(b * L, (b + 1) * L)));
     }
     return out;
+  }
+
+  /** Each sequence an array of ids in range, 1 to maxLength long, named by sequence and position when not. */
+  private checkSequences(sequences: unknown): void {
+    if (!Array.isArray(sequences)) throw new InputError("logitsOf: sequences", `is ${described(sequences)}`, "an array of token-id arrays");
+    const { vocabSize } = this.config;
+    sequences.forEach((s: unknown, i) => {
+      if (s === null || typeof s !== "object" || typeof (s as ArrayLike<unknown>).length !== "number") {
+        throw new InputError("logitsOf: sequences", `sequence ${i} is ${described(s)}`, "an array of token ids");
+      }
+      const seq = s as ArrayLike<unknown>;
+      if (seq.length === 0) throw new InputError("input_ids", `sequence ${i} is empty`, "at least one token");
+      if (seq.length > this.maxLength) throw new InputError("input_ids", `sequence ${i} has ${seq.length} tokens`, `at most max_position_embeddings (${this.maxLength})`);
+      for (let t = 0; t < seq.length; t++) number(seq[t], "input_ids", `sequence ${i}, position ${t}`, vocabSize);
+    });
   }
 
   toClassification(logits: ArrayLike<number>, tokens: string[], truncated: boolean): Classification {
@@ -175,8 +193,9 @@ export class DistilBertClassifier {
    * Positions are 0..T-1 in every row, whatever the mask, as in Hugging Face.
    */
   forward(inputIds: IdRows, attentionMask?: IdRows, options: ForwardOptions = {}): ForwardOutput {
-    const ids = toRows(inputIds, "input_ids");
-    const mask = attentionMask === undefined ? ids.map((r) => new Array<number>(r.length).fill(1)) : toRows(attentionMask, "attention_mask");
+    optionsObject(options, "forward: options", ["outputHiddenStates", "outputAttentions", "headMask", "capture", "hooks"]);
+    const ids = numberRows(inputIds, "input_ids", this.config.vocabSize);
+    const mask = attentionMask === undefined ? ids.map((r) => new Array<number>(r.length).fill(1)) : numberRows(attentionMask, "attention_mask");
     const B = ids.length;
     const T = B > 0 ? ids[0].length : 0;
     ids.forEach((r, b) => {
@@ -186,11 +205,12 @@ export class DistilBertClassifier {
       throw new InputError("attention_mask", `shape differs from input_ids [${B}, ${T}]`, `[${B}, ${T}]`);
     }
     if (T === 0 && B > 0) throw new InputError("input_ids", "rows are empty", "at least one token per row (e.g. [CLS] [SEP])");
+    if (T > this.maxLength) throw new InputError("input_ids", `rows have ${T} tokens`, `at most max_position_embeddings (${this.maxLength})`);
 
     const { config } = this;
-    const capture = options.capture ?? [];
-    const hooks = options.hooks ?? {};
-    const full = !!options.outputHiddenStates || !!options.outputAttentions || capture.length > 0 || Object.keys(hooks).length > 0;
+    const capture = options.capture === undefined ? [] : stringArray(options.capture, "capture", ' of activation names or patterns, e.g. ["layer.*.attn.probs"]');
+    const hooks = hookObject(options.hooks) as Record<string, Hook>;
+    const full = optionalBoolean(options.outputHiddenStates, "outputHiddenStates") || optionalBoolean(options.outputAttentions, "outputAttentions") || capture.length > 0 || Object.keys(hooks).length > 0;
     let taps: ForwardTaps | null = null;
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
@@ -282,29 +302,9 @@ function checkId(id: number): number {
   return id;
 }
 
-function toRows(x: IdRows, what: string): number[][] {
-  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
-    throw new InputError(what, `got ${x === null ? "null" : typeof x}`, "an array of numbers or an array of such arrays");
-  }
-  const arr = x as ArrayLike<unknown>;
-  if (arr.length > 0 && typeof arr[0] === "object" && arr[0] !== null) {
-    return Array.from(arr as ArrayLike<ArrayLike<unknown>>, (r, b) => toNumbers(r, `${what}[${b}]`));
-  }
-  return arr.length === 0 ? [] : [toNumbers(arr, what)];
-}
-
-function toNumbers(r: ArrayLike<unknown>, what: string): number[] {
-  if (r === null || typeof r !== "object" || typeof r.length !== "number") throw new InputError(what, "is not an array");
-  const out = Array.from(r as ArrayLike<unknown>, (v, i) => {
-    if (typeof v !== "number" && typeof v !== "bigint") throw new InputError(`${what}[${i}]`, `is ${typeof v}`, "a number");
-    return Number(v);
-  });
-  return out;
-}
-
 function parseHeadMask(m: ArrayLike<number> | readonly ArrayLike<number>[], config: DistilBertConfig): Float32Array {
   const { nLayers, nHeads } = config;
-  const rows = toRows(m as IdRows, "headMask");
+  const rows = numberRows(m, "headMask");
   const out = new Float32Array(nLayers * nHeads);
   if (rows.length === 1 && rows[0].length === nHeads) {
     for (let l = 0; l < nLayers; l++) out.set(rows[0], l * nHeads);

@@ -2,6 +2,7 @@
  * BERT WordPiece tokenizer that reproduces Hugging Face's fast (Rust) tokenizer for bert-base-uncased: same ids,
  * and offsets into the original string in UTF-16 units.
  */
+import { optionalOf } from "../arguments.js";
 import { InputError, TokenizerError } from "../errors.js";
 import { type AddedToken, AddedTokenMatcher } from "./added.js";
 import { decodeWordPiece } from "./decode.js";
@@ -131,6 +132,7 @@ export class WordPieceTokenizer {
 
   encode(text: string, options?: EncodeOptions): Encoding {
     checkText(text, "text");
+    optionalOf(options, "encode: options", (v) => typeof v === "object" && v !== null && !Array.isArray(v), "an object with addSpecialTokens and/or maxLength");
     const addSpecial = options?.addSpecialTokens ?? true;
     if (typeof addSpecial !== "boolean") throw new InputError("addSpecialTokens", `is ${String(addSpecial)}`, "a boolean");
     const specials = addSpecial ? 2 : 0;

@@ -1,0 +1,99 @@
+/**
+ * Checks of the public API's arguments, so that a wrong call ends in an InputError naming the argument, where in it
+ * the problem is (row, column) and what was expected, never in a TypeError from deep inside the engine. Values are
+ * described, not printed raw: a caller's string may hold anything (see printable.ts).
+ */
+import { InputError } from "./errors.js";
+import { describeValue, printable } from "./printable.js";
+
+/**
+ * A value in a few words ("the number 5", "the string \"a\""): strings quoted and shortened, containers by their
+ * size, functions and symbols by kind.
+ */
+export function described(v: unknown): string {
+  if (typeof v === "symbol") return "a symbol";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "bigint") return `the bigint ${v}n`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return `the ${typeof v} ${describeValue(v)}`;
+  return describeValue(v);
+}
+
+/** An options object (undefined → {}), with no key outside `known` (a misspelt option would be ignored silently). */
+export function optionsObject(v: unknown, where: string, known: readonly string[]): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InputError(where, `is ${described(v)}`, `an object with some of ${known.join(", ")}`);
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) throw new InputError(where, `has an unknown option ${printable(JSON.stringify(k), 80)}`, `only ${known.join(", ")}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+export function optionalBoolean(v: unknown, where: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw new InputError(where, `is ${described(v)}`, "a boolean (true or false)");
+  return v;
+}
+
+/** An integer ≥ min (or Infinity when allowed); `fallback` when undefined. */
+export function optionalInteger(v: unknown, where: string, fallback: number, min: number, allowInfinity = false): number {
+  if (v === undefined) return fallback;
+  if (typeof v === "number" && ((Number.isInteger(v) && v >= min) || (allowInfinity && v === Infinity))) return v;
+  throw new InputError(where, `is ${described(v)}`, `an integer of at least ${min}${allowInfinity ? ", or Infinity" : ""}`);
+}
+
+/** An array of strings; a hole or a non-string is named by its index. */
+export function stringArray(v: unknown, where: string, hint = ""): readonly string[] {
+  if (!Array.isArray(v)) throw new InputError(where, `is ${described(v)}`, `an array of strings${hint}`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== "string") throw new InputError(`${where}[${i}]`, `is ${i in v ? described(v[i]) : "a hole (missing)"}`, "a string");
+  }
+  return v as string[];
+}
+
+/** forward's `hooks`: a plain object of functions. */
+export function hookObject(v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new InputError("hooks", `is ${described(v)}`, 'an object of name or pattern → function, e.g. { "layer.0.out": (t) => … }');
+  }
+  for (const [k, fn] of Object.entries(v)) {
+    if (typeof fn !== "function") throw new InputError(`hooks[${printable(JSON.stringify(k), 80)}]`, `is ${described(fn)}`, "a function");
+  }
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Rows of numbers from `x`: one sequence [T] or a batch [B][T]. Every element is checked and named by row and
+ * column; `id` adds that each is an integer in [0, vocabSize).
+ */
+export function numberRows(x: unknown, what: string, vocabSize?: number): number[][] {
+  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
+    throw new InputError(what, `is ${described(x)}`, "an array of numbers (one sequence) or an array of such arrays (a batch)");
+  }
+  const arr = x as ArrayLike<unknown>;
+  if (arr.length === 0) return [];
+  const nested = typeof arr[0] === "object" && arr[0] !== null;
+  const rows = nested ? Array.from(arr) : [arr];
+  return rows.map((r, b) => {
+    if (r === null || typeof r !== "object" || typeof (r as ArrayLike<unknown>).length !== "number") {
+      throw new InputError(what, `row ${b} is ${described(r)}`, "every row an array of numbers");
+    }
+    return Array.from(r as ArrayLike<unknown>, (v, t) => number(v, what, nested ? `row ${b}, column ${t}` : `row 0, column ${t}`, vocabSize));
+  });
+}
+
+/** One element, at `at` (e.g. "row 1, column 2"). */
+export function number(v: unknown, what: string, at: string, vocabSize?: number): number {
+  const n = typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof n !== "number") throw new InputError(what, `${described(v)} at ${at} is not a number`, vocabSize === undefined ? "numbers" : "integer token ids");
+  if (vocabSize !== undefined && !(Number.isInteger(n) && n >= 0 && n < vocabSize)) {
+    throw new InputError(what, `id ${String(n)} at ${at} is ${Number.isInteger(n) ? "out of range" : "not an integer"}`, `integer ids with 0 ≤ id < vocab_size (${vocabSize})`);
+  }
+  return n;
+}
+
+/** An optional value that must be of one kind (`test`), described as `expected` when it is not. */
+export function optionalOf(v: unknown, where: string, test: (v: unknown) => boolean, expected: string): void {
+  if (v !== undefined && !test(v)) throw new InputError(where, `is ${described(v)}`, expected);
+}
