@@ -97,3 +97,55 @@ export function number(v: unknown, what: string, at: string, vocabSize?: number)
 export function optionalOf(v: unknown, where: string, test: (v: unknown) => boolean, expected: string): void {
   if (v !== undefined && !test(v)) throw new InputError(where, `is ${described(v)}`, expected);
 }
+
+/** Token ids of one sequence: an array of 1 to `maxLength` integers in [0, vocabSize), each named by position. */
+export function tokenIds(v: unknown, where: string, vocabSize: number, maxLength: number): number[] {
+  if (v === null || typeof v !== "object" || typeof (v as ArrayLike<unknown>).length !== "number") {
+    throw new InputError(where, `is ${described(v)}`, "an array of token ids");
+  }
+  const a = v as ArrayLike<unknown>;
+  if (a.length < 1 || a.length > maxLength) throw new InputError(where, `has ${a.length} tokens`, `1 to ${maxLength} (max_position_embeddings)`);
+  return Array.from(a, (x, t) => number(x, where, `position ${t}`, vocabSize));
+}
+
+/**
+ * The study functions' input: `{ text }`, or `{ ids, tokens }` (ids checked as tokenIds, one token string per id).
+ */
+export function textOrIds(v: unknown, where: string, vocabSize: number, maxLength: number): { text: string } | { ids: number[]; tokens: string[] } {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InputError(where, `is ${described(v)}`, "{ text } or { ids, tokens }");
+  const o = v as Record<string, unknown>;
+  if ("text" in o) {
+    if (typeof o.text !== "string") throw new InputError(`${where}.text`, `is ${described(o.text)}`, "a string");
+    return { text: o.text };
+  }
+  if (!("ids" in o)) throw new InputError(where, "has neither text nor ids", "{ text } or { ids, tokens }");
+  const ids = tokenIds(o.ids, `${where}.ids`, vocabSize, maxLength);
+  const tokens = stringArray(o.tokens, `${where}.tokens`, " (one per id)");
+  if (tokens.length !== ids.length) throw new InputError(`${where}.tokens`, `has ${tokens.length} tokens for ${ids.length} ids`, "one token per id");
+  return { ids, tokens: [...tokens] };
+}
+
+/** A label by name or index among `labels`. */
+export function labelRef(v: unknown, where: string, labels: readonly string[]): number {
+  const i = typeof v === "number" ? v : typeof v === "string" ? labels.indexOf(v) : -1;
+  if (!Number.isInteger(i) || i < 0 || i >= labels.length) {
+    throw new InputError(where, `${described(v)} is not a label of this model`, `one of ${labels.map((l) => printable(l, 40)).join(", ")} (or an index below ${labels.length})`);
+  }
+  return i;
+}
+
+/** An optional value from a fixed list of strings; `fallback` when undefined. */
+export function optionalChoice<T extends string>(v: unknown, where: string, choices: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) throw new InputError(where, `is ${described(v)}`, choices.map((c) => `"${c}"`).join(", "));
+  return v as T;
+}
+
+/** A model loadModel returned (checked by shape, so that a second copy of the package still passes). */
+export function loadedModel<M>(v: M, where: string): M {
+  const o = v as { config?: unknown; tokenizer?: unknown; forward?: unknown } | null;
+  if (o === null || typeof o !== "object" || typeof o.forward !== "function" || typeof o.config !== "object" || typeof o.tokenizer !== "object") {
+    throw new InputError(where, `is ${described(v)}`, "a model loadModel (or loadModelFromDir) returned");
+  }
+  return v;
+}
