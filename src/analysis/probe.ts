@@ -5,7 +5,9 @@
  * users to run).
  */
 import { described, loadedModel, stringArray } from "../arguments.js";
+import { type FormatOptions, formatRecord } from "../csv.js";
 import { InputError } from "../errors.js";
+import { quoted } from "../printable.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 
 export interface ProbeRow {
@@ -88,7 +90,7 @@ export function runProbe(model: DistilBertClassifier, template: string, values: 
   if (values.length === 0) throw new InputError("values", "the list is empty", "at least one value");
   const labels = model.config.labels;
   const target = label === undefined ? defaultProbeLabel(labels) : matchLabel(labels, label);
-  if (target === undefined) throw new InputError("label", `${described(label)} is not a label of this model`, `one of ${labels.join(", ")} (case is ignored)`);
+  if (target === undefined) throw new InputError("label", `${quoted(String(label))} is not a label of this model`, `one of ${labels.join(", ")} (case is ignored)`);
   const texts = values.map((v) => fillTemplate(template, v));
   const results = model.classifySync(texts);
   const rows: ProbeRow[] = values.map((value, i) => ({
@@ -130,10 +132,12 @@ export function probeStats(rows: readonly { value: string; prob: number }[]): Pr
   };
 }
 
-/** CSV (RFC 4180 quoting), sorted as the result. */
-export function probeCsv(result: ProbeResult): string {
-  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [`rank,value,p_${result.label},predicted,score,text`];
-  result.rows.forEach((r, i) => lines.push([String(i + 1), q(r.value), r.prob.toFixed(6), q(r.predicted), r.score.toFixed(6), q(r.text)].join(",")));
+/**
+ * CSV (RFC 4180 quoting), sorted as the result. Values, texts and label names are data: a cell that a spreadsheet
+ * would run as a formula is neutralised (a leading ') unless `raw`.
+ */
+export function probeCsv(result: ProbeResult, options: FormatOptions = {}): string {
+  const lines = [formatRecord(["rank", "value", `p_${result.label}`, "predicted", "score", "text"], ",", options)];
+  result.rows.forEach((r, i) => lines.push(formatRecord([String(i + 1), r.value, r.prob.toFixed(6), r.predicted, r.score.toFixed(6), r.text], ",", options)));
   return lines.join("\n") + "\n";
 }

@@ -1,3 +1,4 @@
+import { printable } from "../../printable.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseHeadMaskText } from "../../analysis/head-mask.js";
@@ -124,10 +125,10 @@ export const inspectCommand: Command = {
       return 0;
     }
     const best = probs.indexOf(Math.max(...probs));
-    await writeLine(io.stdout, `tokens (${ids.length}): ${tokens.join(" ")}`);
+    await writeLine(io.stdout, `tokens (${ids.length}): ${tokens.map((t) => printable(t, 100)).join(" ")}`);
     if (headMask) await writeLine(io.stdout, `head mask: ${headMask.map((r) => r.join(",")).join(";")}`);
-    await writeLine(io.stdout, `prediction: ${config.labels[best]} ${probs[best].toFixed(4)}`);
-    for (let j = 0; j < config.labels.length; j++) await writeLine(io.stdout, `  ${config.labels[j]}: logit ${logits[j].toFixed(6)}  p ${probs[j].toFixed(6)}`);
+    await writeLine(io.stdout, `prediction: ${printable(config.labels[best], 80)} ${probs[best].toFixed(4)}`);
+    for (let j = 0; j < config.labels.length; j++) await writeLine(io.stdout, `  ${printable(config.labels[j], 80)}: logit ${logits[j].toFixed(6)}  p ${probs[j].toFixed(6)}`);
     await writeLine(io.stdout, `hidden_states: ${config.nLayers + 1} × [${ids.length}, ${config.dim}]; attentions: ${config.nLayers} × [${config.nHeads}, ${ids.length}, ${ids.length}] (use --json to print them)`);
     const names = Object.keys(out.captured);
     if (names.length > 0) {
