@@ -149,3 +149,17 @@ export function loadedModel<M>(v: M, where: string): M {
   }
   return v;
 }
+
+/**
+ * A result object one of the library's functions returned (`from` names it), checked for the fields a renderer reads,
+ * so that a wrong object is named instead of failing deep inside the HTML.
+ */
+export function resultOf(v: unknown, where: string, from: string, fields: Record<string, "array" | "object" | "string" | "number">): void {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InputError(where, `is ${described(v)}`, `what ${from} returned`);
+  const o = v as Record<string, unknown>;
+  for (const [k, kind] of Object.entries(fields)) {
+    const x = o[k];
+    const ok = kind === "array" ? Array.isArray(x) : kind === "object" ? x !== null && typeof x === "object" : typeof x === kind;
+    if (!ok) throw new InputError(`${where}.${k}`, `is ${described(x)}`, `${kind === "array" ? "an array" : `a ${kind}`} (what ${from} returned)`);
+  }
+}

@@ -11,7 +11,7 @@ import { loadModel } from "../src/model/load.js";
 import { GradientEngine } from "../src/grad/engine.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
 import { pipelineFor, pipeline } from "../src/pipelines/index.js";
-import { activationPatching, attribute, logitLens, occlusion, rollout, runProbe, studyInput } from "../src/study.js";
+import { activationPatching, attribute, attributionSection, logitLens, occlusion, renderAttributionReport, renderPatchReport, renderProbeReport, renderStudyReport, rollout, runProbe, studyInput } from "../src/study.js";
 import { loadTiny, tinyFiles } from "./helpers/fixture.js";
 import { loadHeadsModel } from "./helpers/heads.js";
 
@@ -258,6 +258,17 @@ describe("gradients and the study functions", () => {
     await expectInputError(() => runProbe(model, "a {} film", ["x", 2] as never), /values\[1\]/);
     await expectInputError(() => runProbe(model, "a {} film", ["x"], 3 as never), "runProbe: label", /number/);
   });
+
+  it("the report renderers name a result that is not what the study function returned", async () => {
+    await expectInputError(() => renderStudyReport({} as never), "renderStudyReport: study.tokens", /missing/, /studyInput/);
+    await expectInputError(() => renderStudyReport("x" as never), "renderStudyReport: study", /string/);
+    const study = studyInput(model, { text: "a film" }, { occlusion: false, igSteps: 0 });
+    await expectInputError(() => renderStudyReport(study, 5 as never), "renderStudyReport: options", /number/);
+    await expectInputError(() => renderProbeReport({ ...runProbe(model, "a {} film", ["x"]), rows: null } as never), "renderProbeReport: result.rows", /null/, /runProbe/);
+    await expectInputError(() => renderAttributionReport([] as never), "renderAttributionReport: attribution", /array/, /attribute/);
+    await expectInputError(() => attributionSection([{ method: "ig" }] as never), /attributionSection: list\[0\]\.tokens/, /missing/);
+    await expectInputError(() => renderPatchReport({ rows: [] } as never), "renderPatchReport: result.columns", /missing/, /activationPatching/);
+  });
 });
 
 describe("property: any value in any argument is accepted or refused with a typed error", () => {
@@ -315,6 +326,11 @@ describe("property: any value in any argument is accepted or refused with a type
         await typed(() => activationPatching(model, { text: "a film" }, a as never, b as never));
         await typed(() => studyInput(model, a as never, { occlusion: false, igSteps: 0, label: b } as never));
         await typed(() => runProbe(model, a as never, b as never));
+        await typed(() => renderStudyReport(a as never, b as never));
+        await typed(() => renderProbeReport(a as never, b as never));
+        await typed(() => renderAttributionReport(a as never, b as never));
+        await typed(() => renderPatchReport(a as never, b as never));
+        await typed(() => attributionSection(a as never));
       }),
       { numRuns: 150 },
     );
