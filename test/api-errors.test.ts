@@ -14,6 +14,8 @@ import { pipelineFor, pipeline } from "../src/pipelines/index.js";
 import { activationPatching, attribute, attributionSection, logitLens, occlusion, renderAttributionReport, renderPatchReport, renderProbeReport, renderStudyReport, rollout, runProbe, studyInput } from "../src/study.js";
 import { loadTiny, tinyFiles } from "./helpers/fixture.js";
 import { loadHeadsModel } from "./helpers/heads.js";
+import { loadModelFromDir, loadTokenizerFromDir } from "../src/node/model-dir.js";
+import { pipeline as nodePipeline } from "../src/node/pipeline.js";
 
 let model: DistilBertClassifier;
 beforeAll(async () => {
@@ -268,6 +270,16 @@ describe("gradients and the study functions", () => {
     await expectInputError(() => renderAttributionReport([] as never), "renderAttributionReport: attribution", /array/, /attribute/);
     await expectInputError(() => attributionSection([{ method: "ig" }] as never), /attributionSection: list\[0\]\.tokens/, /missing/);
     await expectInputError(() => renderPatchReport({ rows: [] } as never), "renderPatchReport: result.columns", /missing/, /activationPatching/);
+  });
+});
+
+describe("Node entry points", () => {
+  it("loadModelFromDir, loadTokenizerFromDir and Node's pipeline name a bad folder or options", async () => {
+    await expectInputError(() => loadModelFromDir(5 as never), "loadModelFromDir: dir", /number/, /model folder/);
+    await expectInputError(() => loadModelFromDir(""), "loadModelFromDir: dir", /""/);
+    await expectInputError(() => loadModelFromDir("/nowhere", [] as never), "loadModelFromDir: options", /array/);
+    await expectInputError(() => loadTokenizerFromDir(null as never), "loadTokenizerFromDir: dir", /null/);
+    await expectInputError(() => nodePipeline("fill-mask", "/nowhere", null as never), "pipeline: options", /null/);
   });
 });
 
