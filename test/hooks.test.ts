@@ -299,7 +299,7 @@ for (const bc of backendCases) {
       expect(() => model.forward([A], undefined, { capture: ["layer.99.out"] })).toThrow(InputError);
       expect(() => model.forward([A], undefined, { capture: ["nothing"] })).toThrow(/matches no activation/);
       expect(() => model.forward([A], undefined, { hooks: { "head.logits": () => new Float32Array(3) } })).toThrow(/returned 3 values/);
-      expect(() => model.forward([A], undefined, { hooks: { "head.logits": 5 as unknown as Hook } })).toThrow(/not a function/);
+      expect(() => model.forward([A], undefined, { hooks: { "head.logits": 5 as unknown as Hook } })).toThrow(/^hooks\["head.logits"\]: is the number 5; expected a function$/);
       // a Tensor of the right size but another shape is accepted (the data is what counts)
       const out = model.forward([A], undefined, { hooks: { "head.logits": () => new Tensor(new Float32Array([1, 2]), [2]) } });
       expect(Array.from(out.logits.data)).toEqual([1, 2]);

@@ -85,9 +85,9 @@ describe("long texts", () => {
   });
 
   it("bad options are refused", async () => {
-    await expect(model.classify("x", { long: "window", stride: 0 })).rejects.toThrow(/^classify: stride: is 0; expected an integer from 1 to 62/);
-    await expect(model.classify("x", { long: "window", stride: 63 })).rejects.toThrow(/stride: is 63/);
-    await expect(model.classify("x", { long: "sideways" as "window" })).rejects.toThrow(/^classify: long: is "sideways"/);
+    await expect(model.classify("x", { long: "window", stride: 0 })).rejects.toThrow(/^classify: stride: is the number 0; expected an integer from 1 to 62/);
+    await expect(model.classify("x", { long: "window", stride: 63 })).rejects.toThrow(/stride: is the number 63/);
+    await expect(model.classify("x", { long: "sideways" as "window" })).rejects.toThrow(/^classify: long: is the string "sideways"/);
   });
 
   it("CLI: --long window adds windows to the output; the default flags truncation in every output", () => {

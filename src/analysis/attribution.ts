@@ -2,6 +2,7 @@
  * Per-token attributions for one input: integrated gradients, gradient × input, saliency (from the gradient pass,
  * src/grad), attention rollout and occlusion (from forward passes only). Runtime-agnostic, like study.ts.
  */
+import { described, labelRef, loadedModel, optionalChoice, optionsObject, textOrIds, tokenIds } from "../arguments.js";
 import { InputError } from "../errors.js";
 import { GradientEngine, type GradientOptions } from "../grad/engine.js";
 import type { Vec } from "../grad/kernels.js";
@@ -91,8 +92,17 @@ export function attribute(
   input: { text: string } | { ids: number[]; tokens: string[] },
   options: AttributionOptions = {},
 ): Attribution {
-  const method = options.method ?? "ig";
-  if (!ATTRIBUTION_METHODS.includes(method)) throw new InputError("method", `${JSON.stringify(method)} is unknown`, ATTRIBUTION_METHODS.join(", "));
+  loadedModel(model, "attribute: model");
+  input = textOrIds(input, "attribute: input", model.config.vocabSize, model.maxLength);
+  optionsObject(options, "attribute: options", ["method", "target", "steps", "rule", "baseline", "precision", "engine"]);
+  const method = optionalChoice(options.method, "attribute: method", ATTRIBUTION_METHODS, "ig");
+  if (options.engine !== undefined && !(options.engine instanceof GradientEngine)) throw new InputError("attribute: engine", `is ${described(options.engine)}`, "a GradientEngine over this model");
+  if (options.engine !== undefined && options.engine.model !== model) throw new InputError("attribute: engine", "was made for another model", "a GradientEngine over this model");
+  const baseline = optionalChoice(options.baseline, "attribute: baseline", ["pad", "mask", "zero"] as const, "pad");
+  const rule = optionalChoice(options.rule, "attribute: rule", ["riemann-right", "gauss-legendre"] as const, "riemann-right");
+  const steps = options.steps ?? 32;
+  if (typeof steps !== "number" || !Number.isInteger(steps) || steps < 1 || steps > 4096) throw new InputError("attribute: steps", `is ${described(steps)}`, "an integer from 1 to 4096");
+  if (options.target !== undefined) labelRef(options.target, "attribute: target", model.config.labels);
   let ids: number[];
   let tokens: string[];
   if ("text" in input) {
@@ -129,7 +139,6 @@ export function attribute(
     return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ logit(${labels[target]}) / ∂ embeddings.out‖₂ of each token` };
   }
 
-  const baseline = options.baseline ?? "pad";
   const xb = baselineEmbeddings(engine, model, ids, baseline);
   const diff = new Float64Array(T * dim);
   for (let i = 0; i < diff.length; i++) diff[i] = x[i] - xb[i];
@@ -145,10 +154,6 @@ export function attribute(
     };
   }
 
-  const steps = options.steps ?? 32;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 4096) throw new InputError("steps", `is ${String(steps)}`, "an integer from 1 to 4096");
-  const rule = options.rule ?? "riemann-right";
-  if (rule !== "riemann-right" && rule !== "gauss-legendre") throw new InputError("rule", `${JSON.stringify(rule)} is unknown`, "riemann-right or gauss-legendre");
   const { alphas, weights } = rule === "gauss-legendre"
     ? gaussLegendre01(steps)
     : { alphas: Array.from({ length: steps }, (_, k) => (k + 1) / steps), weights: new Array<number>(steps).fill(1 / steps) };
@@ -175,7 +180,7 @@ export function baselineEmbeddings(engine: GradientEngine, model: DistilBertClas
   else if (baseline === "mask") {
     if (tokenizer.maskId === undefined) throw new InputError("baseline", "the vocabulary has no [MASK] token", "pad or zero");
     fill = tokenizer.maskId;
-  } else throw new InputError("baseline", `${JSON.stringify(baseline)} is unknown`, "pad, mask or zero");
+  } else throw new InputError("baseline", `is ${described(baseline)}`, '"pad", "mask" or "zero"');
   const keep = new Set([tokenizer.clsId, tokenizer.sepId]);
   return engine.embed(ids.map((id) => (keep.has(id) ? id : fill)));
 }
@@ -185,6 +190,8 @@ export function baselineEmbeddings(engine: GradientEngine, model: DistilBertClas
  * renormalised; R = A_L · … · A_1. Returns R [T][T] (row = query at the last layer, column = input token).
  */
 export function rollout(model: DistilBertClassifier, ids: readonly number[]): number[][] {
+  loadedModel(model, "rollout: model");
+  ids = tokenIds(ids, "rollout: ids", model.config.vocabSize, model.maxLength);
   const out = model.forward([Array.from(ids)], undefined, { outputAttentions: true });
   const { nHeads: H } = model.config;
   const T = ids.length;

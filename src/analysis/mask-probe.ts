@@ -4,6 +4,7 @@
  * token; for each value the top-k words at the mask, side by side, and the probability of chosen target words
  * (e.g. he/she). Probabilities are the fill-mask pipeline's: softmax over the whole vocabulary at the mask.
  */
+import { formatRecord, type FormatOptions } from "../csv.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { fillMask, targetTokenIds, type FillMaskResult } from "../pipelines/fill-mask.js";
@@ -87,12 +88,12 @@ export function runMaskProbe(model: DistilBertClassifier, template: string, valu
  * CSV (RFC 4180 quoting), one line per (value, word): the top-k words (kind "top", rank 1..k) then the targets
  * (kind "target", rank empty), values in the order given.
  */
-export function maskProbeCsv(r: MaskProbeResult): string {
-  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = ["value,kind,rank,word,token_id,probability,text"];
+export function maskProbeCsv(r: MaskProbeResult, options: FormatOptions = {}): string {
+  const line = (cells: string[]) => formatRecord(cells, ",", options);
+  const lines = [line(["value", "kind", "rank", "word", "token_id", "probability", "text"])];
   for (const row of r.rows) {
-    row.top.forEach((c, k) => lines.push([q(row.value), "top", String(k + 1), q(c.token_str), String(c.token), c.score.toPrecision(6), q(row.text)].join(",")));
-    r.targets.forEach((t, k) => lines.push([q(row.value), "target", "", q(t.word), String(t.token), row.targets[k].toPrecision(6), q(row.text)].join(",")));
+    row.top.forEach((c, k) => lines.push(line([row.value, "top", String(k + 1), c.token_str, String(c.token), c.score.toPrecision(6), row.text])));
+    r.targets.forEach((t, k) => lines.push(line([row.value, "target", "", t.word, String(t.token), row.targets[k].toPrecision(6), row.text])));
   }
   return lines.join("\n") + "\n";
 }

@@ -5,6 +5,7 @@
  *
  * Each grid row is one batched forward: row b of the batch is the corrupted input with patch b, applied by a hook.
  */
+import { described, labelRef, loadedModel, optionalChoice, optionsObject, textOrIds } from "../arguments.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 
@@ -52,10 +53,12 @@ function encode(model: DistilBertClassifier, input: In): { ids: number[]; tokens
 }
 
 export function activationPatching(model: DistilBertClassifier, cleanIn: In, corruptedIn: In, options: PatchOptions = {}): PatchResult {
-  const by = options.by ?? "position";
-  const metric = options.metric ?? "logit-diff";
-  if (by !== "position" && by !== "head") throw new InputError("by", `${JSON.stringify(by)} is unknown`, "position or head");
-  if (metric !== "logit-diff") throw new InputError("metric", `${JSON.stringify(metric)} is unknown`, "logit-diff");
+  loadedModel(model, "activationPatching: model");
+  cleanIn = textOrIds(cleanIn, "activationPatching: clean", model.config.vocabSize, model.maxLength);
+  corruptedIn = textOrIds(corruptedIn, "activationPatching: corrupted", model.config.vocabSize, model.maxLength);
+  optionsObject(options, "activationPatching: options", ["by", "metric", "target", "other"]);
+  const by = optionalChoice(options.by, "activationPatching: by", ["position", "head"] as const, "position");
+  const metric = optionalChoice(options.metric, "activationPatching: metric", ["logit-diff"] as const, "logit-diff");
   const clean = encode(model, cleanIn);
   const corrupted = encode(model, corruptedIn);
   const T = clean.ids.length;
@@ -69,11 +72,7 @@ export function activationPatching(model: DistilBertClassifier, cleanIn: In, cor
   const cleanRun = model.forward([clean.ids], undefined, { capture: by === "position" ? names : ["layer.*.attn.context"] });
   const corruptedLogits = Array.from(model.forward([corrupted.ids]).logits.data);
   const cleanLogits = Array.from(cleanRun.logits.data);
-  const labelIndex = (l: string | number, what: string) => {
-    const i = typeof l === "number" ? l : labels.indexOf(l);
-    if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new InputError(what, `${JSON.stringify(l)} is not a label of this model`, `one of ${labels.join(", ")}`);
-    return i;
-  };
+  const labelIndex = (l: unknown, what: string) => labelRef(l, `activationPatching: ${what}`, labels);
   const argmax = (a: number[], skip = -1) => a.reduce((best, v, i) => (i !== skip && (best < 0 || v > a[best]) ? i : best), -1);
   const target = options.target === undefined ? argmax(cleanLogits) : labelIndex(options.target, "target");
   let other: number;

@@ -4,7 +4,10 @@
  * bias the model learned (the experiment the model card of distilbert-base-uncased-finetuned-sst-2-english asks
  * users to run).
  */
+import { described, loadedModel, stringArray } from "../arguments.js";
+import { type FormatOptions, formatRecord } from "../csv.js";
 import { InputError } from "../errors.js";
+import { quoted } from "../printable.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 
 export interface ProbeRow {
@@ -46,8 +49,9 @@ export function fillTemplate(template: string, value: string): string {
 }
 
 export function checkTemplate(template: string): void {
+  if (typeof template !== "string") throw new InputError("template", `is ${described(template)}`, `a sentence with ${PLACEHOLDER} where each value goes`);
   if (!template.includes(PLACEHOLDER)) {
-    throw new InputError("template", `${JSON.stringify(template)} has no ${PLACEHOLDER}`, `a sentence with ${PLACEHOLDER} where each value goes, e.g. "This film was filmed in {}."`);
+    throw new InputError("template", `${described(template)} has no ${PLACEHOLDER}`, `a sentence with ${PLACEHOLDER} where each value goes, e.g. "This film was filmed in {}."`);
   }
 }
 
@@ -79,11 +83,14 @@ export function matchLabel(labels: readonly string[], name: string): string | un
 }
 
 export function runProbe(model: DistilBertClassifier, template: string, values: readonly string[], label?: string): ProbeResult {
+  loadedModel(model, "runProbe: model");
   checkTemplate(template);
+  stringArray(values, "runProbe: values");
+  if (label !== undefined && typeof label !== "string") throw new InputError("runProbe: label", `is ${described(label)}`, "a label name");
   if (values.length === 0) throw new InputError("values", "the list is empty", "at least one value");
   const labels = model.config.labels;
   const target = label === undefined ? defaultProbeLabel(labels) : matchLabel(labels, label);
-  if (target === undefined) throw new InputError("label", `${JSON.stringify(label)} is not a label of this model`, `one of ${labels.join(", ")} (case is ignored)`);
+  if (target === undefined) throw new InputError("label", `${quoted(String(label))} is not a label of this model`, `one of ${labels.join(", ")} (case is ignored)`);
   const texts = values.map((v) => fillTemplate(template, v));
   const results = model.classifySync(texts);
   const rows: ProbeRow[] = values.map((value, i) => ({
@@ -125,10 +132,12 @@ export function probeStats(rows: readonly { value: string; prob: number }[]): Pr
   };
 }
 
-/** CSV (RFC 4180 quoting), sorted as the result. */
-export function probeCsv(result: ProbeResult): string {
-  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [`rank,value,p_${result.label},predicted,score,text`];
-  result.rows.forEach((r, i) => lines.push([String(i + 1), q(r.value), r.prob.toFixed(6), q(r.predicted), r.score.toFixed(6), q(r.text)].join(",")));
+/**
+ * CSV (RFC 4180 quoting), sorted as the result. Values, texts and label names are data: a cell that a spreadsheet
+ * would run as a formula is neutralised (a leading ') unless `raw`.
+ */
+export function probeCsv(result: ProbeResult, options: FormatOptions = {}): string {
+  const lines = [formatRecord(["rank", "value", `p_${result.label}`, "predicted", "score", "text"], ",", options)];
+  result.rows.forEach((r, i) => lines.push(formatRecord([String(i + 1), r.value, r.prob.toFixed(6), r.predicted, r.score.toFixed(6), r.text], ",", options)));
   return lines.join("\n") + "\n";
 }

@@ -2,6 +2,7 @@
  * What the HTML report shows about one input, computed with the engine only (no Node, no DOM), so a browser page
  * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
  */
+import { described, labelRef, loadedModel, optionalBoolean, optionalInteger, optionsObject, textOrIds } from "../arguments.js";
 import { InputError } from "../errors.js";
 import { attribute, rollout, type Attribution } from "./attribution.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
@@ -82,6 +83,14 @@ export function studyInput(
   input: { text: string; pair?: string } | { ids: number[]; tokens: string[] },
   options: StudyOptions = {},
 ): Study {
+  loadedModel(model, "studyInput: model");
+  input = textOrIds(input, "studyInput: input", model.config.vocabSize, model.maxLength);
+  optionsObject(options, "studyInput: options", ["headMask", "label", "occlusion", "maxBatchTokens", "maxOcclusionRuns", "igSteps"]);
+  if (options.label !== undefined && typeof options.label !== "string") throw new InputError("studyInput: label", `is ${described(options.label)}`, "a label name");
+  if (options.occlusion !== undefined) optionalBoolean(options.occlusion, "studyInput: occlusion");
+  optionalInteger(options.maxBatchTokens, "studyInput: maxBatchTokens", 8192, 1, true);
+  optionalInteger(options.maxOcclusionRuns, "studyInput: maxOcclusionRuns", 64, 1);
+  optionalInteger(options.igSteps, "studyInput: igSteps", 16, 0);
   let ids: number[];
   let tokens: string[];
   let text: string | null = null;
@@ -166,6 +175,17 @@ export function studyInput(
  * hidden state of batch row `b`. The last entry equals the model's own logits.
  */
 export function logitLens(model: DistilBertClassifier, hiddenStates: readonly Tensor[], b = 0): LensRow[] {
+  loadedModel(model, "logitLens: model");
+  const { dim: D } = model.config;
+  if (!Array.isArray(hiddenStates)) throw new InputError("logitLens: hiddenStates", `is ${described(hiddenStates)}`, "forward(…, { outputHiddenStates: true }).hiddenStates");
+  hiddenStates.forEach((hs: unknown, i) => {
+    const t = hs as { shape?: unknown; data?: unknown } | null;
+    if (t === null || typeof t !== "object" || !Array.isArray(t.shape) || t.shape.length !== 3 || t.shape[2] !== D || !(t.data instanceof Float32Array)) {
+      throw new InputError(`logitLens: hiddenStates[${i}]`, `is ${described(hs)}`, `a Tensor [B, T, ${D}]`);
+    }
+  });
+  const B = hiddenStates.length === 0 ? 1 : (hiddenStates[0].shape[0] as number);
+  if (!Number.isInteger(b) || b < 0 || b >= B) throw new InputError("logitLens: b", `is ${described(b)}`, `a batch row from 0 to ${B - 1}`);
   const { backend } = model;
   const head = model.model;
   if (head.architecture !== "DistilBertForSequenceClassification") throw new InputError("logit lens", `the model is a ${head.architecture}`, "a sequence classifier (masked LMs: maskedLmLens)");
@@ -195,6 +215,15 @@ export function occlusion(
   maxBatchTokens = 8192,
   maxRuns = 64,
 ): OcclusionRow[] {
+  loadedModel(model, "occlusion: model");
+  const checked = textOrIds({ ids, tokens }, "occlusion", model.config.vocabSize, model.maxLength) as { ids: number[]; tokens: string[] };
+  ids = checked.ids;
+  tokens = checked.tokens;
+  // What labelIndex indexes depends on the head (a label, or a word of the vocabulary for a masked LM).
+  optionalInteger(labelIndex, "occlusion: labelIndex", 0, 0);
+  if (typeof fullProb !== "number" || !(fullProb >= 0 && fullProb <= 1)) throw new InputError("occlusion: fullProb", `is ${described(fullProb)}`, "a probability from 0 to 1");
+  optionalInteger(maxBatchTokens, "occlusion: maxBatchTokens", 8192, 1, true);
+  optionalInteger(maxRuns, "occlusion: maxRuns", 64, 1);
   const out = model.forward([Array.from(ids)], undefined, headMask ? { headMask } : {});
   const reader = makeReader(model, ids, tokens, out);
   const rows = occludeWith(reader, ids, tokens, labelIndex, headMask === null ? null : Float32Array.from(headMask.flat()), maxBatchTokens, maxRuns);

@@ -5,6 +5,7 @@
  * one block's forward at a time, with what its backward needs, right before going back through it. That costs one
  * more forward and keeps the peak at n_layers · T · dim plus one block's activations, instead of all of them.
  */
+import { described, labelRef, loadedModel, numberRows, optionalBoolean, optionalChoice, optionsObject, stringArray, tokenIds } from "../arguments.js";
 import { InputError } from "../errors.js";
 import { compilePattern } from "../model/activations.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
@@ -71,8 +72,10 @@ export class GradientEngine {
   readonly recompute: boolean;
 
   constructor(readonly model: DistilBertClassifier, options: GradientOptions = {}) {
-    const precision = options.precision ?? "f32";
-    if (precision !== "f32" && precision !== "f64") throw new InputError("gradients: precision", `is ${JSON.stringify(precision)}`, '"f32" or "f64"');
+    loadedModel(model, "GradientEngine: model");
+    optionsObject(options, "GradientEngine: options", ["precision", "recompute"]);
+    const precision = optionalChoice(options.precision, "gradients: precision", ["f32", "f64"] as const, "f32");
+    const recompute = options.recompute === undefined ? true : optionalBoolean(options.recompute, "GradientEngine: recompute");
     this.ops = precision === "f64" ? f64Ops() : backendOps(model.backend);
     const head = model.model;
     // The backward pass has the sequence classifier's head; other heads would add theirs in heads.ts.
@@ -80,11 +83,13 @@ export class GradientEngine {
       throw new InputError("gradients", `the model is a ${head.architecture}`, "a DistilBertForSequenceClassification");
     }
     this.head = sequenceClassificationHead(head);
-    this.recompute = options.recompute ?? true;
+    this.recompute = recompute;
   }
 
   /** Every name gradients can be taken with respect to, for T tokens, with its shape. */
   activationNames(T: number): { name: string; shape: number[] }[] {
+    const max = this.model.config.maxPositionEmbeddings;
+    if (typeof T !== "number" || !Number.isInteger(T) || T < 1 || T > max) throw new InputError("activationNames: T", `is ${described(T)}`, `a number of tokens from 1 to ${max}`);
     const { dim, nHeads: H, hiddenDim, nLayers } = this.model.config;
     const out = [{ name: "embeddings.out", shape: [T, dim] }];
     for (let i = 0; i < nLayers; i++) {
@@ -104,12 +109,7 @@ export class GradientEngine {
 
   /** Label index of a LabelRef, checked. */
   labelIndex(label: LabelRef): number {
-    const labels = this.model.config.labels;
-    const i = typeof label === "number" ? label : labels.indexOf(label);
-    if (!Number.isInteger(i) || i < 0 || i >= labels.length) {
-      throw new InputError("target", `${JSON.stringify(label)} is not a label of this model`, `one of ${labels.join(", ")} (or an index below ${labels.length})`);
-    }
-    return i;
+    return labelRef(label, "target", this.model.config.labels);
   }
 
   /** The gradients of `objective` w.r.t. the activations named by `wrt` (names or patterns). */
@@ -123,6 +123,7 @@ export class GradientEngine {
   /** The same in the ops' own precision (what attribution methods accumulate from). */
   run(input: GradientInput, objective: Objective, wrt: readonly string[]): RawGradients {
     const { ops, head, model } = this;
+    this.checkCall(input, objective, wrt);
     const { config } = model;
     const { dim } = config;
     const x0 = this.startingPoint(input);
@@ -133,7 +134,7 @@ export class GradientEngine {
     for (const p of wrt) {
       const re = compilePattern(p);
       const hit = names.filter((n) => re.test(n.name));
-      if (hit.length === 0) throw new InputError("gradients: wrt", `${JSON.stringify(p)} matches no activation the gradient pass has`, `a name or pattern among embeddings.out, layer.{i}.out, layer.{i}.attn.probs, … head.logits`);
+      if (hit.length === 0) throw new InputError("gradients: wrt", `${described(p)} matches no activation the gradient pass has`, `a name or pattern among embeddings.out, layer.{i}.out, layer.{i}.attn.probs, … head.logits`);
       for (const n of hit) wanted.add(n.name);
     }
 
@@ -198,9 +199,27 @@ export class GradientEngine {
     return { value: value + termValue, outputs: out64, embeddings: x0, grads, peakSavedBytes: peak };
   }
 
+  /** The arguments of run/gradients, each named when wrong (the objective's labels are checked when it is evaluated). */
+  private checkCall(input: unknown, objective: unknown, wrt: unknown): void {
+    optionsObject(input, "gradients: input", ["ids", "embeddings", "attentionMask"]);
+    if (input === undefined) throw new InputError("gradients: input", "is missing", "{ ids } or { embeddings }");
+    const { attentionMask } = input as GradientInput;
+    if (attentionMask !== undefined) numberRows([attentionMask], "attention_mask");
+    if (objective === null || typeof objective !== "object" || Array.isArray(objective)) {
+      throw new InputError("gradients: objective", `is ${described(objective)}`, '{ kind: "logit" | "prob" | "logProb" | "logitDiff" | "activations", … }');
+    }
+    const o = objective as { kind?: unknown; terms?: unknown };
+    optionalChoice(o.kind, "gradients: objective.kind", ["logit", "prob", "logProb", "logitDiff", "activations"] as const, "logit");
+    if (o.kind === undefined) throw new InputError("gradients: objective.kind", "is missing", '"logit", "prob", "logProb", "logitDiff" or "activations"');
+    if (o.kind === "activations" && (o.terms === null || typeof o.terms !== "object" || Array.isArray(o.terms))) {
+      throw new InputError("gradients: objective.terms", `is ${described(o.terms)}`, "an object of activation name → function");
+    }
+    stringArray(wrt, "gradients: wrt", ' of activation names or patterns, e.g. ["embeddings.out"]');
+  }
+
   /** embeddings.out for token ids, in the ops' precision. */
   embed(ids: readonly number[]): Vec {
-    this.checkIds(ids);
+    ids = tokenIds(ids, "input_ids", this.model.config.vocabSize, this.model.config.maxPositionEmbeddings);
     return embeddingsForward(this.ops, this.model.model.distilbert.embeddings, ids);
   }
 
@@ -209,21 +228,18 @@ export class GradientEngine {
     if ((input.ids === undefined) === (input.embeddings === undefined)) throw new InputError("gradients", "needs exactly one of ids or embeddings");
     if (input.ids !== undefined) return this.embed(input.ids);
     const e = input.embeddings!;
+    if (e === null || typeof e !== "object" || typeof e.length !== "number") throw new InputError("gradients: embeddings", `is ${described(e)}`, "an array or Float32Array/Float64Array of T·dim numbers");
     const T = e.length / dim;
     if (!Number.isInteger(T) || T < 1 || T > this.model.config.maxPositionEmbeddings) {
       throw new InputError("gradients: embeddings", `has ${e.length} values`, `T·dim values (dim = ${dim}, 1 ≤ T ≤ ${this.model.config.maxPositionEmbeddings})`);
     }
     const x = this.ops.alloc(e.length);
-    for (let i = 0; i < x.length; i++) x[i] = e[i];
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = e[i];
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new InputError("gradients: embeddings", `${described(v)} at index ${i} (row ${Math.floor(i / dim)}, column ${i % dim})`, "finite numbers");
+      x[i] = v;
+    }
     return x;
-  }
-
-  private checkIds(ids: readonly number[]): void {
-    const { vocabSize, maxPositionEmbeddings } = this.model.config;
-    if (ids.length < 1 || ids.length > maxPositionEmbeddings) throw new InputError("input_ids", `${ids.length} tokens`, `1 to ${maxPositionEmbeddings}`);
-    ids.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new InputError("input_ids", `id ${id} at position ${i} is out of range`, `0 ≤ id < vocab_size (${vocabSize})`);
-    });
   }
 
   private keyMask(mask: readonly number[] | undefined, T: number): Uint8Array | null {
@@ -236,8 +252,8 @@ export class GradientEngine {
     const known = new Set(names.map((n) => n.name));
     const m = new Map<string, (value: Tensor) => { value: number; grad: ArrayLike<number> }>();
     for (const [name, fn] of Object.entries(terms)) {
-      if (!known.has(name)) throw new InputError("objective", `${JSON.stringify(name)} is not an activation the gradient pass has`, "an exact name like layer.2.out");
-      if (typeof fn !== "function") throw new InputError("objective", `term ${JSON.stringify(name)} is not a function`);
+      if (!known.has(name)) throw new InputError("objective", `${described(name)} is not an activation the gradient pass has`, "an exact name like layer.2.out");
+      if (typeof fn !== "function") throw new InputError("objective", `term ${described(name)} is not a function`);
       m.set(name, fn as (value: Tensor) => { value: number; grad: ArrayLike<number> });
     }
     return m;
@@ -272,6 +288,6 @@ export class GradientEngine {
       for (let i = 0; i < d.length; i++) d[i] = p[j] * ((i === j ? 1 : 0) - p[i]);
       return { value: p[j], dOutputs: d };
     }
-    throw new InputError("objective", `kind ${JSON.stringify((objective as { kind: unknown }).kind)} is unknown`, "logit, prob, logProb, logitDiff or activations");
+    throw new InputError("objective", `kind ${described((objective as { kind: unknown }).kind)} is unknown`, "logit, prob, logProb, logitDiff or activations");
   }
 }

@@ -3,6 +3,7 @@
  * most users of a classifier want (`classify`) and the one people who study the model want (`forward`). The other
  * heads' tasks are the pipelines (src/pipelines), built on `forward`/`run`.
  */
+import { described, hookObject, number, numberRows, optionalBoolean, optionalInteger, optionsObject, stringArray } from "../arguments.js";
 import { DisposedError, InputError } from "../errors.js";
 import type { Span } from "../layers/context.js";
 import type { Backend } from "../tensor/backend.js";
@@ -156,10 +157,10 @@ export class DistilBertClassifier {
   classify(text: string, options?: ClassifyOptions): Promise<Classification>;
   classify(texts: readonly string[], options?: ClassifyOptions): Promise<Classification[]>;
   async classify(input: string | readonly string[], options: ClassifyOptions = {}): Promise<Classification | Classification[]> {
-    if (typeof input !== "string" && !Array.isArray(input)) throw new InputError("classify", `got ${typeof input}`, "a string or an array of strings");
+    if (typeof input !== "string" && !Array.isArray(input)) throw new InputError("classify", `got ${described(input)}`, "a string or an array of strings");
     this.alive("classify");
     const texts = typeof input === "string" ? [input] : input;
-    const plan = this.plan(texts, options);
+    const plan = this.plan(texts, options, "classify", "");
     const run = this.queue.then(async () => {
       this.alive("classify");
       const logits: Float32Array[] = new Array(plan.sequences.length);
@@ -182,27 +183,27 @@ export class DistilBertClassifier {
   /** Synchronous classify, for callers that cannot await (workers, sandboxes). */
   classifySync(texts: readonly string[], options: ClassifyOptions = {}): Classification[] {
     this.alive("classifySync");
-    const plan = this.plan(texts, options);
+    const plan = this.plan(texts, options, "classifySync", " (classify, not classifySync, also takes one string)");
     return plan.finish(this.logitsOf(plan.sequences, plan.maxBatchTokens, { fullLastLayer: plan.fullLastLayer }));
   }
 
   /** The token-id sequences a classify call runs, and how their logits become its results. */
-  private plan(texts: readonly string[], options: ClassifyOptions): { sequences: ArrayLike<number>[]; maxBatchTokens: number; fullLastLayer?: boolean; finish: (logits: Float32Array[]) => Classification[] } {
+  private plan(texts: readonly string[], options: ClassifyOptions, where: string, hint: string): { sequences: ArrayLike<number>[]; maxBatchTokens: number; fullLastLayer?: boolean; finish: (logits: Float32Array[]) => Classification[] } {
     if (this.model.architecture !== "DistilBertForSequenceClassification") {
       throw new InputError("classify", `the model is a ${this.model.architecture}, not a sequence classifier`, "a DistilBertForSequenceClassification (other heads: pipeline())");
     }
-    texts.forEach((t, i) => {
-      if (typeof t !== "string") throw new InputError(`classify: texts[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
-    });
-    const maxBatchTokens = options.maxBatchTokens ?? 8192;
+    stringArray(texts, `${where}: texts`, hint);
+    optionsObject(options, `${where}: options`, ["maxBatchTokens", "long", "stride", "fullLastLayer"]);
+    const maxBatchTokens = optionalInteger(options.maxBatchTokens, `${where}: maxBatchTokens`, 8192, 1, true);
+    const fullLastLayer = optionalBoolean(options.fullLastLayer, `${where}: fullLastLayer`);
     const long = options.long ?? "truncate";
-    if (long === "window") return { ...this.planWindows(texts, options), maxBatchTokens, fullLastLayer: options.fullLastLayer };
-    if (long !== "truncate") throw new InputError("classify: long", `is ${JSON.stringify(long)}`, '"truncate" or "window"');
+    if (long === "window") return { ...this.planWindows(texts, options), maxBatchTokens, fullLastLayer };
+    if (long !== "truncate") throw new InputError(`${where}: long`, `is ${described(long)}`, '"truncate" or "window"');
     const encodings = texts.map((t) => this.tokenizer.encode(t, { maxLength: this.maxLength }));
     return {
       sequences: encodings.map((e) => e.ids),
       maxBatchTokens,
-      fullLastLayer: options.fullLastLayer,
+      fullLastLayer,
       finish: (logits) => encodings.map((e, i) => this.toClassification(logits[i], e.tokens, e.truncated)),
     };
   }
@@ -214,7 +215,7 @@ export class DistilBertClassifier {
     if (width < 1) throw new InputError("classify: long", `the model's maximum length ${this.maxLength} leaves no room for text`, "a maximum length of at least 3");
     const stride = options.stride ?? Math.max(1, Math.floor(width / 2));
     if (!Number.isInteger(stride) || stride < 1 || stride > width) {
-      throw new InputError("classify: stride", `is ${String(stride)}`, `an integer from 1 to ${width} (the window's word pieces)`);
+      throw new InputError("classify: stride", `is ${described(stride)}`, `an integer from 1 to ${width} (the window's word pieces)`);
     }
     const sequences: number[][] = [];
     const owner: number[] = [];
@@ -253,9 +254,28 @@ export class DistilBertClassifier {
    */
   logitsOf(sequences: readonly ArrayLike<number>[], maxBatchTokens = 8192, options: HeadForwardOptions = {}): Float32Array[] {
     this.alive("logitsOf");
+    this.checkSequences(sequences);
+    optionalInteger(maxBatchTokens, "logitsOf: maxBatchTokens", 8192, 1, true);
+    optionsObject(options, "logitsOf: options", ["select", "fullLastLayer"]);
+    optionalBoolean(options.fullLastLayer, "logitsOf: fullLastLayer");
     const out = new Array<Float32Array>(sequences.length);
     for (const members of batches(sequences, maxBatchTokens)) this.runBatch(sequences, members, out, options);
     return out;
+  }
+
+  /** Each sequence an array of ids in range, 1 to maxLength long, named by sequence and position when not. */
+  private checkSequences(sequences: unknown): void {
+    if (!Array.isArray(sequences)) throw new InputError("logitsOf: sequences", `is ${described(sequences)}`, "an array of token-id arrays");
+    const { vocabSize } = this.config;
+    sequences.forEach((s: unknown, i) => {
+      if (s === null || typeof s !== "object" || typeof (s as ArrayLike<unknown>).length !== "number") {
+        throw new InputError("logitsOf: sequences", `sequence ${i} is ${described(s)}`, "an array of token ids");
+      }
+      const seq = s as ArrayLike<unknown>;
+      if (seq.length === 0) throw new InputError("input_ids", `sequence ${i} is empty`, "at least one token");
+      if (seq.length > this.maxLength) throw new InputError("input_ids", `sequence ${i} has ${seq.length} tokens`, `at most max_position_embeddings (${this.maxLength})`);
+      for (let t = 0; t < seq.length; t++) number(seq[t], "input_ids", `sequence ${i}, position ${t}`, vocabSize);
+    });
   }
 
   /** One forward over the sequences `members`, their logits stored at their indices in `out`. */
@@ -287,8 +307,9 @@ export class DistilBertClassifier {
    */
   forward(inputIds: IdRows, attentionMask?: IdRows, options: ForwardOptions = {}): ForwardOutput {
     this.alive("forward");
-    const ids = toRows(inputIds, "input_ids");
-    const mask = attentionMask === undefined ? ids.map((r) => new Array<number>(r.length).fill(1)) : toRows(attentionMask, "attention_mask");
+    optionsObject(options, "forward: options", ["outputHiddenStates", "outputAttentions", "headMask", "capture", "hooks", "fullLastLayer"]);
+    const ids = numberRows(inputIds, "input_ids", this.config.vocabSize);
+    const mask = attentionMask === undefined ? ids.map((r) => new Array<number>(r.length).fill(1)) : numberRows(attentionMask, "attention_mask");
     const B = ids.length;
     const T = B > 0 ? ids[0].length : 0;
     ids.forEach((r, b) => {
@@ -298,11 +319,13 @@ export class DistilBertClassifier {
       throw new InputError("attention_mask", `shape differs from input_ids [${B}, ${T}]`, `[${B}, ${T}]`);
     }
     if (T === 0 && B > 0) throw new InputError("input_ids", "rows are empty", "at least one token per row (e.g. [CLS] [SEP])");
+    if (T > this.maxLength) throw new InputError("input_ids", `rows have ${T} tokens`, `at most max_position_embeddings (${this.maxLength})`);
 
     const { config } = this;
-    const capture = options.capture ?? [];
-    const hooks = options.hooks ?? {};
-    const full = !!options.outputHiddenStates || !!options.outputAttentions || capture.length > 0 || Object.keys(hooks).length > 0;
+    const capture = options.capture === undefined ? [] : stringArray(options.capture, "capture", ' of activation names or patterns, e.g. ["layer.*.attn.probs"]');
+    const hooks = hookObject(options.hooks) as Record<string, Hook>;
+    const fullLastLayer = optionalBoolean(options.fullLastLayer, "fullLastLayer");
+    const full = optionalBoolean(options.outputHiddenStates, "outputHiddenStates") || optionalBoolean(options.outputAttentions, "outputAttentions") || capture.length > 0 || Object.keys(hooks).length > 0;
     let taps: ForwardTaps | null = null;
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
@@ -320,7 +343,7 @@ export class DistilBertClassifier {
     // Only a sequence classifier may skip padded rows: every other head's output has a row for each position.
     const sequenceHead = this.model.architecture === "DistilBertForSequenceClassification";
     const batch = packRows(ids, mask, full || !sequenceHead);
-    const logits = this.model.forward(this.backend, batch, taps, headMask, { fullLastLayer: options.fullLastLayer });
+    const logits = this.model.forward(this.backend, batch, taps, headMask, { fullLastLayer });
     const L = this.model.width;
     const probs = new Float32Array(logits.length);
     const problem = sequenceHead ? config.problemType : "single_label_classification";
@@ -420,29 +443,9 @@ function checkId(id: number): number {
   return id;
 }
 
-function toRows(x: IdRows, what: string): number[][] {
-  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
-    throw new InputError(what, `got ${x === null ? "null" : typeof x}`, "an array of numbers or an array of such arrays");
-  }
-  const arr = x as ArrayLike<unknown>;
-  if (arr.length > 0 && typeof arr[0] === "object" && arr[0] !== null) {
-    return Array.from(arr as ArrayLike<ArrayLike<unknown>>, (r, b) => toNumbers(r, `${what}[${b}]`));
-  }
-  return arr.length === 0 ? [] : [toNumbers(arr, what)];
-}
-
-function toNumbers(r: ArrayLike<unknown>, what: string): number[] {
-  if (r === null || typeof r !== "object" || typeof r.length !== "number") throw new InputError(what, "is not an array");
-  const out = Array.from(r as ArrayLike<unknown>, (v, i) => {
-    if (typeof v !== "number" && typeof v !== "bigint") throw new InputError(`${what}[${i}]`, `is ${typeof v}`, "a number");
-    return Number(v);
-  });
-  return out;
-}
-
 function parseHeadMask(m: ArrayLike<number> | readonly ArrayLike<number>[], config: DistilBertConfig): Float32Array {
   const { nLayers, nHeads } = config;
-  const rows = toRows(m as IdRows, "headMask");
+  const rows = numberRows(m, "headMask");
   const out = new Float32Array(nLayers * nHeads);
   if (rows.length === 1 && rows[0].length === nHeads) {
     for (let l = 0; l < nLayers; l++) out.set(rows[0], l * nHeads);

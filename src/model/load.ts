@@ -1,3 +1,4 @@
+import { described, optionalBoolean, optionalInteger, optionalOf } from "../arguments.js";
 import { InputError, TokenizerError, WeightsError } from "../errors.js";
 import { type ByteReader, SafetensorsFile } from "../safetensors/index.js";
 import type { Backend } from "../tensor/backend.js";
@@ -75,12 +76,13 @@ export interface LoadModelOptions {
  */
 export async function loadModel(options: LoadModelOptions): Promise<DistilBertClassifier> {
   if (options === null || typeof options !== "object") throw new InputError("loadModel", "options are missing", "{ config, vocab | tokenizerJson, weights }");
+  checkLoadOptions(options);
   const sources = options.sources ?? {};
   const config = parseConfig(options.config, sources.config ?? "config.json");
   const weights = options.weights;
   const isReader = isByteReader(weights);
   if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer) && !isReader) {
-    throw new InputError("loadModel", "weights are not bytes", "a Uint8Array or ArrayBuffer with the safetensors file, or a ByteReader");
+    throw new InputError("loadModel: weights", `is ${described(weights)}`, "a Uint8Array or ArrayBuffer with the safetensors file, or a ByteReader");
   }
   // The weights header is validated before the tokenizer is built: it costs no allocation beyond the header, so a
   // hostile weights file is refused before anything sized by another file is built. The header limit: DistilBERT's
@@ -157,5 +159,20 @@ async function resolveBackend(options: LoadModelOptions): Promise<Backend> {
       return new JsBackend();
     }
   }
-  throw new InputError("loadModel", `backend ${JSON.stringify(b)} is unknown`, '"auto", "wasm", "js" or a Backend object');
+  throw new InputError("loadModel: backend", `is ${described(b)}`, '"auto", "wasm", "js" or a Backend object');
+}
+
+/** The options other than the files (which their parsers check, naming the file). */
+function checkLoadOptions(o: LoadModelOptions): void {
+  const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  optionalOf(o.vocab, "loadModel: vocab", (v) => typeof v === "string", "the text of vocab.txt");
+  optionalBoolean(o.checkWeights, "loadModel: checkWeights");
+  optionalInteger(o.threads, "loadModel: threads", 1, 1);
+  optionalOf(o.workerFactory, "loadModel: workerFactory", (v) => typeof v === "function", "a function (index) => worker, e.g. nodeWorkerFactory()");
+  optionalOf(o.wasmModule, "loadModel: wasmModule", (v) => typeof WebAssembly === "object" && v instanceof WebAssembly.Module, "a WebAssembly.Module compiled from wasmKernelBytes()");
+  optionalOf(o.sources, "loadModel: sources", isObject, "an object of file names { config, vocab, tokenizerJson, tokenizerConfig, specialTokensMap, weights }");
+  optionalOf(o.sentenceTransformers, "loadModel: sentenceTransformers", isObject, "an object with modules.json and the modules' files");
+  for (const k of ["config", "vocab", "tokenizerJson", "tokenizerConfig", "specialTokensMap", "weights"] as const) {
+    optionalOf(o.sources?.[k], `loadModel: sources.${k}`, (v) => typeof v === "string", "a file name");
+  }
 }

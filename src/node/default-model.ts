@@ -1,4 +1,5 @@
 /** What the CLI does without --model, for scripts: the default model, downloaded once (verified), then loaded. */
+import { optionalOf } from "../arguments.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { downloadModel, envFlag, isDownloadComplete, type DownloadEvent } from "./download.js";
 import { DEFAULT_MODEL_ID, DEFAULT_REVISION, defaultModelDir, type Env } from "./home.js";
@@ -16,6 +17,7 @@ export interface LoadDefaultModelOptions extends LoadFromDirOptions {
  * from the same folder the CLI uses; downloaded first if that folder holds no complete, verified download.
  */
 export async function loadDefaultModel(options: LoadDefaultModelOptions = {}): Promise<DistilBertClassifier> {
+  optionalOf(options, "loadDefaultModel: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an object of loadModel's options");
   const { env = process.env, onDownloadEvent, ...load } = options;
   const dir = defaultModelDir(env);
   if (!(await isDownloadComplete(dir))) {

@@ -1,8 +1,9 @@
 /** Loading a model folder from disk (Node only). */
+import { described, optionalOf } from "../arguments.js";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { FileError } from "../errors.js";
+import { FileError, InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
 import type { SentenceTransformersFiles } from "../model/sentence.js";
@@ -93,6 +94,8 @@ export async function readTokenizerFiles(paths: TokenizerFilePaths): Promise<{
  * tokenizer.json first, else vocab.txt with tokenizer_config.json and special_tokens_map.json.
  */
 export async function loadTokenizerFromDir(dir: string, options: Omit<LoadTokenizerOptions, "sources"> = {}): Promise<WordPieceTokenizer> {
+  if (typeof dir !== "string" || dir === "") throw new InputError("loadTokenizerFromDir: dir", `is ${described(dir)}`, "the path of a model folder");
+  optionalOf(options, "loadTokenizerFromDir: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an object of loadTokenizer's options");
   const { files, sources } = await readTokenizerFiles(await findTokenizerFiles(dir));
   return loadTokenizer(files, { ...options, sources });
 }
@@ -213,6 +216,8 @@ export async function openWeights(path: string): Promise<OpenWeights> {
  * the file is never whole in memory: the model keeps one copy of each weight (the wasm backend: its packed copy).
  */
 export async function loadModelFromDir(dir: string, options: LoadFromDirOptions = {}): Promise<DistilBertClassifier> {
+  if (typeof dir !== "string" || dir === "") throw new InputError("loadModelFromDir: dir", `is ${described(dir)}`, "the path of a model folder");
+  optionalOf(options, "loadModelFromDir: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an object of loadModel's options");
   const files = await findModelFiles(dir);
   const [config, tokenizer] = await Promise.all([readFileChecked(files.config), readTokenizerFiles(files.tokenizerFiles)]);
   const sentenceTransformers = files.modules === undefined ? undefined : await readSentenceModules(dir, files.modules);

@@ -4,6 +4,7 @@
  * (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE honoured from the environment).
  */
 import { stat } from "node:fs/promises";
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
 import { pipelineFor, pipeline as corePipeline, type PipelineOptions, type PipelineSource, type Task, type TaskTypes } from "../pipelines/index.js";
 import { downloadModel, envFlag, MODEL_FILES, validateModelId, validateRevision } from "./download.js";
@@ -16,6 +17,7 @@ export interface NodePipelineOptions extends PipelineOptions {
 }
 
 export async function pipeline<T extends Task>(task: T, source: PipelineSource, options: NodePipelineOptions = {}): Promise<TaskTypes[T]> {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InputError("pipeline: options", `is ${described(options)}`, "an object of loadModel's options");
   const { env = process.env, ...rest } = options;
   if (typeof source !== "string" || /^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return corePipeline(task, source, rest);
   const dir = (await isDir(source)) ? source : await fromHub(source, env);

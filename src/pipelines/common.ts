@@ -1,6 +1,7 @@
 /**
  * What every pipeline shares: the loaded model, argument checks, and one packed forward pass over many sequences.
  */
+import { described, optionsObject } from "../arguments.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { packSequences } from "../model/classifier.js";
@@ -17,18 +18,32 @@ export function requireHead(model: PretrainedModel, task: string, ...architectur
 
 export function texts(input: unknown, task: string): { list: string[]; single: boolean } {
   if (typeof input === "string") return { list: [input], single: true };
-  if (!Array.isArray(input)) throw new InputError(task, `input is ${input === null ? "null" : typeof input}`, "a string or an array of strings");
-  input.forEach((t, i) => {
-    if (typeof t !== "string") throw new InputError(`${task}: inputs[${i}]`, `is ${t === null ? "null" : typeof t}`, "a string");
-  });
+  if (!Array.isArray(input)) throw new InputError(`${task}: input`, `is ${described(input)}`, "a string or an array of strings");
+  for (let i = 0; i < input.length; i++) {
+    if (typeof input[i] !== "string") throw new InputError(`${task}: inputs[${i}]`, `is ${i in input ? described(input[i]) : "a hole (missing)"}`, "a string");
+  }
   return { list: input as string[], single: false };
 }
 
 export function positiveInt(v: unknown, where: string, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new InputError(where, `is ${String(v)}`, "a positive integer");
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new InputError(where, `is ${described(v)}`, "a positive integer");
   return v;
 }
+
+/** A pipeline's call options: an object (undefined → {}) with only the task's keys, so a misspelt one is refused. */
+export function callOptions<T extends object>(v: T | undefined, task: string, known: readonly (keyof T & string)[]): T {
+  return optionsObject(v, `${task}: options`, known) as T;
+}
+
+/** An optional boolean option. */
+export function flag(v: unknown, where: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") throw new InputError(where, `is ${described(v)}`, "a boolean (true or false)");
+  return v;
+}
+
+export { optionalChoice as oneOf } from "../arguments.js";
 
 /**
  * The head's output rows for token-id sequences run together in packed batches of about `maxBatchTokens` tokens:

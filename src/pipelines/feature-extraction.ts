@@ -3,9 +3,8 @@
  * Normalize, as `SentenceTransformer.encode`); a bare encoder gives the last hidden state of every token, shaped
  * [1][T][dim] per text as transformers' FeatureExtractionPipeline, unless `pooling` asks for one vector.
  */
-import { InputError } from "../errors.js";
 import { l2Normalize, pool } from "../model/sentence.js";
-import { headRows, type PretrainedModel, requireHead, texts } from "./common.js";
+import { callOptions, flag, headRows, oneOf, type PretrainedModel, requireHead, texts } from "./common.js";
 
 export interface FeatureExtractionOptions {
   /** A bare encoder: pool its token vectors into one ("none": every token, the default). */
@@ -22,8 +21,9 @@ export function featureExtraction(model: PretrainedModel, input: readonly string
 export function featureExtraction(model: PretrainedModel, input: string | readonly string[], options: FeatureExtractionOptions = {}): Features | Features[] {
   requireHead(model, "feature-extraction", "DistilBertModel");
   const { list, single } = texts(input, "feature-extraction");
-  const pooling = options.pooling ?? "none";
-  if (!["none", "mean", "cls", "max"].includes(pooling)) throw new InputError("feature-extraction: pooling", `is ${JSON.stringify(pooling)}`, '"none", "mean", "cls" or "max"');
+  options = callOptions(options, "feature-extraction", ["pooling", "normalize"]);
+  const pooling = oneOf(options.pooling, "feature-extraction: pooling", ["none", "mean", "cls", "max"] as const, "none");
+  flag(options.normalize, "feature-extraction: normalize", false);
   const head = model.model;
   const ids = list.map((t) => model.tokenizer.encode(t, { maxLength: model.maxLength }).ids);
   const rows = headRows(model, ids);

@@ -2,8 +2,9 @@
  * fill-mask, as transformers' FillMaskPipeline: for each [MASK] the top_k tokens by softmax probability, each with
  * the sequence it makes (special tokens skipped when there is one mask, kept when there are several).
  */
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
-import { headRows, positiveInt, type PretrainedModel, requireHead, softmax64, texts, topK } from "./common.js";
+import { callOptions, headRows, positiveInt, type PretrainedModel, requireHead, softmax64, texts, topK } from "./common.js";
 
 export interface FillMaskResult {
   score: number;
@@ -27,6 +28,7 @@ export function fillMask(model: PretrainedModel, input: readonly string[], optio
 export function fillMask(model: PretrainedModel, input: string | readonly string[], options: FillMaskOptions = {}): FillMaskOutput | FillMaskOutput[] {
   requireHead(model, "fill-mask", "DistilBertForMaskedLM");
   const { list, single } = texts(input, "fill-mask");
+  options = callOptions(options, "fill-mask", ["topK", "targets"]);
   const { tokenizer } = model;
   const maskId = tokenizer.maskId;
   if (maskId === undefined) throw new InputError("fill-mask", "the tokenizer has no [MASK] token");
@@ -66,14 +68,15 @@ export function fillMask(model: PretrainedModel, input: string | readonly string
 /** HF's get_target_ids: a word of the vocabulary is its id; another is tokenized and its first piece used. */
 export function targetTokenIds(model: PretrainedModel, targets: string | readonly string[]): number[] {
   const list = typeof targets === "string" ? [targets] : targets;
-  if (!Array.isArray(list) || list.length === 0) throw new InputError("fill-mask: targets", "is empty", "one or more words");
+  if (!Array.isArray(list) || list.length === 0) throw new InputError("fill-mask: targets", `is ${Array.isArray(list) ? "empty" : described(targets)}`, "a word or an array of one or more words");
   const ids: number[] = [];
-  for (const t of list) {
-    if (typeof t !== "string") throw new InputError("fill-mask: targets", `holds ${typeof t}`, "strings");
+  for (let i = 0; i < list.length; i++) {
+    const t: unknown = list[i];
+    if (typeof t !== "string") throw new InputError(`fill-mask: targets[${i}]`, `is ${described(t)}`, "a string");
     let id = model.tokenizer.tokenToId(t);
     if (id === undefined) {
       const pieces = model.tokenizer.tokenizeToIds(t).ids;
-      if (pieces.length === 0) throw new InputError("fill-mask: targets", `${JSON.stringify(t)} is no token at all`, "words");
+      if (pieces.length === 0) throw new InputError("fill-mask: targets", `${described(t)} is no token at all`, "words");
       id = pieces[0];
     }
     if (!ids.includes(id)) ids.push(id);

@@ -5,6 +5,7 @@
  * tokenizer.json or vocab.txt, and a sentence-transformers model's modules). Node adds folders and Hub ids
  * (distilbert-ts/node).
  */
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
 import { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
@@ -50,7 +51,12 @@ export type PipelineOptions = Omit<LoadModelOptions, "config" | "vocab" | "token
 };
 
 export async function pipeline<T extends Task>(task: T, source: PipelineSource, options: PipelineOptions = {}): Promise<TaskTypes[T]> {
-  if (!TASKS.includes(task)) throw new InputError("pipeline", `task ${JSON.stringify(task)} is unknown`, TASKS.join(", "));
+  if (!TASKS.includes(task)) throw new InputError("pipeline: task", `is ${described(task)}`, TASKS.join(", "));
+  const isUrl = typeof URL === "function" && source instanceof URL;
+  if (!(source instanceof DistilBertClassifier) && typeof source !== "string" && !isUrl && (source === null || typeof source !== "object" || Array.isArray(source))) {
+    throw new InputError("pipeline: source", `is ${described(source)}`, "a loaded model, loadModel's options { config, weights, … }, or a base URL");
+  }
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new InputError("pipeline: options", `is ${described(options)}`, "an object of loadModel's options");
   const model = source instanceof DistilBertClassifier
     ? source
     : typeof source === "string" || source instanceof URL
@@ -61,6 +67,8 @@ export async function pipeline<T extends Task>(task: T, source: PipelineSource, 
 
 /** The task's pipeline over a loaded model (refused, by name, when the model's head is not the task's). */
 export function pipelineFor<T extends Task>(task: T, model: PretrainedModel): TaskTypes[T] {
+  if (!TASKS.includes(task)) throw new InputError("pipeline: task", `is ${described(task)}`, TASKS.join(", "));
+  if (!(model instanceof DistilBertClassifier)) throw new InputError("pipeline: model", `is ${described(model)}`, "a model loadModel returned");
   if (model.model.architecture !== HEAD_OF[task]) {
     throw new InputError("pipeline", `task ${task} needs a ${HEAD_OF[task]}, and the model is a ${model.model.architecture}`, `a ${HEAD_OF[task]} checkpoint`);
   }
@@ -83,7 +91,13 @@ export function pipelineFor<T extends Task>(task: T, model: PretrainedModel): Ta
  * when the folder has them.
  */
 export async function loadModelFromUrl(base: string | URL, options: PipelineOptions = {}): Promise<DistilBertClassifier> {
-  const root = new URL(String(base).endsWith("/") ? String(base) : `${String(base)}/`);
+  if (typeof base !== "string" && !(base instanceof URL)) throw new InputError("pipeline: source", `is ${described(base)}`, "a base URL");
+  let root: URL;
+  try {
+    root = new URL(String(base).endsWith("/") ? String(base) : `${String(base)}/`);
+  } catch {
+    throw new InputError("pipeline: source", `${described(String(base))} is not an absolute URL`, "a loaded model, loadModel's options, or a base URL such as https://huggingface.co/<id>/resolve/main/ (Node: also a folder or a Hub id)");
+  }
   const { fetchInit, ...loadOptions } = options;
   const get = async (name: string, required: boolean): Promise<Response | null> => {
     const url = new URL(name, root);

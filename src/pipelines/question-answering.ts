@@ -6,8 +6,9 @@
  * windows (a stable sort: ties keep window order), each widened to whole words (alignToWords) and cut from the
  * context by character offsets.
  */
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
-import { headRows, type PretrainedModel, positiveInt, requireHead } from "./common.js";
+import { callOptions, flag, headRows, type PretrainedModel, positiveInt, requireHead } from "./common.js";
 
 export interface QaInput {
   question: string;
@@ -63,23 +64,32 @@ export function questionAnswering(model: PretrainedModel, input: QaInput | reado
   requireHead(model, "question-answering", "DistilBertForQuestionAnswering");
   const single = !Array.isArray(input);
   const list = (single ? [input] : input) as readonly QaInput[];
-  list.forEach((q, i) => {
-    if (q === null || typeof q !== "object" || typeof q.question !== "string" || typeof q.context !== "string") {
-      throw new InputError(`question-answering: inputs[${i}]`, "is not { question, context }", "an object with question and context strings");
+  for (let i = 0; i < list.length; i++) {
+    const q: unknown = list[i];
+    if (q === null || typeof q !== "object" || Array.isArray(q)) {
+      throw new InputError(`question-answering: inputs[${i}]`, `is ${i in list ? described(q) : "a hole (missing)"}`, "an object { question, context } of two strings");
     }
-  });
+    for (const k of ["question", "context"] as const) {
+      const v = (q as Record<string, unknown>)[k];
+      if (typeof v !== "string") throw new InputError(`question-answering: inputs[${i}].${k}`, `is ${described(v)}`, "a string");
+    }
+  }
+  options = callOptions(options, "question-answering", ["topK", "maxSeqLen", "docStride", "maxAnswerLen", "alignToWords", "handleImpossibleAnswer", "stopAtMaxLength"]);
   const maxSeqLen = positiveInt(options.maxSeqLen, "question-answering: maxSeqLen", Math.min(384, model.maxLength));
   if (maxSeqLen > model.maxLength) throw new InputError("question-answering: maxSeqLen", `is ${maxSeqLen}`, `at most the model's maximum length ${model.maxLength}`);
   const docStride = options.docStride === undefined ? Math.min(Math.floor(maxSeqLen / 2), 128) : options.docStride;
-  if (!Number.isInteger(docStride) || docStride < 0) throw new InputError("question-answering: docStride", `is ${String(docStride)}`, "a non-negative integer");
+  if (!Number.isInteger(docStride) || docStride < 0) throw new InputError("question-answering: docStride", `is ${described(docStride)}`, "a non-negative integer");
   const topK = positiveInt(options.topK, "question-answering: topK", 1);
   const maxAnswerLen = positiveInt(options.maxAnswerLen, "question-answering: maxAnswerLen", 15);
-  const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride, options.stopAtMaxLength === true));
+  const alignToWords = flag(options.alignToWords, "question-answering: alignToWords", true);
+  const handleImpossibleAnswer = flag(options.handleImpossibleAnswer, "question-answering: handleImpossibleAnswer", false);
+  const stopAtMaxLength = flag(options.stopAtMaxLength, "question-answering: stopAtMaxLength", false);
+  const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride, stopAtMaxLength));
   const flat = windows.flat();
   const logits = headRows(model, flat.map((w) => w.ids));
   let at = 0;
   const out = list.map((q, i) => {
-    const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords: options.alignToWords ?? true, handleImpossibleAnswer: options.handleImpossibleAnswer ?? false }, model.tokenizer.clsId);
+    const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords, handleImpossibleAnswer }, model.tokenizer.clsId);
     const answers = spans.map(({ score, start, end, answer }) => ({ score, start, end, answer }));
     return answers.length === 1 ? answers[0] : answers;
   });

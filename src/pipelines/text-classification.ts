@@ -3,7 +3,7 @@
  * multi-label; the raw logit for regression), labels sorted by score, the best `topK` (default 1; null: all).
  */
 import { scoresOf } from "../model/classifier.js";
-import { headRows, type PretrainedModel, positiveInt, requireHead, texts } from "./common.js";
+import { callOptions, headRows, oneOf, type PretrainedModel, positiveInt, requireHead, texts } from "./common.js";
 
 export interface LabelScore {
   label: string;
@@ -22,9 +22,10 @@ export function textClassification(model: PretrainedModel, input: readonly strin
 export function textClassification(model: PretrainedModel, input: string | readonly string[], options: TextClassificationOptions = {}): LabelScore[] | LabelScore[][] {
   requireHead(model, "text-classification", "DistilBertForSequenceClassification");
   const { list, single } = texts(input, "text-classification");
+  options = callOptions(options, "text-classification", ["topK", "functionToApply"]);
   const labels = model.config.labels;
   const k = options.topK === null ? labels.length : Math.min(labels.length, positiveInt(options.topK, "text-classification: topK", 1));
-  const fn = options.functionToApply;
+  const fn = options.functionToApply === undefined ? undefined : oneOf(options.functionToApply, "text-classification: functionToApply", ["softmax", "sigmoid", "none"] as const, "softmax");
   const problem = fn === undefined ? model.config.problemType : fn === "sigmoid" ? "multi_label_classification" : fn === "none" ? "regression" : "single_label_classification";
   const ids = list.map((t) => model.tokenizer.encode(t, { maxLength: model.maxLength }).ids);
   const out = headRows(model, ids).map((logits) => {

@@ -4,8 +4,8 @@
  * decided together, then grouped). Entities labelled "O" are left out (ignore_labels). Offsets are into the text
  * in UTF-16 units (the JavaScript string's own indices).
  */
-import { InputError } from "../errors.js";
-import { headRows, type PretrainedModel, requireHead, softmax64, texts } from "./common.js";
+import { stringArray } from "../arguments.js";
+import { callOptions, headRows, oneOf, type PretrainedModel, requireHead, softmax64, texts } from "./common.js";
 
 export type Aggregation = "none" | "simple" | "first" | "average" | "max";
 export const AGGREGATIONS: readonly Aggregation[] = ["none", "simple", "first", "average", "max"];
@@ -57,9 +57,9 @@ export function tokenClassification(model: PretrainedModel, input: readonly stri
 export function tokenClassification(model: PretrainedModel, input: string | readonly string[], options: TokenClassificationOptions = {}): (TokenEntity | EntityGroup)[] | (TokenEntity | EntityGroup)[][] {
   requireHead(model, "token-classification", "DistilBertForTokenClassification");
   const { list, single } = texts(input, "token-classification");
-  const aggregation = options.aggregation ?? "none";
-  if (!AGGREGATIONS.includes(aggregation)) throw new InputError("token-classification: aggregation", `is ${JSON.stringify(aggregation)}`, AGGREGATIONS.join(", "));
-  const ignore = options.ignoreLabels ?? ["O"];
+  options = callOptions(options, "token-classification", ["aggregation", "ignoreLabels"]);
+  const aggregation = oneOf(options.aggregation, "token-classification: aggregation", AGGREGATIONS, "none");
+  const ignore = options.ignoreLabels === undefined ? ["O"] : stringArray(options.ignoreLabels, "token-classification: ignoreLabels", " (label names)");
   const { tokenizer } = model;
   const labels = model.config.labels;
   const encodings = list.map((t) => tokenizer.encode(t, { maxLength: model.maxLength }));

@@ -5,6 +5,8 @@
  * Colour meaning is fixed: blue = the token pushes toward the attributed label, orange = away from it, whatever
  * label is predicted; each strip is scaled to its own largest |value|.
  */
+import { described, optionalOf, resultOf } from "../arguments.js";
+import { InputError } from "../errors.js";
 import type { Attribution } from "../analysis/attribution.js";
 import type { PatchResult } from "../analysis/patching.js";
 import type { Study } from "../analysis/study.js";
@@ -48,6 +50,8 @@ const METHOD_NAMES: Record<Attribution["method"], string> = {
 
 /** The study report's section: each method's strip, one under the other, for the same target label. */
 export function attributionSection(list: readonly Attribution[]): string {
+  if (!Array.isArray(list)) throw new InputError("attributionSection: list", `is ${described(list)}`, "an array of what attribute returned");
+  list.forEach((a, i) => resultOf(a, `attributionSection: list[${i}]`, "attribute", { method: "string", tokens: "array", attributions: "array", label: "string" }));
   if (list.length === 0) return "";
   const label = list.find((a) => a.method !== "rollout")?.label ?? list[0].label;
   return `<section class="card" id="attributions">
@@ -64,6 +68,8 @@ export interface AttributionPageOptions {
 
 /** `attribute --html`: one method's result on a page of its own. */
 export function renderAttributionReport(a: Attribution, options: AttributionPageOptions = {}): string {
+  resultOf(a, "renderAttributionReport: attribution", "attribute", { method: "string", tokens: "array", attributions: "array", label: "string", predicted: "string" });
+  optionalOf(options, "renderAttributionReport: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an options object");
   const body = [
     "<main>",
     `<h1>${esc(METHOD_NAMES[a.method])}: ${esc(a.label)}</h1>`,
@@ -77,6 +83,8 @@ export function renderAttributionReport(a: Attribution, options: AttributionPage
 
 /** `patch --html`: the [layer × position] or [layer × head] grid as a heatmap of the normalised metric. */
 export function renderPatchReport(p: PatchResult, options: AttributionPageOptions = {}): string {
+  resultOf(p, "renderPatchReport: result", "activationPatching", { rows: "array", columns: "array", grid: "array", normalized: "array", cleanTokens: "array", corruptedTokens: "array", target: "string", other: "string" });
+  optionalOf(options, "renderPatchReport: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an options object");
   const head = `<tr><th></th>${p.columns.map((c) => `<th class="tk">${esc(c)}</th>`).join("")}</tr>`;
   const rows = p.rows
     .map((r, i) => `<tr><th class="l">${esc(r)}</th>${p.grid[i]

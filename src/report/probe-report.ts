@@ -2,6 +2,7 @@
  * The `probe --html` page: the template, summary statistics, a histogram and a sorted bar chart (inline SVG) of
  * P(label) for every value. Self-contained like the inspect report.
  */
+import { optionalOf, resultOf } from "../arguments.js";
 import type { ProbeResult } from "../analysis/probe.js";
 import { diverging, esc, page } from "./html.js";
 
@@ -13,6 +14,8 @@ export interface ProbeReportOptions {
 }
 
 export function renderProbeReport(r: ProbeResult, options: ProbeReportOptions = {}): string {
+  resultOf(r, "renderProbeReport: result", "runProbe", { template: "string", label: "string", rows: "array", stats: "object" });
+  optionalOf(options, "renderProbeReport: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an options object");
   const st = r.stats;
   const f = (p: number) => p.toFixed(4);
   const statCells: [string, string, string][] = [

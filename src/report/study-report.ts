@@ -3,6 +3,7 @@
  * anywhere) about one input. Static charts are SVG written here; the attention viewer is a small script over data
  * embedded as JSON (attention weights as base64 uint8, square-root companded per head: see pageData).
  */
+import { optionalOf, resultOf } from "../arguments.js";
 import type { Study } from "../analysis/study.js";
 import { attributionSection, ATTRIBUTION_CSS, occlusionAsAttribution } from "./attribution-report.js";
 import { base64, diverging, esc, inkOn, num, page, pct, ramp, rgb, scriptJson, SEQUENTIAL } from "./html.js";
@@ -43,6 +44,8 @@ function supported(s: Study, o: Study["occlusion"][number]): { j: number; drop: 
 }
 
 export function renderStudyReport(s: Study, options: StudyReportOptions = {}): string {
+  resultOf(s, "renderStudyReport: study", "studyInput", { tokens: "array", ids: "array", config: "object", probs: "array", logits: "array", labelIndex: "number", label: "string" });
+  optionalOf(options, "renderStudyReport: options", (v) => v !== null && typeof v === "object" && !Array.isArray(v), "an options object");
   const T = s.tokens.length;
   const { nLayers: L, nHeads: H } = s.config;
   const title = `distilbert-ts report: ${s.label} ${pct(s.probs[s.labelIndex])}`;

@@ -2,6 +2,7 @@
  * BERT WordPiece tokenizer that reproduces Hugging Face's fast (Rust) tokenizer: same ids, tokens, word ids and
  * sequence ids, and offsets into the original strings in UTF-16 units (`codePointOffsets` gives Python's).
  */
+import { described, optionalBoolean, optionsObject } from "../arguments.js";
 import { InputError, TokenizerError } from "../errors.js";
 import { type AddedToken, AddedTokenMatcher } from "./added.js";
 import { decodeWordPiece } from "./decode.js";
@@ -222,19 +223,21 @@ export class WordPieceTokenizer {
 
   private encodeAll(text: string, options: WindowOptions | undefined, overflowing: boolean): Encoding[] {
     checkText(text, "text");
+    // encode accepts encodeWindows' keys too (one options object is often shared by both; it ignores them).
+    optionsObject(options, `${overflowing ? "encodeWindows" : "encode"}: options`, ENCODE_OPTIONS);
     if (options?.pair !== undefined) checkText(options.pair, "pair");
     // An empty pair is no pair, as in transformers' tokenizer(text, text_pair) (`if text_pair`).
     const pair = options?.pair === "" ? undefined : options?.pair;
     const addSpecial = options?.addSpecialTokens ?? true;
-    if (typeof addSpecial !== "boolean") throw new InputError("addSpecialTokens", `is ${String(addSpecial)}`, "a boolean");
+    if (typeof addSpecial !== "boolean") throw new InputError("addSpecialTokens", `is ${described(addSpecial)}`, "a boolean");
     const strategy = options?.truncation ?? "longest_first";
     if (!TRUNCATION_STRATEGIES.includes(strategy)) {
-      throw new InputError("truncation", `is ${JSON.stringify(strategy)}`, TRUNCATION_STRATEGIES.map((t) => `"${t}"`).join(", "));
+      throw new InputError("truncation", `is ${described(strategy)}`, TRUNCATION_STRATEGIES.map((t) => `"${t}"`).join(", "));
     }
     const specials = addSpecial ? (pair === undefined ? 2 : 3) : 0;
     const maxLength = checkMaxLength(options?.maxLength ?? this.modelMaxLength, "maxLength", specials);
     const early = options?.stopAtMaxLength ?? false;
-    if (typeof early !== "boolean") throw new InputError("stopAtMaxLength", `is ${String(early)}`, "a boolean");
+    if (typeof early !== "boolean") throw new InputError("stopAtMaxLength", `is ${described(early)}`, "a boolean");
     const limit = overflowing && early ? maxLength : Infinity;
 
     const a = this.pieces(text, limit);
@@ -263,11 +266,13 @@ export class WordPieceTokenizer {
   }
 
   encodeBatch(texts: string[], options?: EncodeOptions & { padTo?: number }): BatchEncoding {
-    if (!Array.isArray(texts)) throw new InputError("texts", `is ${typeof texts}`, "an array of strings");
-    texts.forEach((t, i) => checkText(t, `texts[${i}]`));
+    if (!Array.isArray(texts)) throw new InputError("texts", `is ${described(texts)}`, "an array of strings");
+    for (let i = 0; i < texts.length; i++) checkText(i in texts ? texts[i] : undefined, `texts[${i}]`);
+    optionsObject(options, "encodeBatch: options", [...ENCODE_OPTIONS, "padTo"]);
     const padTo = options?.padTo ?? 0;
-    if (!Number.isInteger(padTo) || padTo < 0) throw new InputError("padTo", `is ${String(padTo)}`, "a non-negative integer");
-    const encodings = texts.map((t) => this.encode(t, options));
+    if (!Number.isInteger(padTo) || padTo < 0) throw new InputError("padTo", `is ${described(padTo)}`, "a non-negative integer");
+    const { padTo: _, ...encodeOptions } = options ?? {};
+    const encodings = texts.map((t) => this.encode(t, encodeOptions));
     let width = padTo;
     for (const e of encodings) if (e.ids.length > width) width = e.ids.length;
     const ids: number[][] = [];
@@ -303,15 +308,16 @@ export class WordPieceTokenizer {
   /** Hugging Face's `convert_ids_to_tokens`; throws an InputError naming the first id outside the vocabulary. */
   convertIdsToTokens(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string[] {
     if (ids === null || typeof ids !== "object" || typeof ids.length !== "number") {
-      throw new InputError("ids", `is ${ids === null ? "null" : typeof ids}`, "an array of token ids");
+      throw new InputError("ids", `is ${described(ids)}`, "an array of token ids");
     }
-    const skip = options?.skipSpecialTokens ?? false;
+    optionsObject(options, "decode: options", ["skipSpecialTokens"]);
+    const skip = optionalBoolean(options?.skipSpecialTokens, "skipSpecialTokens");
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       const token = Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.idToTokenTable[id] : undefined;
       if (token === undefined) {
-        throw new InputError("ids", `ids[${i}] is ${String(id)}`, `a token id in [0, ${this.vocabSize})`);
+        throw new InputError("ids", `ids[${i}] is ${described(id)}`, `a token id in [0, ${this.vocabSize})`);
       }
       if (skip && this.specialIds.has(id)) continue;
       tokens.push(token);
@@ -426,15 +432,17 @@ function codePointMap(text: string): Int32Array {
   return map;
 }
 
+const ENCODE_OPTIONS = ["addSpecialTokens", "maxLength", "pair", "truncation", "stride", "stopAtMaxLength"];
+
 function checkText(text: unknown, where: string): void {
-  if (typeof text !== "string") throw new InputError(where, `is ${text === null ? "null" : typeof text}`, "a string");
+  if (typeof text !== "string") throw new InputError(where, `is ${described(text)}`, "a string");
 }
 
 function checkMaxLength(value: unknown, where: string, specials: number): number {
   if (value === Infinity) return value;
   if (typeof value !== "number" || !Number.isInteger(value) || value < specials) {
     const room = specials > 0 ? ` (room for the ${specials} special tokens)` : "";
-    throw new InputError(where, `is ${String(value)}`, `an integer >= ${specials}${room}, or Infinity`);
+    throw new InputError(where, `is ${described(value)}`, `an integer >= ${specials}${room}, or Infinity`);
   }
   return value;
 }

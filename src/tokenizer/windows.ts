@@ -2,6 +2,7 @@
  * Truncation of one text or a pair, as Rust `tokenizers` does it (`truncate_encodings` and `Encoding::truncate`,
  * direction right): how many pieces of each text a window keeps, and where each overflowing window starts.
  */
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
 
 /** Hugging Face's truncation strategies for a pair (a single text is always cut at its end). */
@@ -68,7 +69,7 @@ export function windowRanges(len: number, size: number, stride: number): [number
 
 export function checkStride(stride: unknown, size: number): number {
   if (typeof stride !== "number" || !Number.isInteger(stride) || stride < 0) {
-    throw new InputError("stride", `is ${String(stride)}`, "a non-negative integer");
+    throw new InputError("stride", `is ${described(stride)}`, "a non-negative integer");
   }
   if (size > 0 && stride >= size) {
     throw new InputError("stride", `is ${stride}, but windows of this text hold only ${size} tokens`, `a stride below ${size}`);

@@ -131,6 +131,6 @@ describe.skipIf(workerd === null)("workerd", () => {
     expect(Math.abs((body.score as number) - want.score)).toBeLessThanOrEqual(1e-5);
     const bad = await post("/classify", { texts: ["fine", 42] });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/^InputError: classify: texts\[1\]: is number; expected a string$/);
+    expect(bad.body.error).toMatch(/^InputError: classify: texts\[1\]: is the number 42; expected a string$/);
   });
 });

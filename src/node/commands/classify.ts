@@ -1,3 +1,4 @@
+import { printable } from "../../printable.js";
 import { DistilBertError, InputError, UsageError } from "../../errors.js";
 import type { Classification, ClassifyOptions, DistilBertClassifier } from "../../model/classifier.js";
 import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
@@ -15,7 +16,8 @@ export function formatClassification(text: string, c: Classification, json: bool
     return JSON.stringify(obj);
   }
   const flag = c.truncated ? " (truncated)" : c.windows !== undefined && c.windows > 1 ? ` (${c.windows} windows)` : "";
-  return `${c.label} ${c.score.toFixed(4)}${flag}  ${text}`;
+  // Text and label are data (the label from config.json): escaped so each result is one line with no raw escapes.
+  return `${printable(c.label, 80)} ${c.score.toFixed(4)}${flag}  ${printable(text, Infinity)}`;
 }
 
 /**
@@ -46,7 +48,7 @@ async function classifyLines(model: DistilBertClassifier, texts: readonly string
 /** Texts per model call with --file: big enough to batch well, small enough for a lively progress bar. */
 const DEFAULT_BATCH = 32;
 
-const FILE_ONLY = ["format", "field", "column", "out", "batch-size", "quiet", "shard", "resume"] as const;
+const FILE_ONLY = ["format", "field", "column", "out", "batch-size", "quiet", "shard", "resume", "raw"] as const;
 
 export const classifyCommand: Command = {
   name: "classify",
@@ -66,6 +68,9 @@ export const classifyCommand: Command = {
     "  --skip-bad-lines skips records that are not UTF-8 or not well-formed (reported with their line number)",
     "  --shard K/N takes every N-th record from record K (K from 0; auto/N: K = $JOB_COMPLETION_INDEX);",
     "  --resume (with --out) writes PATH.partial and a journal, and continues them if a run was interrupted",
+    "  --out .csv/.tsv: a cell starting with = + - @ (or a tab or CR) is written with a leading ' so that a spreadsheet",
+    "    shows it as text, not a formula (plain numbers stay numbers); --raw writes every cell as it is",
+    "  plain output escapes control characters in texts and labels (\\u000a for a line break): one line per text",
     MODEL_USAGE,
   ].join("\n"),
   options: {
@@ -82,6 +87,7 @@ export const classifyCommand: Command = {
     quiet: { type: "boolean", short: "q" },
     shard: { type: "string" },
     resume: { type: "boolean" },
+    raw: { type: "boolean" },
     ...LONG_OPTIONS,
   },
   positionals: true,
@@ -151,12 +157,14 @@ async function classifyFile(path: string, values: Values, long: ClassifyOptions,
   const shard = shardArg === undefined ? undefined : parseShard(shardArg, io.env);
   const resume = values.resume === true;
   if (resume && outPath === undefined) throw new UsageError("--resume", "needs --out (it continues an output file)", "--out PATH.jsonl|.csv|.tsv");
+  const raw = values.raw === true;
+  if (raw && outFormat !== "csv" && outFormat !== "tsv") throw new UsageError("--raw", "only applies to CSV/TSV output (JSON and plain lines are already safe)", "--out PATH.csv or PATH.tsv");
 
   // Everything that can be checked without the model is checked first: a typo should not wait for 268 MB to load.
   const reader = await openInput(path, format, textKey, [], badLog, true);
   const model = await loadCliModel(values, io);
   // --resume: the partial file and its journal name the run by its input and options; a different run refuses them.
-  const identity = { input: path, size: reader.size, format, text: textKey.name, shard: shardArg ?? null, long };
+  const identity = { input: path, size: reader.size, format, text: textKey.name, shard: shardArg ?? null, long, ...(raw ? { raw } : {}) };
   const resumed = resume && outPath !== undefined ? ResumableFile.open(outPath, identity) : undefined;
   const out = resumed?.file ?? (outPath === undefined ? undefined : await AtomicFileWriter.open(outPath));
   // Ctrl-C, a kill or a closed terminal: drop the temporary file, then die of the same signal (the shell sees the
@@ -175,6 +183,7 @@ async function classifyFile(path: string, values: Values, long: ClassifyOptions,
       write: (s, records) => (out !== undefined ? out.write(s, records) : writeText(io, s)),
       headerWritten: (resumed?.done ?? 0) > 0,
       outFormat,
+      raw,
       columns: () => reader.columns ?? [reader.keyName(textKey)],
       progress: quiet || !io.isTTY ? undefined : (texts, elapsedMs) => classifyProgressLine({ texts, bytesRead: reader.bytesRead, totalBytes: reader.size, elapsedMs }),
       stderr: io.stderr,
@@ -208,6 +217,8 @@ interface RunOptions {
   /** A resumed --out already has its CSV/TSV header. */
   headerWritten?: boolean;
   outFormat: "plain" | "jsonl" | "csv" | "tsv";
+  /** CSV/TSV: write cells that start like a formula as they are (--raw). */
+  raw?: boolean;
   /** The input's columns, asked once the first record is read (a header comes first). */
   columns: () => string[];
   progress?: (texts: number, elapsedMs: number) => string;
@@ -267,7 +278,7 @@ async function runBatches(model: DistilBertClassifier, records: AsyncIterable<In
   // Made on first use: a CSV/TSV header, or a JSONL file's first record, has to be read before the columns are known.
   const formatterFor = (format: "jsonl" | "csv" | "tsv") => {
     if (formatter === undefined) {
-      formatter = new RecordFormatter(format, o.columns(), resultFieldNames(o.columns(), resultFields(labels, format, windowed)));
+      formatter = new RecordFormatter(format, o.columns(), resultFieldNames(o.columns(), resultFields(labels, format, windowed)), { raw: o.raw === true });
       if (o.headerWritten === true) formatter.markHeaderWritten();
     }
     return formatter;
@@ -288,7 +299,7 @@ async function runBatches(model: DistilBertClassifier, records: AsyncIterable<In
       }
       const c = results[k++];
       if (o.outFormat === "plain") {
-        text += formatClassification(batch[i].text.replace(/\r\n|\r|\n/g, " "), c, false) + "\n";
+        text += formatClassification(batch[i].text, c, false) + "\n";
       } else {
         text += formatterFor(o.outFormat).format1(batch[i].row, resultValues(c, o.outFormat, windowed));
       }
@@ -336,12 +347,12 @@ export function summaryLine(s: RunSummary, model: DistilBertClassifier, skipped:
   const dist = model.config.labels
     .map((l) => {
       const n = s.byLabel.get(l) ?? 0;
-      return `${l} ${formatCount(n)} (${s.count > 0 ? ((100 * n) / s.count).toFixed(1) : "0.0"}%)`;
+      return `${printable(l, 80)} ${formatCount(n)} (${s.count > 0 ? ((100 * n) / s.count).toFixed(1) : "0.0"}%)`;
     })
     .join(", ");
   const parts = [`classified ${formatCount(s.count)} texts in ${formatDuration(s.seconds)} (${rate.toFixed(1)} texts/s): ${dist}`, `${formatCount(s.truncated)} truncated`];
   if (s.empty > 0) parts.push(`${formatCount(s.empty)} empty input${s.empty === 1 ? "" : "s"} not classified`);
   if (skipped > 0) parts.push(`${formatCount(skipped)} bad record${skipped === 1 ? "" : "s"} skipped`);
-  if (outPath !== undefined) parts.push(`results in ${outPath}`);
+  if (outPath !== undefined) parts.push(`results in ${printable(outPath, Infinity)}`);
   return parts.join("; ");
 }

@@ -1,3 +1,4 @@
+import { printable } from "../../printable.js";
 import { FileError, UsageError } from "../../errors.js";
 import { matchLabel } from "../../analysis/probe.js";
 import type { DistilBertClassifier } from "../../model/classifier.js";
@@ -75,14 +76,17 @@ export function labelIndex(value: unknown, model: Pick<DistilBertClassifier, "co
 
 const num = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));
 
-export function formatReport(r: EvalReport): string {
+export function formatReport(report: EvalReport): string {
+  // Label names come from config.json: shown escaped (one line each, no raw escapes).
+  const shown = report.labels.map((l) => printable(l, 40));
+  const r = { ...report, labels: shown };
   const w = Math.max(9, ...r.labels.map((l) => l.length)) + 2;
   const lines = [`accuracy ${r.accuracy.toFixed(4)} (${r.correct}/${r.total})`, "", "confusion matrix (rows: true label, columns: predicted)"];
   lines.push(" ".repeat(w) + r.labels.map((l) => l.padStart(w)).join(""));
   r.labels.forEach((l, i) => lines.push(l.padEnd(w) + r.confusion[i].map((n) => String(n).padStart(w)).join("")));
   lines.push("", "class".padEnd(w) + ["precision", "recall", "f1", "support"].map((h) => h.padStart(11)).join(""));
-  for (const l of r.labels) {
-    const m = r.per_class[l];
+  for (const [i, l] of r.labels.entries()) {
+    const m = report.per_class[report.labels[i]];
     lines.push(l.padEnd(w) + [num(m.precision), num(m.recall), num(m.f1), String(m.support)].map((c) => c.padStart(11)).join(""));
   }
   lines.push("macro avg".padEnd(w) + ["", "", num(r.macro_f1), String(r.total)].map((c) => c.padStart(11)).join(""));

@@ -26,6 +26,8 @@ export const probeCommand: Command = {
     "  --csv, --json  machine-readable output (sorted rows and summary statistics; fill-mask: every value's words)",
     "  --html FILE    a self-contained page with the statistics, a histogram and a sorted bar chart (fill-mask: the",
     "                 values' top words side by side and the targets' probabilities)",
+    "  --raw          with --csv: cells starting with = + - @ are written as they are (default: a leading ' keeps a",
+    "                 spreadsheet from running them as formulas)",
     MODEL_USAGE,
   ].join("\n"),
   options: {
@@ -39,6 +41,7 @@ export const probeCommand: Command = {
     set: { type: "string" },
     label: { type: "string" },
     csv: { type: "boolean" },
+    raw: { type: "boolean" },
     json: { type: "boolean" },
     html: { type: "string" },
   },
@@ -47,6 +50,7 @@ export const probeCommand: Command = {
     if (template === undefined) throw new UsageError("--template", "missing", `a sentence with {} such as "This film was filmed in {}."`);
     checkTemplate(template);
     if (values.csv === true && values.json === true) throw new UsageError("probe", "both --csv and --json given", "one output format");
+    if (values.raw === true && values.csv !== true) throw new UsageError("--raw", "only applies with --csv (JSON and the table are already safe)", "--csv --raw");
     const file = stringOpt(values, "values");
     const setName = stringOpt(values, "set");
     const given = (values.value as string[] | undefined) ?? [];
@@ -86,7 +90,7 @@ export const probeCommand: Command = {
         throw new FileError(htmlPath, `cannot write the page (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable file path");
       }
     }
-    if (values.csv === true) io.stdout.write(probeCsv(result));
+    if (values.csv === true) io.stdout.write(probeCsv(result, { raw: values.raw === true }));
     else if (values.json === true) await writeLine(io.stdout, JSON.stringify({ template: result.template, label: result.label, source, stats: result.stats, rows: result.rows }));
     else await writeTable(io, result, source, htmlPath);
     return 0;
@@ -108,7 +112,7 @@ async function fillMaskProbe(values: Values, io: CliIO, model: Awaited<ReturnTyp
       throw new FileError(htmlPath, `cannot write the page (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable file path");
     }
   }
-  if (values.csv === true) io.stdout.write(maskProbeCsv(result));
+  if (values.csv === true) io.stdout.write(maskProbeCsv(result, { raw: values.raw === true }));
   else if (values.json === true) await writeLine(io.stdout, JSON.stringify({ ...result, source }));
   else await writeMaskTable(io, result, source, htmlPath);
   return 0;
@@ -148,18 +152,18 @@ async function readValues(file: string, io: CliIO): Promise<string> {
 }
 
 async function writeTable(io: CliIO, r: ProbeResult, source: string, htmlPath: string | undefined): Promise<void> {
-  const col = `P(${r.label})`;
+  const col = `P(${printable(r.label, 80)})`;
   const w = Math.max(col.length, 8);
-  await writeLine(io.stdout, `${printable(col, 80)} for "${printable(r.template, 200)}" over ${r.stats.n} values (${printable(source, 200)}), highest first:`);
+  await writeLine(io.stdout, `${col} for "${printable(r.template, Infinity)}" over ${r.stats.n} values (${printable(source, Infinity)}), highest first:`);
   await writeLine(io.stdout, `${"rank".padStart(4)}  ${col.padEnd(w)}  value`);
   for (let i = 0; i < r.rows.length; i++) {
     const row = r.rows[i];
-    await writeLine(io.stdout, `${String(i + 1).padStart(4)}  ${row.prob.toFixed(4).padEnd(w)}  ${printable(row.value, 80)}`);
+    await writeLine(io.stdout, `${String(i + 1).padStart(4)}  ${row.prob.toFixed(4).padEnd(w)}  ${printable(row.value, Infinity)}`);
   }
   const s = r.stats;
   await writeLine(io.stdout, "");
-  await writeLine(io.stdout, `max     ${s.max.prob.toFixed(4)}  ${printable(s.max.value, 80)}`);
-  await writeLine(io.stdout, `min     ${s.min.prob.toFixed(4)}  ${printable(s.min.value, 80)}`);
+  await writeLine(io.stdout, `max     ${s.max.prob.toFixed(4)}  ${printable(s.max.value, Infinity)}`);
+  await writeLine(io.stdout, `min     ${s.min.prob.toFixed(4)}  ${printable(s.min.value, Infinity)}`);
   await writeLine(io.stdout, `spread  ${s.spread.toFixed(4)}  (max − min)`);
   await writeLine(io.stdout, `mean    ${s.mean.toFixed(4)}`);
   await writeLine(io.stdout, `median  ${s.median.toFixed(4)}`);

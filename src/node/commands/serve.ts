@@ -1,4 +1,5 @@
 /** `distilbert-ts serve`: the TEI-compatible HTTP server (src/server) on Node's http module. */
+import { printable } from "../../printable.js";
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { UsageError } from "../../errors.js";
@@ -83,12 +84,12 @@ export const serveCommand: Command = {
     const log =
       logFormat === "json"
         ? (e: AccessLogEntry) => write(JSON.stringify(e))
-        : (e: AccessLogEntry) => write(`${e.time} ${e.method} ${e.path} ${e.status} ${e.duration_ms}ms${e.error_type ? ` ${e.error_type}` : ""}`);
+        : (e: AccessLogEntry) => write(`${e.time} ${printable(e.method, 20)} ${printable(e.path, 200)} ${e.status} ${e.duration_ms}ms${e.error_type ? ` ${e.error_type}` : ""}`);
     const handler = createHandler(model, {
       ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
       info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: "float32", version: packageVersion() },
       log,
-      onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${e instanceof Error ? e.message : String(e)}\n`),
+      onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${printable(e instanceof Error ? e.message : String(e), 400)}\n`),
     });
     const served = await serveNode(handler, { host, port, headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs });
     write(`listening on ${served.url}`);

@@ -1,3 +1,4 @@
+import { printable } from "../../printable.js";
 import { InputError, UsageError } from "../../errors.js";
 import { loadTokenizer, type Encoding, type WordPieceTokenizer } from "../../tokenizer/index.js";
 import { resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
@@ -21,7 +22,7 @@ async function tokenizerOf(values: Values, io: CliIO): Promise<WordPieceTokenize
 
 /** Plain: the word pieces, then their ids (one line per text, so stdin lines and output lines pair up). */
 function formatEncoding(e: Encoding, json: boolean): string {
-  if (!json) return `${e.tokens.join(" ")}  (${e.ids.join(" ")})`;
+  if (!json) return `${e.tokens.map((t) => printable(t, 100)).join(" ")}  (${e.ids.join(" ")})`;
   return JSON.stringify({ input_ids: e.ids, tokens: e.tokens, offsets: e.offsets, word_ids: e.wordIds, sequence_ids: e.sequenceIds });
 }
 

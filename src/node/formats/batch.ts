@@ -1,4 +1,5 @@
 /** What `classify --file` and `eval` share: reading options, opening the input, reporting skipped records. */
+import { printable } from "../../printable.js";
 import type { Writable } from "node:stream";
 import { UsageError } from "../../errors.js";
 import type { ClassifyOptions } from "../../model/classifier.js";
@@ -48,7 +49,7 @@ export class BadRecordLog {
 
   readonly report = (bad: BadRecord): void => {
     this.count++;
-    if (this.count <= this.show) this.stderr.write(`warning: ${this.path}:${bad.lineNo}: ${bad.problem}; skipped\n`);
+    if (this.count <= this.show) this.stderr.write(`warning: ${printable(`${this.path}:${bad.lineNo}: ${bad.problem}`, Infinity)}; skipped\n`);
     if (this.count === this.show + 1) this.stderr.write(`warning: more bad records are skipped without a message (the summary counts them)\n`);
   };
 }

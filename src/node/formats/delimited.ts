@@ -90,16 +90,4 @@ export class DelimitedParser {
   }
 }
 
-/** One field, quoted only when it must be: a delimiter, quote, CR or LF inside (spaces are data, RFC 4180 §2.4). */
-export function formatField(value: string, delimiter: string): string {
-  if (value.includes(delimiter) || value.includes('"') || value.includes("\n") || value.includes("\r")) {
-    return `"${value.replaceAll('"', '""')}"`;
-  }
-  return value;
-}
-
-export function formatRecord(values: readonly string[], delimiter: string): string {
-  // A lone empty field would be a blank line, which readers skip.
-  if (values.length === 1 && values[0] === "") return '""';
-  return values.map((v) => formatField(v, delimiter)).join(delimiter);
-}
+export { type FormatOptions, formatField, formatRecord, neutralizeFormula } from "../../csv.js";

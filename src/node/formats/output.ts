@@ -7,7 +7,7 @@ import { createWriteStream, unlinkSync, type WriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { FileError } from "../../errors.js";
-import { formatRecord } from "./delimited.js";
+import { type FormatOptions, formatRecord } from "./delimited.js";
 
 export type OutputFormat = "jsonl" | "csv" | "tsv";
 
@@ -139,6 +139,8 @@ export class RecordFormatter {
     readonly inputColumns: readonly string[],
     /** The names of the result fields (see resultFieldNames). */
     readonly resultNames: readonly string[],
+    /** CSV/TSV cells: `raw` keeps cells that start like a formula as they are (default: neutralised). */
+    readonly cells: FormatOptions = {},
   ) {
     this.delimiter = format === "tsv" ? "\t" : ",";
   }
@@ -154,9 +156,9 @@ export class RecordFormatter {
     let s = "";
     if (!this.headerDone) {
       this.headerDone = true;
-      s = formatRecord([...this.inputColumns, ...this.resultNames], this.delimiter) + "\n";
+      s = formatRecord([...this.inputColumns, ...this.resultNames], this.delimiter, this.cells) + "\n";
     }
-    return s + formatRecord([...this.inputColumns.map((c) => cell(row[c])), ...results.map(cell)], this.delimiter) + "\n";
+    return s + formatRecord([...this.inputColumns.map((c) => cell(row[c])), ...results.map(cell)], this.delimiter, this.cells) + "\n";
   }
 
   /** The file already has its header (a resumed run): do not write it again. */
@@ -168,6 +170,6 @@ export class RecordFormatter {
   finish(): string {
     if (this.format === "jsonl" || this.headerDone) return "";
     this.headerDone = true;
-    return formatRecord([...this.inputColumns, ...this.resultNames], this.delimiter) + "\n";
+    return formatRecord([...this.inputColumns, ...this.resultNames], this.delimiter, this.cells) + "\n";
   }
 }
