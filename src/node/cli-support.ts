@@ -57,6 +57,8 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownOption(cmd, argv, err.message);
+    const ambiguous = /^Option '(-[^']*)' argument is ambiguous/.exec(err.message);
+    if (ambiguous !== null) throw dashValue(ambiguous[1], argv, options);
     // node:util's other messages already name the flag ("Option '--model <value>' argument missing").
     throw new UsageError(cmd.name, err.message.split(". To specify")[0].replace(/\.$/, ""));
   }
@@ -86,6 +88,26 @@ function unknownOption(cmd: Command, argv: string[], message: string): UsageErro
   return new UsageError(cmd.name, `unknown option ${flag}`, `one of ${names.map((n) => `--${n}`).join(", ")}`);
 }
 
+/**
+ * `--clean "-5 stars"`: node:util will not take a value that starts with "-" after a space (it may be a forgotten
+ * value followed by a flag). Say so in one line, with the spelling that works.
+ */
+function dashValue(flag: string, argv: string[], options: Options): UsageError {
+  const name = flag.startsWith("--") ? flag.slice(2) : Object.keys(options).find((n) => `-${options[n].short}` === flag);
+  const long = name === undefined ? flag : `--${name}`;
+  const i = argv.findIndex((a) => a === flag);
+  const value = i >= 0 && i + 1 < argv.length ? argv[i + 1] : "-…";
+  return new UsageError(long, `its value ${JSON.stringify(value)} starts with "-" (or the value is missing)`, `${long}=${JSON.stringify(value)} for a value that starts with "-"`);
+}
+
+/**
+ * One rule across commands: each TEXT argument is a separate text. A command that looks at one input (inspect,
+ * attribute) refuses several rather than joining them; classify, tokenize and the task commands take each as its own.
+ */
+export function atMostOneText(cmd: string, texts: readonly string[]): void {
+  if (texts.length > 1) throw new UsageError(cmd, `takes one TEXT, got ${texts.length} arguments`, `one quoted text ("the film was fine"), or classify/tokenize for several texts`);
+}
+
 export function stringOpt(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
@@ -113,6 +135,16 @@ export async function resolveModelDir(model: string | undefined, io: CliIO): Pro
   const dir = defaultModelDir(io.env);
   if (await isDownloadComplete(dir)) return dir;
   throw new FileError(dir, "no --model DIR was given and the default model is not downloaded here", "the model fetched once with `npx distilbert-ts download` (then run this command again), or --model DIR");
+}
+
+/**
+ * A person who typed the command alone would otherwise face a silent wait: on a terminal, say that stdin is read.
+ * Every command that reads stdin when given nothing else says it the same way.
+ */
+export function stdinHint(io: CliIO, what: string, instead = "give TEXT arguments, or --file PATH"): void {
+  if ((io.stdin as { isTTY?: boolean }).isTTY === true) {
+    io.stderr.write(`reading ${what} from the terminal, one a line; Ctrl-D ends (or ${instead})\n`);
+  }
 }
 
 /** Lines of a stream as they arrive (no buffering of the whole input), without their line endings. */

@@ -3,7 +3,7 @@ import { ATTRIBUTION_METHODS, attribute, type AttributionMethod, type Baseline, 
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderAttributionReport } from "../../report/attribution-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { atMostOneText, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { parseIdsOption } from "./ids-option.js";
 
 const BASELINES: readonly Baseline[] = ["pad", "mask", "zero"];
@@ -49,13 +49,14 @@ export const attributeCommand: Command = {
     if (rule === undefined || !Object.hasOwn(RULES, ruleText)) throw new UsageError("--rule", `${JSON.stringify(ruleText)} is unknown`, "riemann or gauss");
     const htmlPath = stringOpt(values, "html");
     if (htmlPath !== undefined && values.json === true) throw new UsageError("attribute", "both --json and --html given", "one of them");
+    atMostOneText("attribute", texts);
     const idsArg = stringOpt(values, "ids");
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("attribute", idsArg === undefined ? "nothing to attribute" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
 
     const model = await loadCliModel(values, io);
-    const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts.join(" ") };
+    const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts[0] };
     const r = attribute(model, input, { method, target: stringOpt(values, "target"), steps, rule, baseline });
 
     if (htmlPath !== undefined) {

@@ -8,7 +8,8 @@ import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
 import { parseConfig } from "../../model/config.js";
-import { loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { atMostOneText, loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { decodeTextFile } from "../formats/lines.js";
 import { findModelFiles, readFileChecked } from "../model-dir.js";
 import { writeNpy } from "../npy.js";
 
@@ -53,9 +54,7 @@ export const inspectCommand: Command = {
       if (stray !== undefined || texts.length > 0) throw new UsageError("--list", `does not run an input, so ${stray !== undefined ? `--${stray}` : "TEXT"} does not apply`, "--list alone (with --model DIR, --json)");
       return listActivations(values, io);
     }
-    // One rule across commands: each argument is a separate text. inspect looks at one input, so it refuses several
-    // rather than joining them (classify and tokenize take each as its own text).
-    if (texts.length > 1) throw new UsageError("inspect", `takes one TEXT, got ${texts.length} arguments`, `one quoted text ("the film was fine"), or classify/tokenize for several texts`);
+    atMostOneText("inspect", texts);
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("inspect", idsArg === undefined ? "nothing to inspect" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
@@ -143,7 +142,7 @@ export const inspectCommand: Command = {
 /** inspect --list: the activation table of the model's config (the weights are not needed, nor loaded). */
 async function listActivations(values: Values, io: CliIO): Promise<number> {
   const files = await findModelFiles(await resolveModelDir(stringOpt(values, "model"), io));
-  const config = parseConfig(new TextDecoder().decode(await readFileChecked(files.config)), files.config);
+  const config = parseConfig(decodeTextFile(await readFileChecked(files.config), files.config), files.config);
   const table = activationTable(config);
   const dims: Record<string, number> = { B: 1, H: config.nHeads, dim: config.dim, hidden: config.hiddenDim, dh: config.dim / config.nHeads, labels: config.labels.length };
   const shape = (s: readonly string[]) => s.map((d) => (d in dims ? `${d}=${dims[d]}` : d)).join(", ");

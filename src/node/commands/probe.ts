@@ -3,7 +3,8 @@ import { VALUE_SETS } from "../../analysis/countries.js";
 import { checkTemplate, parseValueList, probeCsv, runProbe, type ProbeResult } from "../../analysis/probe.js";
 import { FileError, UsageError } from "../../errors.js";
 import { renderProbeReport } from "../../report/probe-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { decodeTextFile } from "../formats/lines.js";
+import { loadCliModel, stdinHint, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const probeCommand: Command = {
   name: "probe",
@@ -65,17 +66,21 @@ export const probeCommand: Command = {
   },
 };
 
+/** The value list's text, under the rules of every text input (a BOM named, bytes that are not UTF-8 reported). */
 async function readValues(file: string, io: CliIO): Promise<string> {
   if (file === "-") {
+    stdinHint(io, "values", "--values FILE, or --set NAME");
     const chunks: Buffer[] = [];
     for await (const c of io.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-    return Buffer.concat(chunks).toString("utf8");
+    return decodeTextFile(Buffer.concat(chunks), "stdin");
   }
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (e) {
     throw new FileError(file, `cannot read the value list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a text file with one value per line");
   }
+  return decodeTextFile(bytes, file);
 }
 
 async function writeTable(io: CliIO, r: ProbeResult, source: string, htmlPath: string | undefined): Promise<void> {
