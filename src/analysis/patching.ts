@@ -5,7 +5,6 @@
  *
  * Each grid row is one batched forward: row b of the batch is the corrupted input with patch b, applied by a hook.
  */
-import { labelIndexOf } from "../model/labels.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 
@@ -70,7 +69,11 @@ export function activationPatching(model: DistilBertClassifier, cleanIn: In, cor
   const cleanRun = model.forward([clean.ids], undefined, { capture: by === "position" ? names : ["layer.*.attn.context"] });
   const corruptedLogits = Array.from(model.forward([corrupted.ids]).logits.data);
   const cleanLogits = Array.from(cleanRun.logits.data);
-  const labelIndex = (l: string | number, what: string) => labelIndexOf(labels, l, what);
+  const labelIndex = (l: string | number, what: string) => {
+    const i = typeof l === "number" ? l : labels.indexOf(l);
+    if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new InputError(what, `${JSON.stringify(l)} is not a label of this model`, `one of ${labels.join(", ")}`);
+    return i;
+  };
   const argmax = (a: number[], skip = -1) => a.reduce((best, v, i) => (i !== skip && (best < 0 || v > a[best]) ? i : best), -1);
   const target = options.target === undefined ? argmax(cleanLogits) : labelIndex(options.target, "target");
   let other: number;

@@ -4,7 +4,6 @@
  * bias the model learned (the experiment the model card of distilbert-base-uncased-finetuned-sst-2-english asks
  * users to run).
  */
-import { matchLabel } from "../model/labels.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 
@@ -67,10 +66,18 @@ export function parseValueList(text: string): string[] {
   return out;
 }
 
-export { matchLabel };
-
 export function defaultProbeLabel(labels: readonly string[]): string {
   return labels.find((l) => l.toUpperCase() === "POSITIVE") ?? labels[labels.length - 1];
+}
+
+/**
+ * A label name as the user typed it → the model's label: exact, else ignoring case ("positive" is POSITIVE), the rule
+ * eval applies to gold labels too. undefined when neither matches (or the case-blind match is ambiguous).
+ */
+export function matchLabel(labels: readonly string[], name: string): string | undefined {
+  if (labels.includes(name)) return name;
+  const folded = labels.filter((l) => l.toLowerCase() === name.toLowerCase());
+  return folded.length === 1 ? folded[0] : undefined;
 }
 
 export function runProbe(model: DistilBertClassifier, template: string, values: readonly string[], label?: string): ProbeResult {

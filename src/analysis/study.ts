@@ -2,7 +2,6 @@
  * What the HTML report shows about one input, computed with the engine only (no Node, no DOM), so a browser page
  * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
  */
-import { labelIndexOf } from "../model/labels.js";
 import { InputError } from "../errors.js";
 import { attribute, type Attribution } from "./attribution.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
@@ -104,7 +103,8 @@ export function studyInput(
   const predicted = argmax(probs);
   let labelIndex = predicted;
   if (options.label !== undefined) {
-    labelIndex = labelIndexOf(config.labels, options.label, "label");
+    labelIndex = config.labels.indexOf(options.label);
+    if (labelIndex < 0) throw new InputError("label", `${JSON.stringify(options.label)} is not a label of this model`, `one of ${config.labels.join(", ")}`);
   }
   const T = ids.length;
   const attentions = out.attentions!.map((a) =>

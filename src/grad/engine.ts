@@ -5,7 +5,6 @@
  * one block's forward at a time, with what its backward needs, right before going back through it. That costs one
  * more forward and keeps the peak at n_layers · T · dim plus one block's activations, instead of all of them.
  */
-import { labelIndexOf } from "../model/labels.js";
 import { InputError } from "../errors.js";
 import { compilePattern } from "../model/activations.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
@@ -105,7 +104,12 @@ export class GradientEngine {
 
   /** Label index of a LabelRef, checked. */
   labelIndex(label: LabelRef): number {
-    return labelIndexOf(this.model.config.labels, label, "target");
+    const labels = this.model.config.labels;
+    const i = typeof label === "number" ? label : labels.indexOf(label);
+    if (!Number.isInteger(i) || i < 0 || i >= labels.length) {
+      throw new InputError("target", `${JSON.stringify(label)} is not a label of this model`, `one of ${labels.join(", ")} (or an index below ${labels.length})`);
+    }
+    return i;
   }
 
   /** The gradients of `objective` w.r.t. the activations named by `wrt` (names or patterns). */

@@ -100,14 +100,6 @@ function dashValue(flag: string, argv: string[], options: Options): UsageError {
   return new UsageError(long, `its value ${JSON.stringify(value)} starts with "-" (or the value is missing)`, `${long}=${JSON.stringify(value)} for a value that starts with "-"`);
 }
 
-/**
- * One rule across commands: each TEXT argument is a separate text. A command that looks at one input (inspect,
- * attribute) refuses several rather than joining them; classify, tokenize and the task commands take each as its own.
- */
-export function atMostOneText(cmd: string, texts: readonly string[]): void {
-  if (texts.length > 1) throw new UsageError(cmd, `takes one TEXT, got ${texts.length} arguments`, `one quoted text ("the film was fine"), or classify/tokenize for several texts`);
-}
-
 export function stringOpt(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
@@ -135,16 +127,6 @@ export async function resolveModelDir(model: string | undefined, io: CliIO): Pro
   const dir = defaultModelDir(io.env);
   if (await isDownloadComplete(dir)) return dir;
   throw new FileError(dir, "no --model DIR was given and the default model is not downloaded here", "the model fetched once with `npx distilbert-ts download` (then run this command again), or --model DIR");
-}
-
-/**
- * A person who typed the command alone would otherwise face a silent wait: on a terminal, say that stdin is read.
- * Every command that reads stdin when given nothing else says it the same way.
- */
-export function stdinHint(io: CliIO, what: string, instead = "give TEXT arguments, or --file PATH"): void {
-  if ((io.stdin as { isTTY?: boolean }).isTTY === true) {
-    io.stderr.write(`reading ${what} from the terminal, one a line; Ctrl-D ends (or ${instead})\n`);
-  }
 }
 
 /** Lines of a stream as they arrive (no buffering of the whole input), without their line endings. */

@@ -7,11 +7,14 @@
  */
 import { DistilBertError, InputError, UsageError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
-import { printable } from "../printable.js";
-import { loadCliModel, stdinHint, stringOpt, writeLine, type CliIO, type Options, type Values } from "./cli-support.js";
-import { EMPTY_INPUT, isEmptyText } from "./commands/classify.js";
-import { BadRecordLog, inputFormat, openInput } from "./formats/batch.js";
+import { loadCliModel, stringOpt, type CliIO, type Options, type Values } from "./cli-support.js";
+import { inputFormat, openInput } from "./formats/batch.js";
 import { decodeLine, splitLines } from "./formats/lines.js";
+import { printable } from "../printable.js";
+import { stdinHint } from "./cli-rules.js";
+import { EMPTY_INPUT, isEmptyText } from "./commands/classify.js";
+import { BadRecordLog } from "./formats/batch.js";
+import { writeWithBackpressure } from "./formats/output.js";
 
 export const INPUT_OPTIONS: Options = {
   model: { type: "string" },
@@ -24,12 +27,17 @@ export const INPUT_OPTIONS: Options = {
 };
 
 export const INPUT_USAGE = [
-  "  each TEXT is a separate input; without TEXT or --file, reads one input per stdin line and answers it as it arrives",
-  "  --file: .txt is one input a line; .jsonl takes --field, .csv/.tsv take --column (default text)",
+  "  without TEXT or --file, reads one input per stdin line and answers each line as it arrives",
+  "  --file: .txt is one input a line; .jsonl takes --field, .csv/.tsv take --column",
   "  --json prints one JSON value per input line, shaped as Hugging Face's pipeline output",
-  "  one output per input, in order: an empty input keeps its place as `-  (skipped: empty input)` ({\"text\",\"skipped\"}",
-  "    with --json); a bad input (not UTF-8, a bad record, no answer possible) stops the run after the outputs before",
-  "    it, unless --skip-bad-lines (--file or stdin) keeps its place the same way, saying why",
+];
+
+/** The row rule's usage lines (after INPUT_USAGE). */
+export const ROW_USAGE = [
+  "  each TEXT is a separate input; one output per input, in order: an empty input keeps its place as",
+  "    `-  (skipped: empty input)` ({\"text\",\"skipped\"} with --json); a bad input (not UTF-8, a bad record, no answer",
+  "    possible) stops the run after the outputs before it, unless --skip-bad-lines (--file or stdin) keeps its place",
+  "    the same way, saying why",
 ];
 
 export interface TaskInput {
@@ -155,7 +163,7 @@ export async function eachInput<R>(
 
 /** The output of an input that got no answer: plain `-  (skipped: WHY)`, or with --json {"text","skipped"}. */
 export function skippedLine(io: CliIO, text: string, reason: string, json: boolean): Promise<void> {
-  return writeLine(io.stdout, json ? JSON.stringify({ text, skipped: reason }) : `-  (skipped: ${printable(reason, 400)})`);
+  return writeWithBackpressure(io.stdout, (json ? JSON.stringify({ text, skipped: reason }) : `-  (skipped: ${printable(reason, 400)})`) + "\n");
 }
 
 /**

@@ -3,7 +3,8 @@ import { ATTRIBUTION_METHODS, attribute, type AttributionMethod, type Baseline, 
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderAttributionReport } from "../../report/attribution-report.js";
-import { atMostOneText, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { atMostOneText, labelOption } from "../cli-rules.js";
 import { parseIdsOption } from "./ids-option.js";
 
 const BASELINES: readonly Baseline[] = ["pad", "mask", "zero"];
@@ -57,7 +58,7 @@ export const attributeCommand: Command = {
 
     const model = await loadCliModel(values, io);
     const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts[0] };
-    const r = attribute(model, input, { method, target: stringOpt(values, "target"), steps, rule, baseline });
+    const r = attribute(model, input, { method, target: labelOption(model, stringOpt(values, "target")), steps, rule, baseline });
 
     if (htmlPath !== undefined) {
       try {

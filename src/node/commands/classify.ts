@@ -1,11 +1,12 @@
 import { DistilBertError, InputError, UsageError } from "../../errors.js";
 import type { Classification, ClassifyOptions, DistilBertClassifier } from "../../model/classifier.js";
-import { loadCliModel, stdinHint, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
 import { decodeLine, splitLines } from "../formats/lines.js";
 import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
 import type { InputRecord } from "../formats/records.js";
 import { parseShard, ResumableFile, shardRecords } from "../formats/resume.js";
+import { stdinHint } from "../cli-rules.js";
 import { classifyProgressLine, formatCount, formatDuration, StatusLine } from "../progress.js";
 
 export function formatClassification(text: string, c: Classification, json: boolean): string {

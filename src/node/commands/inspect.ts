@@ -8,10 +8,11 @@ import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
 import { parseConfig } from "../../model/config.js";
-import { atMostOneText, loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
-import { decodeTextFile } from "../formats/lines.js";
+import { loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { findModelFiles, readFileChecked } from "../model-dir.js";
 import { writeNpy } from "../npy.js";
+import { atMostOneText, labelOption } from "../cli-rules.js";
+import { decodeTextFile } from "../formats/lines.js";
 
 export const inspectCommand: Command = {
   name: "inspect",
@@ -92,7 +93,7 @@ export const inspectCommand: Command = {
     let gradients: Record<string, Tensor> = {};
     if (gradNames.length > 0) {
       const engine = new GradientEngine(model);
-      const target = stringOpt(values, "target") ?? config.labels[probs.indexOf(Math.max(...probs))];
+      const target = labelOption(model, stringOpt(values, "target")) ?? config.labels[probs.indexOf(Math.max(...probs))];
       gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
     }
     if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, { ids, tokens, logits, probs, headMask });

@@ -3,6 +3,7 @@ import { activationPatching, type PatchBy, type PatchMetric } from "../../analys
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderPatchReport } from "../../report/attribution-report.js";
+import { labelOption } from "../cli-rules.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const patchCommand: Command = {
@@ -41,7 +42,7 @@ export const patchCommand: Command = {
     if (htmlPath !== undefined && values.json === true) throw new UsageError("patch", "both --json and --html given", "one of them");
 
     const model = await loadCliModel(values, io);
-    const r = activationPatching(model, { text: clean }, { text: corrupted }, { by, metric, target: stringOpt(values, "target"), other: stringOpt(values, "other") });
+    const r = activationPatching(model, { text: clean }, { text: corrupted }, { by, metric, target: labelOption(model, stringOpt(values, "target")), other: labelOption(model, stringOpt(values, "other")) });
     if (htmlPath !== undefined) {
       try {
         await writeFile(htmlPath, renderPatchReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts patch" }));

@@ -2,9 +2,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { VALUE_SETS } from "../../analysis/countries.js";
 import { checkTemplate, parseValueList, probeCsv, runProbe, type ProbeResult } from "../../analysis/probe.js";
 import { FileError, UsageError } from "../../errors.js";
-import { renderProbeReport } from "../../report/probe-report.js";
+import { stdinHint } from "../cli-rules.js";
 import { decodeTextFile } from "../formats/lines.js";
-import { loadCliModel, stdinHint, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { renderProbeReport } from "../../report/probe-report.js";
+import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const probeCommand: Command = {
   name: "probe",

@@ -9,12 +9,12 @@ import { stringOpt, writeLine, type Command, type CliIO, type Values } from "../
 import { positiveInt } from "../formats/batch.js";
 import { AtomicFileWriter, writeWithBackpressure } from "../formats/output.js";
 import { writeNpy } from "../npy.js";
-import { eachInput, INPUT_OPTIONS, INPUT_USAGE, loadTaskModel, num, skippedLine, taskInputs } from "../task-input.js";
+import { eachInput, INPUT_OPTIONS, INPUT_USAGE, loadTaskModel, num, ROW_USAGE, skippedLine, taskInputs } from "../task-input.js";
 
 export const fillMaskCommand: Command = {
   name: "fill-mask",
   summary: "the likeliest words for each [MASK] of a text (a masked-LM model)",
-  usage: ["distilbert-ts fill-mask --model DIR [--top-k K] [--json] [TEXT ...]", "  --top-k: candidates per mask (default 5)", ...INPUT_USAGE].join("\n"),
+  usage: ["distilbert-ts fill-mask --model DIR [--top-k K] [--json] [TEXT ...]", "  --top-k: candidates per mask (default 5)", ...INPUT_USAGE, ...ROW_USAGE].join("\n"),
   options: { ...INPUT_OPTIONS, "top-k": { type: "string" } },
   positionals: true,
   async run(values: Values, positionals: string[], io: CliIO): Promise<number> {
@@ -44,6 +44,7 @@ export const nerCommand: Command = {
     "  --aggregation: none (each word piece; the default), simple (B-/I- runs grouped), or first/average/max",
     "    (a word's pieces decided together, then grouped), as Hugging Face's aggregation_strategy",
     ...INPUT_USAGE,
+    ...ROW_USAGE,
   ].join("\n"),
   options: { ...INPUT_OPTIONS, aggregation: { type: "string" } },
   positionals: true,
@@ -75,6 +76,7 @@ export const embedCommand: Command = {
     "  a sentence-transformers folder uses its own Pooling/Dense/Normalize; a bare DistilBertModel is mean-pooled",
     "  --out FILE.npy: one float32 [texts, dim] array; FILE.jsonl: {\"text\", \"embedding\"} per line (written whole, then renamed)",
     ...INPUT_USAGE,
+    ...ROW_USAGE,
   ].join("\n"),
   options: { ...INPUT_OPTIONS, out: { type: "string" } },
   positionals: true,

@@ -1,7 +1,8 @@
 import { InputError, UsageError } from "../../errors.js";
 import { loadTokenizer, type Encoding, type WordPieceTokenizer } from "../../tokenizer/index.js";
-import { resolveModelDir, stdinHint, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { decodeLine, decodeTextFile, splitLines } from "../formats/lines.js";
+import { stdinHint } from "../cli-rules.js";
 import { loadTokenizerFromDir, readFileChecked } from "../model-dir.js";
 
 /**
