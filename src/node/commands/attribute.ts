@@ -4,8 +4,8 @@ import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderAttributionReport } from "../../report/attribution-report.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
-import { atMostOneText, labelOption } from "../cli-rules.js";
 import { parseIdsOption } from "./ids-option.js";
+import { atMostOneText, labelOption } from "../cli-rules.js";
 
 const BASELINES: readonly Baseline[] = ["pad", "mask", "zero"];
 const RULES: Record<string, IgRule> = { riemann: "riemann-right", "riemann-right": "riemann-right", gauss: "gauss-legendre", "gauss-legendre": "gauss-legendre" };

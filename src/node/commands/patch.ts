@@ -1,9 +1,9 @@
 import { writeFile } from "node:fs/promises";
+import { labelOption } from "../cli-rules.js";
 import { activationPatching, type PatchBy, type PatchMetric } from "../../analysis/patching.js";
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderPatchReport } from "../../report/attribution-report.js";
-import { labelOption } from "../cli-rules.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const patchCommand: Command = {
