@@ -57,7 +57,7 @@ export const attributeCommand: Command = {
     }
 
     const model = await loadCliModel(values, io);
-    const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts[0] };
+    const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts.join(" ") };
     const r = attribute(model, input, { method, target: labelOption(model, stringOpt(values, "target")), steps, rule, baseline });
 
     if (htmlPath !== undefined) {
