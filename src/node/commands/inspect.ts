@@ -1,3 +1,5 @@
+import { atMostOneText, labelOption } from "../cli-rules.js";
+import { decodeTextFile } from "../formats/lines.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseHeadMaskText } from "../../analysis/head-mask.js";
@@ -11,8 +13,6 @@ import { parseConfig } from "../../model/config.js";
 import { loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { findModelFiles, readFileChecked } from "../model-dir.js";
 import { writeNpy } from "../npy.js";
-import { atMostOneText, labelOption } from "../cli-rules.js";
-import { decodeTextFile } from "../formats/lines.js";
 
 export const inspectCommand: Command = {
   name: "inspect",

@@ -1,9 +1,9 @@
+import { stdinHint } from "../cli-rules.js";
+import { decodeTextFile } from "../formats/lines.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { VALUE_SETS } from "../../analysis/countries.js";
 import { checkTemplate, parseValueList, probeCsv, runProbe, type ProbeResult } from "../../analysis/probe.js";
 import { FileError, UsageError } from "../../errors.js";
-import { stdinHint } from "../cli-rules.js";
-import { decodeTextFile } from "../formats/lines.js";
 import { renderProbeReport } from "../../report/probe-report.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
@@ -67,8 +67,8 @@ export const probeCommand: Command = {
   },
 };
 
-/** The value list's text, under the rules of every text input (a BOM named, bytes that are not UTF-8 reported). */
 async function readValues(file: string, io: CliIO): Promise<string> {
+  // Under the rules of every text input: a UTF-16/32 BOM named, bytes that are not UTF-8 reported by line.
   if (file === "-") {
     stdinHint(io, "values", "--values FILE, or --set NAME");
     const chunks: Buffer[] = [];
