@@ -247,18 +247,27 @@ function requestClassify() {
   worker.postMessage({ type: "classify", id: nextId++, text: els.text.value, layer: Number(els.layer.value), head: Number(els.head.value) });
 }
 
+/**
+ * One colour per label, by its index in the model's config, the same palette as the inspect report and every page
+ * `distilbert-ts` writes (src/report/html.ts LABEL_COLORS): the SST-2 model's NEGATIVE is red and POSITIVE blue on all.
+ */
+const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e"];
+
 function showResult(r) {
-  const labelClass = /^[A-Z_]+$/.test(r.label) ? r.label : "";
+  const names = Object.keys(r.scores);
+  const colorOf = (name) => LABEL_COLORS[Math.max(0, names.indexOf(name)) % LABEL_COLORS.length];
   els.label.textContent = r.label;
-  els.label.className = `label ${labelClass}`;
+  els.label.className = "label";
+  els.label.style.color = colorOf(r.label);
   els.score.textContent = `${(100 * r.score).toFixed(1)}%`;
   els.bars.replaceChildren();
   for (const [name, p] of Object.entries(r.scores)) {
     const n = document.createElement("span");
     n.textContent = name;
     const bar = document.createElement("div");
-    bar.className = `bar ${/^[A-Z_]+$/.test(name) ? name : ""}`;
+    bar.className = "bar";
     const fill = document.createElement("span");
+    fill.style.background = colorOf(name);
     fill.style.width = `${(100 * p).toFixed(2)}%`;
     bar.append(fill);
     const v = document.createElement("span");

@@ -369,7 +369,7 @@ function caseList(base) {
     // --- config.json
     cfgCase("not-json", "config.json is not JSON (trailing comma)", "ConfigError", "not valid JSON", configText(cfg).replace(/\n}\n$/, ",\n}\n")),
     cfgCase("not-object", "config.json is a JSON array", "ConfigError", "top level is an array of 0 elements; expected a JSON object", "[]\n"),
-    cfgCase("not-utf8", "config.json is not UTF-8 (Latin-1 é)", "FileError", "is not valid UTF-8 text", concat(enc.encode(configText(cfg).slice(0, -2)), new Uint8Array([0x2c, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d, 0x0a]))),
+    cfgCase("not-utf8", "config.json is not UTF-8 (Latin-1 é)", "FileError", "is not valid UTF-8; expected UTF-8 text", concat(enc.encode(configText(cfg).slice(0, -2)), new Uint8Array([0x2c, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d, 0x0a]))),
     cfgCase("model-type", "model_type is bert, not distilbert", "ConfigError", 'model_type is "bert"', (c) => ({ ...c, model_type: "bert" })),
     cfgCase("heads-not-dividing", "n_heads (3) does not divide dim (4)", "ConfigError", "n_heads (3) does not divide dim (4)", (c) => ({ ...c, n_heads: 3 })),
     cfgCase("dim-string", 'dim is the string "4"', "ConfigError", 'field "dim" is the string "4"', (c) => ({ ...c, dim: "4" })),
@@ -406,7 +406,7 @@ function caseList(base) {
     vocabCase("empty-line", "vocab.txt has an empty line", "TokenizerError", "is empty; expected one non-empty token per line", () => base.vocab.replace("\nof\n", "\n\n")),
     vocabCase("too-few", "vocab.txt is truncated: fewer tokens than the config's vocab_size (every later word would be [UNK])", "TokenizerError", `has ${V - 3} tokens but the model's vocab_size is ${V}`, () => base.vocab.split("\n").slice(0, V - 3).join("\n") + "\n"),
     vocabCase("too-many", "vocab.txt has more tokens than the config's vocab_size", "TokenizerError", `has ${V + 3} tokens but the model's vocab_size is ${V}`, () => base.vocab + "extra1\nextra2\nextra3\n"),
-    vocabCase("not-utf8", "vocab.txt is not UTF-8 (a lone continuation byte)", "FileError", "is not valid UTF-8 text", () => concat(enc.encode(base.vocab), new Uint8Array([0x80, 0x0a]))),
+    vocabCase("not-utf8", "vocab.txt is not UTF-8 (a lone continuation byte)", "FileError", "is not valid UTF-8; expected UTF-8 text", () => concat(enc.encode(base.vocab), new Uint8Array([0x80, 0x0a]))),
 
     // --- tokenizer.json
     tokCase("bpe", "tokenizer.json holds a BPE model (another model type)", "TokenizerError", 'model type "BPE" is not supported', (j) => ({ ...j, model: { type: "BPE", vocab: j.model.vocab, merges: [] } })),

@@ -72,6 +72,13 @@ describe("npy data", () => {
     expect(Array.from(scalar.data)).toEqual([7]);
   });
 
+  it("decodes a view that is a window on a larger buffer (a small Buffer from readFileSync sits in Node's pool)", () => {
+    const bytes = encodeNpy(Float32Array.from([1, 2, 3]), [3]);
+    const pool = new Uint8Array(bytes.length + 64).fill(0xaa);
+    pool.set(bytes, 16);
+    expect(Array.from(decodeNpy(pool.subarray(16, 16 + bytes.length)).data)).toEqual([1, 2, 3]);
+  });
+
   // Optional cross-check with real numpy: runs only where a python3 with numpy is installed.
   const py = spawnSync("python3", ["-c", "import numpy; print(numpy.__version__)"], { encoding: "utf8" });
   const hasNumpy = py.status === 0;

@@ -142,6 +142,17 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     await page.close();
   });
 
+  it("the probe page keeps each label's colour whichever label is probed (--label NEGATIVE: P ≥ 0.5 in NEGATIVE's red)", async () => {
+    // Before, bars at P ≥ 0.5 were blue whatever the label: probing NEGATIVE drew NEGATIVE in POSITIVE's colour.
+    const neg = runProbe(await loadTiny(), "This film was filmed in {}.", COUNTRIES.slice(0, 40), "negative");
+    const probePage = await open(renderProbeReport(neg, { source: "40 countries" }), "probe-negative.html");
+    const strokes = await probePage.page.$$eval("#chart-full svg.bars .row rect", (rs) => rs.map((r) => r.getAttribute("stroke")));
+    neg.rows.forEach((row, i) => expect(strokes[i], row.value).toBe(row.prob >= 0.5 ? "#d6604d" : "#2166ac"));
+    await probePage.page.locator("#hist").screenshot({ path: join(ARTIFACTS, "probe-negative-hist.png") });
+    expect(probePage.problems).toEqual([]);
+    await probePage.page.close();
+  });
+
   it("at 226 tokens with DistilBERT's 6 × 12 heads: the large map keeps token labels and the page stays near 5 MB", async () => {
     const m = randomModel({ vocabSize: 400, dim: 96, nLayers: 6, nHeads: 12, hiddenDim: 192, maxPositionEmbeddings: 512, seed: 5 });
     const model = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: "js" });

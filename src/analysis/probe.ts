@@ -37,6 +37,8 @@ export interface ProbeStats {
 export interface ProbeResult {
   template: string;
   label: string;
+  /** The model's labels (pages draw each in its own colour). */
+  labels: string[];
   /** Sorted by prob, highest first; ties keep the input order. */
   rows: ProbeRow[];
   stats: ProbeStats;
@@ -102,7 +104,7 @@ export function runProbe(model: DistilBertClassifier, template: string, values: 
     valueTokens: model.tokenizer.encode(value, { addSpecialTokens: false }).tokens,
   }));
   const sorted = rows.map((r, i) => ({ r, i })).sort((a, b) => b.r.prob - a.r.prob || a.i - b.i).map((x) => x.r);
-  return { template, label: target, rows: sorted, stats: probeStats(rows) };
+  return { template, label: target, labels: [...labels], rows: sorted, stats: probeStats(rows) };
 }
 
 export function probeStats(rows: readonly { value: string; prob: number }[]): ProbeStats {

@@ -77,6 +77,8 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownOption(cmd, argv, err.message);
+    const ambiguous = /^Option '(-[^']*)' argument is ambiguous/.exec(err.message);
+    if (ambiguous !== null) throw dashValue(ambiguous[1], argv, options);
     // node:util's other messages already name the flag ("Option '--model <value>' argument missing").
     throw new UsageError(cmd.name, err.message.split(". To specify")[0].replace(/\.$/, ""));
   }
@@ -104,6 +106,18 @@ function unknownOption(cmd: Command, argv: string[], message: string): UsageErro
     return new UsageError(cmd.name, `unknown option ${JSON.stringify(arg)}`, `a known option, or a text that starts with "-" put after "--": distilbert-ts ${cmd.name} -- ${JSON.stringify(arg)}`);
   }
   return new UsageError(cmd.name, `unknown option ${flag}`, `one of ${names.map((n) => `--${n}`).join(", ")}`);
+}
+
+/**
+ * `--clean "-5 stars"`: node:util will not take a value that starts with "-" after a space (it may be a forgotten
+ * value followed by a flag). Say so in one line, with the spelling that works.
+ */
+function dashValue(flag: string, argv: string[], options: Options): UsageError {
+  const name = flag.startsWith("--") ? flag.slice(2) : Object.keys(options).find((n) => `-${options[n].short}` === flag);
+  const long = name === undefined ? flag : `--${name}`;
+  const i = argv.findIndex((a) => a === flag);
+  const value = i >= 0 && i + 1 < argv.length ? argv[i + 1] : "-…";
+  return new UsageError(long, `its value ${JSON.stringify(value)} starts with "-" (or the value is missing)`, `${long}=${JSON.stringify(value)} for a value that starts with "-"`);
 }
 
 export function stringOpt(values: Values, name: string): string | undefined {

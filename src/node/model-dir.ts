@@ -9,6 +9,7 @@ import { loadModel, type LoadModelOptions } from "../model/load.js";
 import type { SentenceTransformersFiles } from "../model/sentence.js";
 import type { ByteReader } from "../safetensors/index.js";
 import { type LoadTokenizerOptions, loadTokenizer, type WordPieceTokenizer } from "../tokenizer/index.js";
+import { decodeTextFile } from "./formats/lines.js";
 import { nodeWorkerFactory } from "./wasm-workers.js";
 
 /** The tokenizer files of a folder, as paths; the ones the folder lacks are undefined. */
@@ -270,10 +271,7 @@ async function readSentenceModules(dir: string, modulesPath: string): Promise<Se
   return { modules, files };
 }
 
+/** The model folder's text files follow the rules of every text input (see decodeTextFile). */
 function decodeUtf8(bytes: Uint8Array, path: string): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new FileError(path, "is not valid UTF-8 text");
-  }
+  return decodeTextFile(bytes, path);
 }

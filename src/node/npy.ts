@@ -67,7 +67,8 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: numbe
   if (!m) throw new RangeError("npy: no shape");
   const shape = m[1].split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
-  const view = new DataView(bytes.buffer, bytes.byteOffset + 10 + hlen);
+  // The length too: a small Buffer from readFileSync is a window on Node's shared pool, which goes on past it.
+  const view = new DataView(bytes.buffer, bytes.byteOffset + 10 + hlen, bytes.byteLength - 10 - hlen);
   if (view.byteLength !== n * 4) throw new RangeError(`npy: ${view.byteLength} data bytes for ${n} float32 values`);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = view.getFloat32(i * 4, true);

@@ -4,7 +4,7 @@
  */
 import { optionalOf, resultOf } from "../arguments.js";
 import type { ProbeResult } from "../analysis/probe.js";
-import { diverging, esc, page } from "./html.js";
+import { esc, labelColor, labelTint, OTHER_COLOR, page } from "./html.js";
 
 export interface ProbeReportOptions {
   modelName?: string;
@@ -37,7 +37,7 @@ export function renderProbeReport(r: ProbeResult, options: ProbeReportOptions = 
 <p class="note">Only the value in <code>{}</code> changes from one sentence to the next, so with a neutral template every difference in P(${esc(r.label)}) is something the model attaches to the value itself.</p></section>`,
     `<section class="card" id="hist"><h2>Distribution</h2>${histogram(r)}</section>`,
     `<section class="card" id="ranking"><h2>Every value, sorted</h2>
-<p class="note"><label><input type="checkbox" id="zoom"> zoom the axis to the observed range (${f(st.min.prob)} – ${f(st.max.prob)})</label> · the dashed line is the mean; bars are blue above 0.5 and orange below; hover a bar for the full sentence.</p>
+<p class="note"><label><input type="checkbox" id="zoom"> zoom the axis to the observed range (${f(st.min.prob)} – ${f(st.max.prob)})</label> · the dashed line is the mean; bars at 0.5 or above are in ${esc(r.label)}'s colour, below it in ${r.labels.length === 2 ? `${esc(r.labels[1 - Math.max(0, r.labels.indexOf(r.label))])}'s` : "grey"}; hover a bar for the full sentence.</p>
 <div id="chart-full">${bars(r, 0, 1)}</div>
 <div id="chart-zoom" hidden>${bars(r, st.min.prob, st.max.prob)}</div>
 </section>`,
@@ -47,13 +47,15 @@ export function renderProbeReport(r: ProbeResult, options: ProbeReportOptions = 
   return page(`probe: ${r.template}`, CSS, body, SCRIPT);
 }
 
-/** Bars above 0.5 blue, below orange: which side of the decision a value lands on. */
-function side(p: number): string {
-  return p >= 0.5 ? "#7fb0d8" : "#f1a58f";
-}
-
-function edge(p: number): string {
-  return p >= 0.5 ? diverging(1) : diverging(-1);
+/**
+ * Which side of 0.5 a value lands on, in the labels' own colours (as on every page): P(label) ≥ 0.5 in the probed
+ * label's colour, below in the other label's (two labels) or slate grey (more: below 0.5 names no single label).
+ */
+function sideLabel(r: ProbeResult, p: number): { fill: string; stroke: string } {
+  const j = Math.max(0, r.labels.indexOf(r.label));
+  const hex = p >= 0.5 ? labelColor(j) : r.labels.length === 2 ? labelColor(1 - j) : OTHER_COLOR;
+  const fill = p >= 0.5 ? labelTint(j, 0.55) : r.labels.length === 2 ? labelTint(1 - j, 0.55) : "#b9bec8";
+  return { fill, stroke: hex };
 }
 
 /** A "nice" tick step for counts: the smallest 1, 2 or 5 times a power of ten that needs at most `most` intervals to reach `max`. */
@@ -82,7 +84,7 @@ function histogram(r: ProbeResult): string {
   }
   counts.forEach((c, i) => {
     const mid = (i + 0.5) / bins;
-    parts.push(`<rect x="${(m.l + i * bw + 1).toFixed(1)}" y="${y(c).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(H - m.b - y(c)).toFixed(1)}" fill="${side(mid)}" stroke="${edge(mid)}" stroke-width="0.6"><title>${(i / bins).toFixed(2)}–${((i + 1) / bins).toFixed(2)}: ${c} value${c === 1 ? "" : "s"}</title></rect>`);
+    parts.push(`<rect x="${(m.l + i * bw + 1).toFixed(1)}" y="${y(c).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(H - m.b - y(c)).toFixed(1)}" fill="${sideLabel(r, mid).fill}" stroke="${sideLabel(r, mid).stroke}" stroke-width="0.6"><title>${(i / bins).toFixed(2)}–${((i + 1) / bins).toFixed(2)}: ${c} value${c === 1 ? "" : "s"}</title></rect>`);
   });
   for (let g = 0; g <= 10; g += 1) parts.push(`<text x="${m.l + (g / 10) * (W - m.l - m.r)}" y="${H - m.b + 15}" text-anchor="middle" font-size="11" fill="#5b6475">${(g / 10).toFixed(1)}</text>`);
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle" font-size="12" fill="#5b6475">P(${esc(r.label)}), in bins of 0.05</text>`);
@@ -111,7 +113,7 @@ function bars(r: ProbeResult, lo: number, hi: number): string {
     const unk = row.valueTokens.includes("[UNK]") ? " (contains [UNK])" : "";
     parts.push(`<g class="row"><title>${esc(row.text)} → P(${esc(r.label)}) = ${row.prob.toFixed(6)}; predicted ${esc(row.predicted)}; value tokens: ${esc(row.valueTokens.join(" "))}${unk}</title>`);
     parts.push(`<text x="${lw - 8}" y="${yy + 12}" text-anchor="end" font-size="11.5">${esc(row.value)}</text>`);
-    parts.push(`<rect x="${lw}" y="${yy + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" rx="2" fill="${side(row.prob)}" stroke="${edge(row.prob)}" stroke-width="0.6"/>`);
+    parts.push(`<rect x="${lw}" y="${yy + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" rx="2" fill="${sideLabel(r, row.prob).fill}" stroke="${sideLabel(r, row.prob).stroke}" stroke-width="0.6"/>`);
     parts.push(`<text x="${W - vw + 6}" y="${yy + 12}" font-size="11" class="mono">${row.prob.toFixed(4)}</text></g>`);
   });
   const mx = x(r.stats.mean);

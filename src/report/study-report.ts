@@ -6,7 +6,7 @@
 import { optionalOf, resultOf } from "../arguments.js";
 import type { Study } from "../analysis/study.js";
 import { attributionSection, ATTRIBUTION_CSS, occlusionAsAttribution } from "./attribution-report.js";
-import { base64, diverging, esc, inkOn, num, page, pct, ramp, rgb, scriptJson, SEQUENTIAL } from "./html.js";
+import { base64, diverging, esc, inkOn, labelColor, labelTint, num, page, pct, ramp, rgb, scriptJson, SEQUENTIAL } from "./html.js";
 
 export interface StudyReportOptions {
   /** Shown under the title, e.g. the model folder. */
@@ -15,18 +15,6 @@ export interface StudyReportOptions {
   generator?: string;
 }
 
-/** One colour per label, used for that label everywhere on the page (bars, lens lines, occlusion). */
-// Ten, so that a masked LM's ten words (the study's default top k) each keep a colour of their own.
-const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e", "#a6761d", "#e7298a", "#666666", "#17becf"];
-const labelColor = (j: number) => LABEL_COLORS[j % LABEL_COLORS.length];
-
-/** White → the label's colour, t in [0, 1]: how strongly something speaks for that label. */
-function labelTint(j: number, t: number): string {
-  const hex = labelColor(j);
-  const c = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
-  return rgb(c.map((v) => Math.round(255 + (v - 255) * x)) as [number, number, number]);
-}
 
 /**
  * The label an occluded token supported: the one whose probability drops most when it is removed (for two labels,

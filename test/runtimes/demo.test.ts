@@ -7,6 +7,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoMounts, startStaticServer, type StaticServer } from "../../scripts/demo-server.mjs";
+import { labelColor } from "../../src/report/html.js";
 import { JsBackend } from "../../src/tensor/js-backend.js";
 import { loadTiny, tinyDir } from "../helpers/fixture.js";
 import { repoRoot } from "../helpers/shared.js";
@@ -90,6 +91,8 @@ describe.skipIf(bin === null)("browser demo", () => {
     await page.goto(`${server.url}?model=/fixture/`);
     await page.locator('#status[data-state="ready"]').waitFor({ timeout: 30_000 });
     expect(await page.inputValue("#model-url")).toBe("/fixture/");
+    // The URL field is a text field now (type=url refused relative URLs); it keeps the width type=url had.
+    expect((await page.locator("#model-url").boundingBox())!.width).toBeGreaterThanOrEqual(260);
     const cfg = (await loadTiny(new JsBackend())).config;
     const layers = await page.$$eval("#layer option", (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
     expect(layers).toEqual(Array.from({ length: cfg.nLayers }, (_, l) => [String(l), String(l)]));
@@ -112,6 +115,15 @@ describe.skipIf(bin === null)("browser demo", () => {
     // The bar's ends are the colours the cells use for 0 and 1.
     expect(await legend.locator(".lg-bar").evaluate((e) => getComputedStyle(e).backgroundImage)).toBe("linear-gradient(90deg, rgb(255, 255, 255), rgb(38, 62, 150))");
     await page.locator("#attn-card").screenshot({ path: join(repoRoot, "test/artifacts/demo-attention.png") });
+    // Each label in its own colour, by its index, as in the inspect report (NEGATIVE red, POSITIVE blue; before, the
+    // demo drew POSITIVE green).
+    await page.fill("#text", "a fine film");
+    await page.waitForFunction(() => document.getElementById("result")?.dataset.text === "a fine film", undefined, { timeout: 15_000 });
+    const fills = await page.$$eval("#bars .bar > span", (s) => s.map((e) => getComputedStyle(e).backgroundColor));
+    const css = (hex: string) => `rgb(${[1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)).join(", ")})`;
+    expect(fills).toEqual(cfg.labels.map((_, j) => css(labelColor(j))));
+    const shown = await page.locator("#label").textContent();
+    expect(await page.locator("#label").evaluate((e) => getComputedStyle(e).color)).toBe(fills[cfg.labels.indexOf(shown!)]);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -5,6 +5,7 @@ import { printable } from "../../printable.js";
 import { renderAttributionReport } from "../../report/attribution-report.js";
 import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { parseIdsOption } from "./ids-option.js";
+import { atMostOneText, labelOption } from "../cli-rules.js";
 
 const BASELINES: readonly Baseline[] = ["pad", "mask", "zero"];
 const RULES: Record<string, IgRule> = { riemann: "riemann-right", "riemann-right": "riemann-right", gauss: "gauss-legendre", "gauss-legendre": "gauss-legendre" };
@@ -51,6 +52,7 @@ export const attributeCommand: Command = {
     if (rule === undefined || !Object.hasOwn(RULES, ruleText)) throw new UsageError("--rule", `${JSON.stringify(ruleText)} is unknown`, "riemann or gauss");
     const htmlPath = stringOpt(values, "html");
     if (htmlPath !== undefined && values.json === true) throw new UsageError("attribute", "both --json and --html given", "one of them");
+    atMostOneText("attribute", texts);
     const idsArg = stringOpt(values, "ids");
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("attribute", idsArg === undefined ? "nothing to attribute" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
@@ -58,7 +60,7 @@ export const attributeCommand: Command = {
 
     const model = await loadCliModel(values, io);
     const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts.join(" ") };
-    const r = attribute(model, input, { method, target: stringOpt(values, "target"), steps, rule, baseline });
+    const r = attribute(model, input, { method, target: labelOption(model, stringOpt(values, "target")), steps, rule, baseline });
 
     if (htmlPath !== undefined) {
       try {

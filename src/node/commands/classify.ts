@@ -7,6 +7,7 @@ import { decodeLine, splitLines } from "../formats/lines.js";
 import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
 import type { InputRecord } from "../formats/records.js";
 import { parseShard, ResumableFile, shardRecords } from "../formats/resume.js";
+import { stdinHint } from "../cli-rules.js";
 import { classifyProgressLine, formatCount, formatDuration, StatusLine } from "../progress.js";
 
 export function formatClassification(text: string, c: Classification, json: boolean): string {
@@ -113,10 +114,7 @@ export const classifyCommand: Command = {
 
 /** Line in, line out: each stdin line is answered as soon as it arrives (no batching, no waiting for more). */
 async function classifyStdin(values: Values, long: ClassifyOptions, io: CliIO): Promise<number> {
-  // A person who typed `classify` alone would otherwise face a silent wait (for the model, then for their typing).
-  if ((io.stdin as { isTTY?: boolean }).isTTY === true) {
-    io.stderr.write("reading texts from the terminal, one a line; Ctrl-D ends (or give TEXT arguments, or --file PATH)\n");
-  }
+  stdinHint(io, "texts");
   const model = await loadCliModel(values, io);
   const skip = values["skip-bad-lines"] === true;
   const log = new BadRecordLog("stdin", io.stderr);
@@ -125,6 +123,8 @@ async function classifyStdin(values: Values, long: ClassifyOptions, io: CliIO): 
     if (text === undefined) {
       if (!skip) throw new InputError(`stdin:${l.lineNo}`, "is not valid UTF-8", "UTF-8 text (or --skip-bad-lines to skip such lines)");
       log.report({ lineNo: l.lineNo, problem: "is not valid UTF-8" });
+      // Its row is kept, as a bad record's is in a file: output line i stays input line i.
+      await writeLine(io.stdout, formatSkipped("", `line ${l.lineNo}: is not valid UTF-8`, values.json === true));
       continue;
     }
     if (isEmptyText(text)) {

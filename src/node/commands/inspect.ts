@@ -1,3 +1,5 @@
+import { atMostOneText, labelOption } from "../cli-rules.js";
+import { decodeTextFile } from "../formats/lines.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseHeadMaskText } from "../../analysis/head-mask.js";
@@ -66,9 +68,7 @@ export const inspectCommand: Command = {
       if (stray !== undefined || texts.length > 0) throw new UsageError("--list", `does not run an input, so ${stray !== undefined ? `--${stray}` : "TEXT"} does not apply`, "--list alone (with --model DIR, --json)");
       return listActivations(values, io);
     }
-    // One rule across commands: each argument is a separate text. inspect looks at one input, so it refuses several
-    // rather than joining them (classify and tokenize take each as its own text).
-    if (texts.length > 1) throw new UsageError("inspect", `takes one TEXT, got ${texts.length} arguments`, `one quoted text ("the film was fine"), or classify/tokenize for several texts`);
+    atMostOneText("inspect", texts);
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("inspect", idsArg === undefined ? "nothing to inspect" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
@@ -115,7 +115,7 @@ export const inspectCommand: Command = {
     let gradients: Record<string, Tensor> = {};
     if (gradNames.length > 0) {
       const engine = new GradientEngine(model);
-      const target = stringOpt(values, "target") ?? config.labels[probs.indexOf(Math.max(...probs))];
+      const target = labelOption(model, stringOpt(values, "target")) ?? config.labels[probs.indexOf(Math.max(...probs))];
       gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
     }
     if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, activationTable(config, model.model), { ids, tokens, logits, probs, headMask });
@@ -165,7 +165,7 @@ export const inspectCommand: Command = {
 /** inspect --list: the activation table of the model's config (the weights are not needed, nor loaded). */
 async function listActivations(values: Values, io: CliIO): Promise<number> {
   const files = await findModelFiles(await resolveModelDir(stringOpt(values, "model"), io));
-  const config = parseConfig(new TextDecoder().decode(await readFileChecked(files.config)), files.config);
+  const config = parseConfig(decodeTextFile(await readFileChecked(files.config), files.config), files.config);
   // A sentence-transformers model's head names come from its modules (Dense widths in their own files): load it.
   const table = files.modules === undefined ? activationTable(config) : activationTable(config, (await loadCliModel(values, io)).model);
   const dims: Record<string, number> = { B: 1, H: config.nHeads, dim: config.dim, hidden: config.hiddenDim, dh: config.dim / config.nHeads, labels: config.labels.length, vocab: config.vocabSize };

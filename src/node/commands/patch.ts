@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { labelOption } from "../cli-rules.js";
 import { activationPatching, type PatchBy, type PatchMetric } from "../../analysis/patching.js";
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
@@ -43,7 +44,7 @@ export const patchCommand: Command = {
     if (htmlPath !== undefined && values.json === true) throw new UsageError("patch", "both --json and --html given", "one of them");
 
     const model = await loadCliModel(values, io);
-    const r = activationPatching(model, { text: clean }, { text: corrupted }, { by, metric, target: stringOpt(values, "target"), other: stringOpt(values, "other") });
+    const r = activationPatching(model, { text: clean }, { text: corrupted }, { by, metric, target: labelOption(model, stringOpt(values, "target")), other: labelOption(model, stringOpt(values, "other")) });
     if (htmlPath !== undefined) {
       try {
         await writeFile(htmlPath, renderPatchReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts patch" }));

@@ -1,3 +1,5 @@
+import { stdinHint } from "../cli-rules.js";
+import { decodeTextFile } from "../formats/lines.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { VALUE_SETS } from "../../analysis/countries.js";
 import { maskProbeCsv, runMaskProbe, type MaskProbeResult } from "../../analysis/mask-probe.js";
@@ -139,16 +141,20 @@ async function writeMaskTable(io: CliIO, r: MaskProbeResult, source: string, htm
 }
 
 async function readValues(file: string, io: CliIO): Promise<string> {
+  // Under the rules of every text input: a UTF-16/32 BOM named, bytes that are not UTF-8 reported by line.
   if (file === "-") {
+    stdinHint(io, "values", "--values FILE, or --set NAME");
     const chunks: Buffer[] = [];
     for await (const c of io.stdin) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-    return Buffer.concat(chunks).toString("utf8");
+    return decodeTextFile(Buffer.concat(chunks), "stdin");
   }
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (e) {
     throw new FileError(file, `cannot read the value list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a text file with one value per line");
   }
+  return decodeTextFile(bytes, file);
 }
 
 async function writeTable(io: CliIO, r: ProbeResult, source: string, htmlPath: string | undefined): Promise<void> {

@@ -1,10 +1,12 @@
 /** qa: extractive question answering (a question-answering model) on the command line. */
 import { InputError, UsageError } from "../../errors.js";
-import { type QaAnswer, type QaOptions, questionAnswering } from "../../pipelines/question-answering.js";
+import { type QaAnswer, type QaInput, type QaOptions, questionAnswering } from "../../pipelines/question-answering.js";
 import { printable } from "../../printable.js";
 import { MODEL_USAGE, stringOpt, writeLine, type Command, type CliIO, type Values } from "../cli-support.js";
 import { positiveInt } from "../formats/batch.js";
-import { INPUT_OPTIONS, loadTaskModel, num, taskInputs } from "../task-input.js";
+import { writeWithBackpressure } from "../formats/output.js";
+import { EMPTY_INPUT, isEmptyText } from "./classify.js";
+import { eachInput, INPUT_OPTIONS, loadTaskModel, num, skippedLine, taskInputs, type TaskInput, type TaskInputs } from "../task-input.js";
 
 export const qaCommand: Command = {
   name: "qa",
@@ -13,6 +15,8 @@ export const qaCommand: Command = {
     "distilbert-ts qa --model DIR --question Q --context C [--top-k K] [--max-seq-len N] [--doc-stride N] [--max-answer-len N] [--json]",
     "       distilbert-ts qa --model DIR --file PATH.jsonl|.csv|.tsv   (fields question and context)",
     "  without --question/--context or --file, reads one JSON object {\"question\", \"context\"} per stdin line",
+    "  one output per input, in order: an empty question or context keeps its place as `-  (skipped: empty input)`",
+    "    ({\"text\",\"skipped\"} with --json); a bad input stops the run after the outputs before it, unless --skip-bad-lines",
     "  long contexts are read in windows of --max-seq-len tokens (default 384) overlapping by --doc-stride (128)",
     "  --json prints one JSON value per input, shaped as Hugging Face's pipeline output",
     MODEL_USAGE,
@@ -36,42 +40,61 @@ export const qaCommand: Command = {
     const context = stringOpt(values, "context");
     if ((question === undefined) !== (context === undefined)) throw new UsageError("qa", "--question and --context go together", "both, or --file, or JSON lines on stdin");
     if (question !== undefined && values.file !== undefined) throw new UsageError("qa", "both --question and --file given", "one of them");
-    const inputs = question !== undefined ? one(question, context!) : pairs(values, io);
-    const model = await loadTaskModel("qa", values, io);
-    for await (const q of inputs) {
-      const out = questionAnswering(model, q, options);
-      if (values.json === true) {
-        await writeLine(io.stdout, JSON.stringify(out));
-        continue;
-      }
-      let s = `${printable(q.question, Infinity)}\n`;
+    if (question !== undefined && values["skip-bad-lines"] === true) throw new UsageError("--skip-bad-lines", "only applies to --file or stdin", "--file PATH, or JSON lines on stdin");
+    // Fields of a --file record or of --question/--context; a stdin line is a JSON object to parse.
+    const hasFields = values.file !== undefined || question !== undefined;
+    const inputs: TaskInputs = question !== undefined
+      ? { inputs: one(question, context!), skip: false, from: "arguments" }
+      : await taskInputs("qa", values, [], io, hasFields ? "question" : "text", 'JSON objects {"question", "context"}', "--question Q --context C, or --file PATH");
+    inputs.inputs = markEmpty(inputs.inputs, hasFields);
+    const model = await loadTaskModel("qa", values, io, "DistilBertForQuestionAnswering");
+    const json = values.json === true;
+    const answer = (input: TaskInput) => questionAnswering(model, pairOf(input, hasFields), options);
+    return eachInput(inputs, io, answer, async (input, out, skipped) => {
+      if (skipped !== undefined || out === undefined) return skippedLine(io, input.text, skipped ?? "", json);
+      if (json) return writeLine(io.stdout, JSON.stringify(out));
+      let s = `${printable(pairOf(input, hasFields).question, Infinity)}\n`;
       for (const a of (Array.isArray(out) ? out : [out]) as QaAnswer[]) s += `  ${num(a.score)}  ${printable(JSON.stringify(a.answer), 200)}  [${a.start}, ${a.end})\n`;
-      await io.stdout.write(s);
-    }
-    return 0;
+      await writeWithBackpressure(io.stdout, s);
+    });
   },
 };
 
-async function* one(question: string, context: string): AsyncGenerator<{ question: string; context: string }> {
-  yield { question, context };
+/** The two arguments as one input (an empty one follows the row rule, as an empty TEXT does). */
+async function* one(question: string, context: string): AsyncGenerator<TaskInput> {
+  yield { row: { question, context }, text: question, where: "--question/--context" };
 }
 
-/** --file records with question and context fields, or stdin JSON lines. */
-async function* pairs(values: Values, io: CliIO): AsyncGenerator<{ question: string; context: string }> {
-  const fromFile = values.file !== undefined;
-  let n = 0;
-  for await (const r of taskInputs("qa", values, [], io, fromFile ? "question" : "text")) {
-    n++;
-    let row = r.row;
-    if (!fromFile) {
+/** An input whose question or context is empty or only whitespace is an empty input (the row rule). */
+async function* markEmpty(inputs: AsyncIterable<TaskInput>, hasFields: boolean): AsyncGenerator<TaskInput> {
+  for await (const input of inputs) {
+    if (input.skipped === undefined) {
+      let pair: QaInput | undefined;
       try {
-        row = JSON.parse(r.text);
+        pair = pairOf(input, hasFields);
       } catch {
-        throw new InputError(`stdin:${n}`, "is not a JSON object", '{"question": …, "context": …}');
+        // Not a question and context at all: a bad input, reported when it is answered.
       }
+      if (pair !== undefined && (isEmptyText(pair.question) || isEmptyText(pair.context))) input.skipped = EMPTY_INPUT;
     }
-    const { question, context } = (row ?? {}) as Record<string, unknown>;
-    if (typeof question !== "string" || typeof context !== "string") throw new InputError(`${fromFile ? String(values.file) : "stdin"}:${n}`, "has no question and context strings", '{"question": …, "context": …}');
-    yield { question, context };
+    yield input;
   }
+}
+
+/**
+ * An input's question and context: a --file record's fields, or a stdin line's JSON object. A line that is no such
+ * object is a bad input (named `inputs[0]` like the pipeline's own complaints, which eachInput relocates to its line).
+ */
+function pairOf(input: TaskInput, hasFields: boolean): QaInput {
+  let row = input.row;
+  if (!hasFields) {
+    try {
+      row = JSON.parse(input.text);
+    } catch {
+      throw new InputError("qa: inputs[0]", "is not a JSON object", '{"question": …, "context": …}');
+    }
+  }
+  const { question, context } = (row ?? {}) as Record<string, unknown>;
+  if (typeof question !== "string" || typeof context !== "string") throw new InputError("qa: inputs[0]", "has no question and context strings", '{"question": …, "context": …}');
+  return { question, context };
 }

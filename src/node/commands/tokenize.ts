@@ -2,7 +2,8 @@ import { printable } from "../../printable.js";
 import { InputError, UsageError } from "../../errors.js";
 import { loadTokenizer, type Encoding, type WordPieceTokenizer } from "../../tokenizer/index.js";
 import { resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
-import { decodeLine, splitLines } from "../formats/lines.js";
+import { decodeLine, decodeTextFile, splitLines } from "../formats/lines.js";
+import { stdinHint } from "../cli-rules.js";
 import { loadTokenizerFromDir, readFileChecked } from "../model-dir.js";
 
 /**
@@ -14,7 +15,7 @@ async function tokenizerOf(values: Values, io: CliIO): Promise<WordPieceTokenize
   const model = stringOpt(values, "model");
   if (vocab !== undefined && model !== undefined) throw new UsageError("tokenize", "both --vocab and --model given", "at most one of --model DIR or --vocab FILE");
   if (vocab === undefined) return loadTokenizerFromDir(await resolveModelDir(model, io));
-  const text = new TextDecoder().decode(await readFileChecked(vocab));
+  const text = decodeTextFile(await readFileChecked(vocab), vocab);
   return vocab.endsWith(".json")
     ? loadTokenizer({ tokenizerJson: text }, { sources: { tokenizerJson: vocab } })
     : loadTokenizer({ vocab: text }, { sources: { vocab } });
@@ -46,6 +47,7 @@ export const tokenizeCommand: Command = {
     const show = (text: string) => formatEncoding(tok.encode(text, { maxLength: Infinity, pair }), json);
     for (const t of texts) await writeLine(io.stdout, show(t));
     if (texts.length > 0) return 0;
+    stdinHint(io, "texts", "give TEXT arguments");
     // Bytes first, as classify reads stdin: a line that is not UTF-8 is reported, not turned into U+FFFD.
     for await (const l of splitLines(io.stdin, "stdin")) {
       const text = decodeLine(l.bytes);

@@ -110,3 +110,27 @@ export function decodeLine(bytes: Uint8Array): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * A whole text file (a vocabulary, a config, a value list) as a string, under the same rules as lines: a UTF-8 byte
+ * order mark is dropped, a UTF-16/UTF-32 one is refused by name, and bytes that are not UTF-8 are reported with the
+ * line they are on instead of being turned into U+FFFD.
+ */
+export function decodeTextFile(bytes: Uint8Array, source: string): string {
+  const bom = foreignBom(bytes);
+  if (bom !== undefined) {
+    const file = source === "stdin" ? "FILE" : source;
+    throw new FileError(source, `is ${bom.name} text (it starts with a ${bom.name} byte order mark), not UTF-8`, `UTF-8 text; convert it with: iconv -f ${bom.iconv} -t UTF-8 ${file} > converted.txt`);
+  }
+  const body = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  const text = decodeLine(body);
+  if (text !== undefined) return text;
+  let start = 0;
+  for (let lineNo = 1; ; lineNo++) {
+    const nl = body.indexOf(0x0a, start);
+    const end = nl < 0 ? body.length : nl;
+    if (decodeLine(body.subarray(start, end)) === undefined) throw new FileError(`${source}:${lineNo}`, "is not valid UTF-8", "UTF-8 text");
+    if (nl < 0) throw new FileError(source, "is not valid UTF-8", "UTF-8 text");
+    start = nl + 1;
+  }
+}
