@@ -206,7 +206,7 @@ describe.skipIf(heads === null)("fixtures/heads: tokenizers from each folder's o
   });
 
   it("CLI: tokenize --model on a tokenizer-only folder, with a pair", () => {
-    const r = runCli(["tokenize", "--model", folder("cased"), "--pair", "in Zürich", "Hello World"]);
+    const r = runCli(["tokenize", "--json", "--model", folder("cased"), "--pair", "in Zürich", "Hello World"]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.tokens).toEqual(["[CLS]", "Hell", "##o", "World", "[SEP]", "in", "Zürich", "[SEP]"]);

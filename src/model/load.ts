@@ -7,7 +7,8 @@ import type { WorkerFactory } from "../tensor/wasm/pool.js";
 import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/index.js";
 import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
-import { DistilBertForSequenceClassification } from "./distilbert.js";
+import { type DistilBertHead, loadHead } from "./heads.js";
+import { parseSentenceModules, type SentenceModule, type SentenceTransformersFiles } from "./sentence.js";
 import { SafetensorsWeights } from "./weights.js";
 
 export interface LoadModelOptions {
@@ -46,6 +47,11 @@ export interface LoadModelOptions {
   workerFactory?: WorkerFactory;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
+  /**
+   * For a bare DistilBertModel saved by sentence-transformers: modules.json and the modules' files (Pooling, Dense,
+   * Normalize), so that the model's output is its sentence embedding.
+   */
+  sentenceTransformers?: SentenceTransformersFiles;
   /** File names used in error messages. */
   sources?: {
     config?: string;
@@ -57,7 +63,10 @@ export interface LoadModelOptions {
   };
 }
 
-/** Build a classifier from a model folder's files, in any JS runtime. */
+/**
+ * Build a model from a model folder's files, in any JS runtime. The head comes from config.json's `architectures`
+ * (a config without it is a sequence classifier).
+ */
 export async function loadModel(options: LoadModelOptions): Promise<DistilBertClassifier> {
   if (options === null || typeof options !== "object") throw new InputError("loadModel", "options are missing", "{ config, vocab | tokenizerJson, weights }");
   const sources = options.sources ?? {};
@@ -94,21 +103,30 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   }
   const backend = await resolveBackend(options);
   const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
-  let model: DistilBertForSequenceClassification;
+  let model: DistilBertHead;
   let report: ReturnType<SafetensorsWeights["report"]>;
   try {
-    model = DistilBertForSequenceClassification.load(src, config, backend);
+    const modules: SentenceModule[] = options.sentenceTransformers !== undefined && config.architecture === "DistilBertModel"
+      ? parseSentenceModules(options.sentenceTransformers, config.dim, backend)
+      : [];
+    model = loadHead(src, config, backend, modules);
     report = src.report();
   } catch (e) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose(); // stop a pool we started
     throw e;
+  }
+  // A vocabulary shorter than the embedding table (a truncated vocab.txt) loads, but every word past its end would
+  // come out [UNK]: refuse it, once the weights have shown that config.vocab_size is the embedding's real size.
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
+    throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `${config.vocabSize} tokens, one per row of the embedding (is the file truncated, or from another model?)`);
   }
   if (report.nonFinite.length > 0) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
     const first = report.nonFinite[0];
     throw new WeightsError(`${file.source}: tensor "${first.name}"`, `holds ${first.count} NaN/Inf values (first at index ${first.firstIndex}); ${report.nonFinite.length} tensor(s) affected`, "finite weights");
   }
-  return new DistilBertClassifier(config, tokenizer, model, backend, report);
+  return new DistilBertClassifier(config, tokenizer, model, backend, report, { ownsBackend: backend !== options.backend });
 }
 
 function isByteReader(w: unknown): w is ByteReader {

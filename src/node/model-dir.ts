@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FileError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
+import type { SentenceTransformersFiles } from "../model/sentence.js";
 import type { ByteReader } from "../safetensors/index.js";
 import { type LoadTokenizerOptions, loadTokenizer, type WordPieceTokenizer } from "../tokenizer/index.js";
 import { nodeWorkerFactory } from "./wasm-workers.js";
@@ -27,6 +28,8 @@ export interface ModelFiles {
   tokenizerKind: "vocab" | "tokenizerJson";
   /** Every tokenizer file the folder has (tokenizer_config.json, special_tokens_map.json too). */
   tokenizerFiles: TokenizerFilePaths;
+  /** modules.json of a sentence-transformers folder, when there is one. */
+  modules?: string;
 }
 
 const TOKENIZER_EXPECTED = "tokenizer.json, or vocab.txt (with tokenizer_config.json)";
@@ -108,7 +111,9 @@ export async function findModelFiles(dir: string): Promise<ModelFiles> {
   const tokenizerFiles = tokenizerFilesIn(dir, names);
   const tokenizerKind: ModelFiles["tokenizerKind"] = tokenizerFiles.tokenizerJson !== undefined ? "tokenizerJson" : "vocab";
   const tokenizer = (tokenizerFiles.tokenizerJson ?? tokenizerFiles.vocab) as string;
-  return { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer, tokenizerKind, tokenizerFiles };
+  const files: ModelFiles = { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer, tokenizerKind, tokenizerFiles };
+  if (has.has("modules.json")) files.modules = join(dir, "modules.json");
+  return files;
 }
 
 export async function readFileChecked(path: string): Promise<Buffer> {
@@ -210,6 +215,7 @@ async function openWeights(path: string): Promise<OpenWeights> {
 export async function loadModelFromDir(dir: string, options: LoadFromDirOptions = {}): Promise<DistilBertClassifier> {
   const files = await findModelFiles(dir);
   const [config, tokenizer] = await Promise.all([readFileChecked(files.config), readTokenizerFiles(files.tokenizerFiles)]);
+  const sentenceTransformers = files.modules === undefined ? undefined : await readSentenceModules(dir, files.modules);
   const opened = await openWeights(files.weights);
   try {
     return await loadModel({
@@ -219,11 +225,44 @@ export async function loadModelFromDir(dir: string, options: LoadFromDirOptions 
       config: decodeUtf8(config, files.config),
       ...tokenizer.files,
       weights: opened.weights,
+      sentenceTransformers,
       sources: { config: files.config, ...tokenizer.sources, weights: files.weights },
     });
   } finally {
     opened.close();
   }
+}
+
+/**
+ * modules.json and, for each module it lists, the files the core reads (its config.json, its model.safetensors).
+ * Paths come from the file: parseSentenceModules refuses any that leaves the folder; here they are only joined to it
+ * after the same check, and a module folder without a file simply lacks it (the core says which it needed).
+ */
+async function readSentenceModules(dir: string, modulesPath: string): Promise<SentenceTransformersFiles> {
+  const modules = decodeUtf8(await readFileChecked(modulesPath), modulesPath);
+  const files: Record<string, string | Uint8Array> = {};
+  let list: unknown;
+  try {
+    list = JSON.parse(modules);
+  } catch {
+    return { modules, files }; // the core reports the bad JSON
+  }
+  if (!Array.isArray(list)) return { modules, files };
+  for (const m of list.slice(0, 64)) {
+    const p = (m as { path?: unknown } | null)?.path;
+    if (typeof p !== "string" || p === "" || p.includes("..") || p.startsWith("/") || p.includes("\\")) continue;
+    for (const [name, text] of [["config.json", true], ["model.safetensors", false]] as const) {
+      const path = join(dir, p, name);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch {
+        continue;
+      }
+      files[`${p}/${name}`] = text ? decodeUtf8(bytes, path) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+  }
+  return { modules, files };
 }
 
 function decodeUtf8(bytes: Uint8Array, path: string): string {

@@ -334,6 +334,11 @@ export class WordPieceTokenizer {
     return this.specialIds.has(id);
   }
 
+  /** Tokens → text with the tokenizer's decoder (HF's convert_tokens_to_string): pieces joined, cleanup applied. */
+  decodeTokens(tokens: readonly string[]): string {
+    return decodeWordPiece(tokens, this.decoder);
+  }
+
   idToToken(id: number): string | undefined {
     return Number.isInteger(id) && id >= 0 && id < this.vocabSize ? this.idToTokenTable[id] : undefined;
   }
