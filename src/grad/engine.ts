@@ -167,7 +167,7 @@ export class GradientEngine {
     };
 
     forwardProbe?.forward("embeddings.out", x0, [T, dim]);
-    const layers = model.model.distilbert.layers;
+    const layers = model.encoder.layers;
     const inputs: Vec[] = [];
     const saved: BlockSaved[] = [];
     let keptBytes = 0;
@@ -201,7 +201,7 @@ export class GradientEngine {
   /** embeddings.out for token ids, in the ops' precision. */
   embed(ids: readonly number[]): Vec {
     this.checkIds(ids);
-    return embeddingsForward(this.ops, this.model.model.distilbert.embeddings, ids);
+    return embeddingsForward(this.ops, this.model.encoder.embeddings, ids);
   }
 
   private startingPoint(input: GradientInput): Vec {

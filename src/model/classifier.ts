@@ -10,7 +10,7 @@ import { Tensor } from "../tensor/tensor.js";
 import type { WordPieceTokenizer } from "../tokenizer/index.js";
 import { ForwardTaps, type Hook } from "./activations.js";
 import type { DistilBertConfig } from "./config.js";
-import type { PackedBatch } from "./distilbert.js";
+import type { DistilBertModel, PackedBatch } from "./distilbert.js";
 import type { DistilBertHead, HeadForwardOptions } from "./heads.js";
 import type { LoadReport } from "./weights.js";
 import "./disposable.js";
@@ -143,7 +143,7 @@ export class DistilBertClassifier {
   }
 
   /** The encoder under the head. */
-  get encoder(): DistilBertHead["distilbert"] {
+  get encoder(): DistilBertModel {
     return this.model.distilbert;
   }
 
