@@ -2,7 +2,7 @@
  * The classifier's last layer computes only each sequence's first row ([CLS]), the only row its head reads
  * (compared with `fullLastLayer: true`): the logits must be the full computation's, bit for
  * bit, on every backend, for packed batches of mixed lengths, padded batches (key masks) and head masks; and the wasm
- * backend's one-call attention with firstOnly must give exactly the full attention's first rows.
+ * backend's one-call attention with one query row per span must give exactly the full attention's first rows.
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -56,7 +56,7 @@ describe("last layer for the [CLS] rows only", () => {
   }
 
   for (const threads of [1, 2]) {
-    it(`wasm one-call attention with firstOnly gives the full attention's first rows (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
+    it(`wasm one-call attention with one query row per span gives the full attention's first rows (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
       const be = await WasmBackend.create({ relaxed: hasRelaxedSimd, threads, workerFactory: testWorkerFactory });
       made.push(be);
       await fc.assert(
@@ -74,7 +74,7 @@ describe("last layer for the [CLS] rows only", () => {
             const qFirst = new Float32Array(S * dim);
             spans.forEach((s, b) => qFirst.set(q.subarray(s.start * dim, (s.start + 1) * dim), b * dim));
             const got = new Float32Array(S * dim).fill(NaN);
-            expect(be.attention(got, qFirst, k, v, spans, H, dh, scale, true)).toBe(true);
+            expect(be.attention(got, qFirst, k, v, spans, H, dh, scale, spans.map((_, b) => ({ start: b, len: 1 })))).toBe(true);
             spans.forEach((s, b) => expect(bits(got.subarray(b * dim, (b + 1) * dim))).toEqual(bits(all.subarray(s.start * dim, (s.start + 1) * dim))));
           },
         ),

@@ -1,7 +1,7 @@
 import type { Activation, Backend } from "../tensor/backend.js";
-import { attentionForQueries, MultiHeadSelfAttention } from "./attention.js";
+import { MultiHeadSelfAttention, rowCount, type QueryRows } from "./attention.js";
 import type { ForwardContext } from "./context.js";
-import { batchShape, gatherFirstRows } from "./context.js";
+import { batchShape } from "./context.js";
 import { FeedForward } from "./feed-forward.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { WeightSource } from "./weights.js";
@@ -33,43 +33,27 @@ export class TransformerBlock {
     );
   }
 
-  /** x [N, dim] → [N, dim]; x is not modified. */
-  forward(ctx: ForwardContext, x: Float32Array): Float32Array {
-    const { backend, rows: N, taps } = ctx;
+  /**
+   * x [N, dim] → [N, dim]; x is not modified. With `queries`, only those rows → [rows, dim] (attention reads every
+   * row's keys and values, and nothing after it mixes rows): bit for bit those rows of the whole block, no taps.
+   */
+  forward(ctx: ForwardContext, x: Float32Array, queries?: QueryRows): Float32Array {
     const dim = this.saLayerNorm.weight.length;
+    const xq = queries?.x ?? x;
+    // What the block computes after attention: the query rows only, and taps only when they are every row.
+    const rowsCtx: ForwardContext = queries === undefined ? ctx : { ...ctx, rows: rowCount(queries.rows), taps: null };
+    const { backend, rows: N, taps } = rowsCtx;
     // The block's output is taken first, so that everything the block allocates after it is freed at the end.
     const out = ctx.alloc(N * dim);
     const mark = ctx.mark();
-    const h = this.attention.forward(ctx, x);
-    backend.addInPlace(h, x, N * dim);
+    const h = this.attention.forward(ctx, x, queries);
+    backend.addInPlace(h, xq, N * dim);
     this.saLayerNorm.forward(backend, h, N);
     taps?.emit(`layer.${this.layerIndex}.sa_ln.out`, h, batchShape(ctx, dim));
-    this.ffn.forward(ctx, h, out);
+    this.ffn.forward(rowsCtx, h, out);
     backend.addInPlace(out, h, N * dim);
     this.outputLayerNorm.forward(backend, out, N);
     taps?.emit(`layer.${this.layerIndex}.out`, out, batchShape(ctx, dim));
-    ctx.release(mark);
-    return out;
-  }
-
-  /**
-   * The block's output for each span's first row only ([S, dim], S = spans), from all rows x [N, dim]: attention
-   * needs every row's keys and values, and nothing after it mixes rows. Equal bit for bit to those rows of
-   * forward(ctx, x). No taps (they show whole layers).
-   */
-  forwardFirstRows(ctx: ForwardContext, x: Float32Array): Float32Array {
-    const { backend, spans } = ctx;
-    const dim = this.saLayerNorm.weight.length;
-    const S = spans.length;
-    const out = ctx.alloc(S * dim);
-    const mark = ctx.mark();
-    const xq = gatherFirstRows(ctx.alloc(S * dim), x, spans, dim);
-    const h = attentionForQueries(this.attention, ctx, x, xq);
-    backend.addInPlace(h, xq, S * dim);
-    this.saLayerNorm.forward(backend, h, S);
-    this.ffn.forward({ ...ctx, rows: S, taps: null }, h, out);
-    backend.addInPlace(out, h, S * dim);
-    this.outputLayerNorm.forward(backend, out, S);
     ctx.release(mark);
     return out;
   }

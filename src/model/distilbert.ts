@@ -39,19 +39,21 @@ export class DistilBertModel {
 
   /**
    * → the last hidden state: every row [N, dim] (rows "all"), or each span's first row only [S, dim] (rows "first",
-   * what a sequence classifier reads): then the last layer computes just those rows (TransformerBlock.forwardFirstRows),
-   * the same bits as "all" gives them. Taps always see whole layers, so with taps the last layer is computed whole
-   * and its first rows gathered.
+   * what a sequence classifier reads): then the last layer computes just those rows (its queries, gathered before
+   * q_lin), the same bits as "all" gives them. Taps always see whole layers, so with taps the last layer is computed
+   * whole and its first rows gathered.
    */
   forward(ctx: ForwardContext, batch: PackedBatch, rows: EncoderRows = "all"): Float32Array {
     const { dim } = this.config;
+    const { spans } = batch;
     let h = this.embeddings.forward(ctx, batch.ids, batch.positions);
     const n = this.layers.length;
     const pruneLast = rows === "first" && ctx.taps === null && n > 0;
     for (let i = 0; i < (pruneLast ? n - 1 : n); i++) h = this.layers[i].forward(ctx, h);
-    if (pruneLast) return this.layers[n - 1].forwardFirstRows(ctx, h);
-    if (rows === "first") return gatherFirstRows(ctx.alloc(batch.spans.length * dim), h, batch.spans, dim);
-    return h;
+    if (rows === "all") return h;
+    const first = gatherFirstRows(ctx.alloc(spans.length * dim), h, spans, dim);
+    if (!pruneLast) return first;
+    return this.layers[n - 1].forward(ctx, h, { x: first, rows: spans.map((_, b) => ({ start: b, len: 1 })) });
   }
 
   /**
