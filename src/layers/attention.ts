@@ -1,6 +1,7 @@
 import type { Backend, RowRange } from "../tensor/backend.js";
 import type { ForwardContext, Span, Taps } from "./context.js";
 import { batchShape } from "./context.js";
+import { type ActivationInfo, type HookPoints, hookNames, hookTable } from "./hooks.js";
 import { Linear } from "./linear.js";
 import type { WeightSource } from "./weights.js";
 
@@ -36,7 +37,19 @@ export function rowCount(rows: readonly RowRange[]): number {
  * written back.
  */
 export class MultiHeadSelfAttention {
+  static readonly HOOKS = {
+    q: { shape: ["B", "H", "T", "dh"], hf: "q_lin", description: "q_lin output split into heads (before the 1/√dh scaling)" },
+    k: { shape: ["B", "H", "T", "dh"], hf: "k_lin", description: "k_lin output split into heads" },
+    v: { shape: ["B", "H", "T", "dh"], hf: "v_lin", description: "v_lin output split into heads" },
+    scores: { shape: ["B", "H", "T", "T"], hf: "", what: "scores after masked_fill", description: "q·kᵀ/√dh, masked keys set to finfo(float32).min, before softmax" },
+    probs: { shape: ["B", "H", "T", "T"], hf: "", what: "weights; output_attentions", description: "softmax probabilities, after head_mask: what multiplies v" },
+    context: { shape: ["B", "T", "dim"], hf: "out_lin", what: "input", description: "probs·v with heads concatenated (head h = columns h·dh … (h+1)·dh-1)" },
+    out: { shape: ["B", "T", "dim"], hf: "out_lin", description: "attention output before the residual" },
+  } as const satisfies HookPoints;
+
   readonly headDim: number;
+  /** Full names of this instance's activations. */
+  readonly hooks: { readonly [K in keyof typeof MultiHeadSelfAttention.HOOKS]: string };
 
   constructor(
     readonly qLin: Linear,
@@ -44,14 +57,22 @@ export class MultiHeadSelfAttention {
     readonly vLin: Linear,
     readonly outLin: Linear,
     readonly nHeads: number,
+    /** This layer's row of the head mask. */
     readonly layerIndex: number,
+    name: string,
   ) {
     this.headDim = qLin.dOut / nHeads;
+    this.hooks = hookNames(MultiHeadSelfAttention.HOOKS, name);
   }
 
-  static load(src: WeightSource, prefix: string, dim: number, nHeads: number, layerIndex: number, backend: Backend): MultiHeadSelfAttention {
-    const lin = (name: string) => Linear.load(src, `${prefix}.${name}`, dim, dim, backend);
-    return new MultiHeadSelfAttention(lin("q_lin"), lin("k_lin"), lin("v_lin"), lin("out_lin"), nHeads, layerIndex);
+  /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
+  static load(src: WeightSource, prefix: string, name: string, dim: number, nHeads: number, layerIndex: number, backend: Backend): MultiHeadSelfAttention {
+    const lin = (hf: string) => Linear.load(src, `${prefix}.${hf}`, dim, dim, backend);
+    return new MultiHeadSelfAttention(lin("q_lin"), lin("k_lin"), lin("v_lin"), lin("out_lin"), nHeads, layerIndex, name);
+  }
+
+  static activations(name: string, hfPrefix: string): ActivationInfo[] {
+    return hookTable(MultiHeadSelfAttention.HOOKS, name, hfPrefix);
   }
 
   /**
@@ -63,7 +84,7 @@ export class MultiHeadSelfAttention {
     const H = this.nHeads;
     const dh = this.headDim;
     const dim = H * dh;
-    const name = `layer.${this.layerIndex}.attn`;
+    const names = this.hooks;
     const taps = queries === undefined ? ctx.taps : null;
     const qRows = queries?.rows ?? spans;
     const Nq = queries === undefined ? N : rowCount(queries.rows);
@@ -72,19 +93,19 @@ export class MultiHeadSelfAttention {
     const k = this.kLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
     const v = this.vLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
     if (taps !== null) {
-      this.emitHeads(ctx, taps, `${name}.q`, q);
-      this.emitHeads(ctx, taps, `${name}.k`, k);
-      this.emitHeads(ctx, taps, `${name}.v`, v);
+      this.emitHeads(ctx, taps, names.q, q);
+      this.emitHeads(ctx, taps, names.k, k);
+      this.emitHeads(ctx, taps, names.v, v);
     }
     const scale = 1 / Math.sqrt(dh);
     const context = ctx.alloc(Nq * dim);
-    const headByHead = ctx.headMask !== null || (taps !== null && (taps.wants(`${name}.scores`) || taps.wants(`${name}.probs`)));
+    const headByHead = ctx.headMask !== null || (taps !== null && (taps.wants(names.scores) || taps.wants(names.probs)));
     if (headByHead || backend.attention?.(context, q, k, v, spans, H, dh, scale, qRows) !== true) {
       this.attendHeadByHead(ctx, taps, q, k, v, qRows, scale, context);
     }
-    taps?.emit(`${name}.context`, context, batchShape(ctx, dim));
+    taps?.emit(names.context, context, batchShape(ctx, dim));
     const out = this.outLin.forward(backend, context, Nq, "none", ctx.alloc(Nq * dim));
-    taps?.emit(`${name}.out`, out, batchShape(ctx, dim));
+    taps?.emit(names.out, out, batchShape(ctx, dim));
     return out;
   }
 
@@ -101,7 +122,7 @@ export class MultiHeadSelfAttention {
     const { backend, spans, headMask } = ctx;
     const H = this.nHeads;
     const dh = this.headDim;
-    const name = `layer.${this.layerIndex}.attn`;
+    const names = this.hooks;
     let size = 0;
     let Lmax = 0;
     let LqMax = 0;
@@ -126,7 +147,7 @@ export class MultiHeadSelfAttention {
     });
 
     const T = spanLength(spans);
-    if (taps !== null && taps.wants(`${name}.scores`)) {
+    if (taps !== null && taps.wants(names.scores)) {
       // Make the captured scores what HF's masked_fill produces; the softmax itself goes by the key mask.
       off = 0;
       for (const s of spans) {
@@ -135,7 +156,7 @@ export class MultiHeadSelfAttention {
         }
         off += H * s.len * s.len;
       }
-      taps.emit(`${name}.scores`, probs, [spans.length, H, T, T]);
+      taps.emit(names.scores, probs, [spans.length, H, T, T]);
     }
 
     off = 0;
@@ -150,7 +171,7 @@ export class MultiHeadSelfAttention {
       }
       off += H * per;
     });
-    taps?.emit(`${name}.probs`, probs, [spans.length, H, T, T]);
+    taps?.emit(names.probs, probs, [spans.length, H, T, T]);
 
     const head = qh;
     off = 0;

@@ -1,5 +1,6 @@
 import type { ForwardContext } from "./context.js";
 import { batchShape } from "./context.js";
+import { type ActivationInfo, type HookPoints, hookNames, hookTable } from "./hooks.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { WeightSource } from "./weights.js";
 
@@ -8,20 +9,38 @@ import type { WeightSource } from "./weights.js";
  * index in its row, 0..T-1 whatever the attention mask says: Hugging Face does not shift them for padding.
  */
 export class Embeddings {
+  static readonly HOOKS = {
+    word: { shape: ["B", "T", "dim"], hf: "word_embeddings", description: "word embedding rows" },
+    position: { shape: ["B", "T", "dim"], hf: "position_embeddings", description: "position embedding rows (positions 0..T-1)" },
+    out: { shape: ["B", "T", "dim"], hf: "", description: "LayerNorm(word + position) = hidden_states[0]" },
+  } as const satisfies HookPoints;
+
+  /** Full names of this instance's activations. */
+  readonly hooks: { readonly [K in keyof typeof Embeddings.HOOKS]: string };
+
   constructor(
     readonly wordEmbeddings: Float32Array, // [vocab, dim]
     readonly positionEmbeddings: Float32Array, // [max_positions, dim]
     readonly layerNorm: LayerNorm,
     readonly dim: number,
-  ) {}
+    name: string,
+  ) {
+    this.hooks = hookNames(Embeddings.HOOKS, name);
+  }
 
-  static load(src: WeightSource, prefix: string, vocabSize: number, maxPositions: number, dim: number): Embeddings {
+  /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
+  static load(src: WeightSource, prefix: string, name: string, vocabSize: number, maxPositions: number, dim: number): Embeddings {
     return new Embeddings(
       src.get(`${prefix}.word_embeddings.weight`, [vocabSize, dim]),
       src.get(`${prefix}.position_embeddings.weight`, [maxPositions, dim]),
       LayerNorm.load(src, `${prefix}.LayerNorm`, dim),
       dim,
+      name,
     );
+  }
+
+  static activations(name: string, hfPrefix: string): ActivationInfo[] {
+    return hookTable(Embeddings.HOOKS, name, hfPrefix);
   }
 
   /** ids [N], positions [N] → [N, dim]. Ids and positions were range-checked by the model. */
@@ -30,7 +49,8 @@ export class Embeddings {
     const N = ids.length;
     const out = ctx.alloc(N * dim);
     const taps = ctx.taps;
-    if (taps !== null && (taps.wants("embeddings.word") || taps.wants("embeddings.position"))) {
+    const names = this.hooks;
+    if (taps !== null && (taps.wants(names.word) || taps.wants(names.position))) {
       // Only here are the two lookups kept apart, so a hook can see or change each before they are summed.
       const word = new Float32Array(N * dim);
       const pos = new Float32Array(N * dim);
@@ -38,8 +58,8 @@ export class Embeddings {
         word.set(this.wordEmbeddings.subarray(ids[r] * dim, (ids[r] + 1) * dim), r * dim);
         pos.set(this.positionEmbeddings.subarray(positions[r] * dim, (positions[r] + 1) * dim), r * dim);
       }
-      taps.emit("embeddings.word", word, batchShape(ctx, dim));
-      taps.emit("embeddings.position", pos, batchShape(ctx, dim));
+      taps.emit(names.word, word, batchShape(ctx, dim));
+      taps.emit(names.position, pos, batchShape(ctx, dim));
       for (let i = 0; i < N * dim; i++) out[i] = word[i] + pos[i];
     } else {
       for (let r = 0; r < N; r++) {
@@ -50,7 +70,7 @@ export class Embeddings {
       }
     }
     this.layerNorm.forward(ctx.backend, out, N);
-    taps?.emit("embeddings.out", out, batchShape(ctx, dim));
+    taps?.emit(names.out, out, batchShape(ctx, dim));
     return out;
   }
 }

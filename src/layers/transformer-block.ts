@@ -2,6 +2,7 @@ import type { Activation, Backend } from "../tensor/backend.js";
 import { MultiHeadSelfAttention, rowCount, type QueryRows } from "./attention.js";
 import type { ForwardContext } from "./context.js";
 import { batchShape } from "./context.js";
+import { type ActivationInfo, type HookPoints, hookNames, hookTable, joinPath } from "./hooks.js";
 import { FeedForward } from "./feed-forward.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { WeightSource } from "./weights.js";
@@ -12,25 +13,58 @@ import type { WeightSource } from "./weights.js";
  *   out = output_layer_norm(ffn(h) + h)      (the residual is the normalised h, not x)
  */
 export class TransformerBlock {
+  /** The block's own activations, after its attention and after its FFN respectively. */
+  static readonly HOOKS = {
+    "sa_ln.out": { shape: ["B", "T", "dim"], hf: "sa_layer_norm", description: "sa_layer_norm(attn.out + x)" },
+    out: { shape: ["B", "T", "dim"], hf: "output_layer_norm", description: "block output = hidden_states[i+1]" },
+  } as const satisfies HookPoints;
+
+  /** Its submodules: [activation name, Hugging Face module], each relative to the block's. */
+  static readonly ATTENTION = ["attn", "attention"] as const;
+  static readonly FFN = ["ffn", "ffn"] as const;
+
+  /** Full names of this instance's own activations. */
+  readonly hooks: { readonly [K in keyof typeof TransformerBlock.HOOKS]: string };
+
   constructor(
     readonly attention: MultiHeadSelfAttention,
     readonly saLayerNorm: LayerNorm,
     readonly ffn: FeedForward,
     readonly outputLayerNorm: LayerNorm,
     readonly layerIndex: number,
-  ) {}
+    name: string,
+  ) {
+    this.hooks = hookNames(TransformerBlock.HOOKS, name);
+  }
 
+  /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
   static load(
-    src: WeightSource, prefix: string, dim: number, nHeads: number, hiddenDim: number,
+    src: WeightSource, prefix: string, name: string, dim: number, nHeads: number, hiddenDim: number,
     activation: Exclude<Activation, "none">, layerIndex: number, backend: Backend,
   ): TransformerBlock {
+    const [attnName, attnHf] = TransformerBlock.ATTENTION;
+    const [ffnName, ffnHf] = TransformerBlock.FFN;
     return new TransformerBlock(
-      MultiHeadSelfAttention.load(src, `${prefix}.attention`, dim, nHeads, layerIndex, backend),
+      MultiHeadSelfAttention.load(src, joinPath(prefix, attnHf), joinPath(name, attnName), dim, nHeads, layerIndex, backend),
       LayerNorm.load(src, `${prefix}.sa_layer_norm`, dim),
-      FeedForward.load(src, `${prefix}.ffn`, dim, hiddenDim, activation, layerIndex, backend),
+      FeedForward.load(src, joinPath(prefix, ffnHf), joinPath(name, ffnName), dim, hiddenDim, activation, backend),
       LayerNorm.load(src, `${prefix}.output_layer_norm`, dim),
       layerIndex,
+      name,
     );
+  }
+
+  /** Every activation of a block named `name` at the Hugging Face path `hfPrefix`, in the order they are emitted. */
+  static activations(name: string, hfPrefix: string): ActivationInfo[] {
+    const [saLn, out] = hookTable(TransformerBlock.HOOKS, name, hfPrefix);
+    const [attnName, attnHf] = TransformerBlock.ATTENTION;
+    const [ffnName, ffnHf] = TransformerBlock.FFN;
+    return [
+      ...MultiHeadSelfAttention.activations(joinPath(name, attnName), joinPath(hfPrefix, attnHf)),
+      saLn,
+      ...FeedForward.activations(joinPath(name, ffnName), joinPath(hfPrefix, ffnHf)),
+      out,
+    ];
   }
 
   /**
@@ -49,11 +83,11 @@ export class TransformerBlock {
     const h = this.attention.forward(ctx, x, queries);
     backend.addInPlace(h, xq, N * dim);
     this.saLayerNorm.forward(backend, h, N);
-    taps?.emit(`layer.${this.layerIndex}.sa_ln.out`, h, batchShape(ctx, dim));
+    taps?.emit(this.hooks["sa_ln.out"], h, batchShape(ctx, dim));
     this.ffn.forward(rowsCtx, h, out);
     backend.addInPlace(out, h, N * dim);
     this.outputLayerNorm.forward(backend, out, N);
-    taps?.emit(`layer.${this.layerIndex}.out`, out, batchShape(ctx, dim));
+    taps?.emit(this.hooks.out, out, batchShape(ctx, dim));
     ctx.release(mark);
     return out;
   }

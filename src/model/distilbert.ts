@@ -4,6 +4,7 @@
 import { InputError } from "../errors.js";
 import { gatherFirstRows, type ForwardContext, type Span, type Taps } from "../layers/context.js";
 import { Embeddings } from "../layers/embeddings.js";
+import { type ActivationInfo, joinPath } from "../layers/hooks.js";
 import { TransformerBlock } from "../layers/transformer-block.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { Backend } from "../tensor/backend.js";
@@ -28,13 +29,33 @@ export class DistilBertModel {
     readonly layers: readonly TransformerBlock[],
   ) {}
 
+  /** Its submodules' activation names, and their Hugging Face modules relative to the encoder's. */
+  static readonly EMBEDDINGS = ["embeddings", "embeddings"] as const;
+  static layer(i: number): readonly [string, string] {
+    return [`layer.${i}`, `transformer.layer.${i}`];
+  }
+
+  /** Weights under the Hugging Face module path `prefix` ("distilbert" in every head). */
   static load(src: WeightSource, prefix: string, config: DistilBertConfig, backend: Backend): DistilBertModel {
     const { dim, nHeads, hiddenDim, activation } = config;
-    const embeddings = Embeddings.load(src, `${prefix}.embeddings`, config.vocabSize, config.maxPositionEmbeddings, dim);
-    const layers = Array.from({ length: config.nLayers }, (_, i) =>
-      TransformerBlock.load(src, `${prefix}.transformer.layer.${i}`, dim, nHeads, hiddenDim, activation, i, backend),
-    );
+    const [embName, embHf] = DistilBertModel.EMBEDDINGS;
+    const embeddings = Embeddings.load(src, joinPath(prefix, embHf), embName, config.vocabSize, config.maxPositionEmbeddings, dim);
+    const layers = Array.from({ length: config.nLayers }, (_, i) => {
+      const [name, hf] = DistilBertModel.layer(i);
+      return TransformerBlock.load(src, joinPath(prefix, hf), name, dim, nHeads, hiddenDim, activation, i, backend);
+    });
     return new DistilBertModel(config, embeddings, layers);
+  }
+
+  /** Every activation of an encoder of this config at the Hugging Face path `prefix`, in the order emitted. */
+  static activations(config: DistilBertConfig, prefix: string): ActivationInfo[] {
+    const [embName, embHf] = DistilBertModel.EMBEDDINGS;
+    const t = Embeddings.activations(embName, joinPath(prefix, embHf));
+    for (let i = 0; i < config.nLayers; i++) {
+      const [name, hf] = DistilBertModel.layer(i);
+      t.push(...TransformerBlock.activations(name, joinPath(prefix, hf)));
+    }
+    return t;
   }
 
   /**

@@ -15,6 +15,9 @@ import type { Architecture, DistilBertConfig } from "./config.js";
 import { DistilBertModel, type PackedBatch } from "./distilbert.js";
 import { denseActivate, l2Normalize, pool, type SentenceModule } from "./sentence.js";
 
+/** Where every head keeps its encoder, as Hugging Face names the module (and so its weights). */
+export const ENCODER_PREFIX = "distilbert";
+
 /** [name, symbolic shape, Hugging Face module, description] of one head activation. */
 export type HeadActivation = readonly [string, readonly string[], string, string];
 
@@ -72,7 +75,7 @@ export class DistilBertForSequenceClassification implements HeadBase {
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForSequenceClassification {
     return new DistilBertForSequenceClassification(
       config,
-      DistilBertModel.load(src, "distilbert", config, backend),
+      DistilBertModel.load(src, ENCODER_PREFIX, config, backend),
       Linear.load(src, "pre_classifier", config.dim, config.dim, backend),
       Linear.load(src, "classifier", config.dim, config.labels.length, backend),
     );
@@ -128,7 +131,7 @@ export class DistilBertForMaskedLM implements HeadBase {
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForMaskedLM {
     return new DistilBertForMaskedLM(
       config,
-      DistilBertModel.load(src, "distilbert", config, backend),
+      DistilBertModel.load(src, ENCODER_PREFIX, config, backend),
       Linear.load(src, "vocab_transform", config.dim, config.dim, backend),
       LayerNorm.load(src, "vocab_layer_norm", config.dim),
       src.get("vocab_projector.bias", [config.vocabSize]),
@@ -208,7 +211,7 @@ export class DistilBertForQuestionAnswering extends PerTokenLinear {
   readonly architecture = "DistilBertForQuestionAnswering";
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForQuestionAnswering {
-    return new DistilBertForQuestionAnswering(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "qa_outputs", config.dim, 2, backend));
+    return new DistilBertForQuestionAnswering(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), Linear.load(src, "qa_outputs", config.dim, 2, backend));
   }
 
   static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "2"], "qa_outputs", "start (column 0) and end (column 1) logits"]];
@@ -222,7 +225,7 @@ export class DistilBertForTokenClassification extends PerTokenLinear {
   readonly architecture = "DistilBertForTokenClassification";
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForTokenClassification {
-    return new DistilBertForTokenClassification(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "classifier", config.dim, config.labels.length, backend));
+    return new DistilBertForTokenClassification(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), Linear.load(src, "classifier", config.dim, config.labels.length, backend));
   }
 
   static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "labels"], "classifier", "per-token logits"]];
@@ -247,7 +250,7 @@ export class DistilBertEncoder implements HeadBase {
   ) {}
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend, modules: readonly SentenceModule[] = []): DistilBertEncoder {
-    return new DistilBertEncoder(config, DistilBertModel.load(src, "distilbert", config, backend), modules);
+    return new DistilBertEncoder(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), modules);
   }
 
   get output(): "sequence" | "token" {
