@@ -18,8 +18,7 @@ export type { ActivationInfo } from "../layers/hooks.js";
 /** Every activation of a model of this config; with `head`, that head's own `head.*` names (sentence modules). */
 export function activationTable(config: DistilBertConfig, head?: DistilBertHead): ActivationInfo[] {
   const t = DistilBertModel.activations(config, ENCODER_PREFIX);
-  for (const [name, shape, hfPath, description] of headActivations(config, head)) t.push({ name, shape, hfPath, description });
-  return t;
+  return [...t, ...headActivations(config, head)];
 }
 
 /**
