@@ -307,14 +307,13 @@ export class DistilBertClassifier {
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     if (full) {
-      taps = new ForwardTaps(config, capture, hooks, this.model);
+      const all = (taps = new ForwardTaps(config, capture, hooks, this.model));
+      const { embeddings, layers } = this.encoder;
       if (options.outputHiddenStates) {
-        taps.collect("embeddings.out", (t) => (hiddenStates[0] = t));
-        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.out`, (t) => (hiddenStates[i + 1] = t));
+        all.collect(embeddings.hooks.out, (t) => (hiddenStates[0] = t));
+        layers.forEach((block, i) => all.collect(block.hooks.out, (t) => (hiddenStates[i + 1] = t)));
       }
-      if (options.outputAttentions) {
-        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.attn.probs`, (t) => (attentions[i] = t));
-      }
+      if (options.outputAttentions) layers.forEach((block, i) => all.collect(block.attention.hooks.probs, (t) => (attentions[i] = t)));
     }
     const headMask = options.headMask === undefined ? null : parseHeadMask(options.headMask, config);
     // Only a sequence classifier may skip padded rows: every other head's output has a row for each position.
