@@ -77,8 +77,9 @@ export interface Backend {
    * not take; the layer then goes head by head.
    *
    * queries: where span s's query rows are in q and out (rows queries[s].start … + len, 1 ≤ len ≤ s.len): any of
-   * the span's rows, since a row's result depends on that row of q alone. Default: the span's own rows (q and out
-   * [N, H·dh] like k and v).
+   * the span's rows, since a row's result depends on that row of q alone; rows of out that are no span's queries are
+   * left unspecified. Default: the span's own rows (q and out [N, H·dh] like k and v). A model computing only some
+   * rows of a layer (a classifier's last layer, for its [CLS] rows) gathers them before q_lin and passes them here.
    */
   attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries?: readonly RowRange[]): boolean;
 
