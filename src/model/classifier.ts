@@ -142,6 +142,11 @@ export class DistilBertClassifier {
     return this.config.maxPositionEmbeddings;
   }
 
+  /** The head (with its encoder), as `config.architectures` chose it: the same object as `model`. */
+  get head(): DistilBertHead {
+    return this.model;
+  }
+
   /** The encoder under the head. */
   get encoder(): DistilBertModel {
     return this.model.distilbert;

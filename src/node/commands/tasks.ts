@@ -91,7 +91,7 @@ export const embedCommand: Command = {
     if (kind !== undefined && values.json === true) throw new UsageError("--json", "does not apply with --out (its extension sets the format)", "--out PATH.jsonl");
     const inputs = taskInputs("embed", values, positionals, io);
     const model = await loadTaskModel("embed", values, io);
-    const sentence = model.model.output === "sequence";
+    const sentence = model.head.output === "sequence";
     const rows: number[][] = [];
     const texts: string[] = [];
     for await (const { text } of inputs) {
@@ -103,7 +103,7 @@ export const embedCommand: Command = {
       else await writeLine(io.stdout, `${v.map((x) => num(x, 6)).join(" ")}  ${printable(text, Infinity)}`);
     }
     if (out !== undefined) {
-      const dim = rows.length > 0 ? rows[0].length : model.model.width;
+      const dim = rows.length > 0 ? rows[0].length : model.head.width;
       if (kind === "npy") await writeNpy(out, Float32Array.from(rows.flat()), [rows.length, dim]);
       else {
         const w = await AtomicFileWriter.open(out);
