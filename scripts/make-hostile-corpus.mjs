@@ -178,6 +178,7 @@ const ST = "model.safetensors";
 const CFG = "config.json";
 const VOCAB = "vocab.txt";
 const TOKJ = "tokenizer.json";
+const TCFG = "tokenizer_config.json";
 
 /**
  * Each case: the file it breaks, the rule, the error class and a fragment of the message the loader must give, and a
@@ -205,6 +206,11 @@ function caseList(base) {
   const tokCase = (name, rule, error, message, edit) => ({
     name: `tok-${name}`, file: TOKJ, tokenizer: TOKJ, rule, error, message,
     make: () => (typeof edit === "string" ? edit : JSON.stringify(edit(JSON.parse(base.tokenizerJson)), null, 2) + "\n"),
+  });
+  // tokenizer_config.json next to vocab.txt (the base has none: each case adds a broken one).
+  const tcfgCase = (name, rule, error, message, content) => ({
+    name: `tcfg-${name}`, file: TCFG, rule, error, message,
+    make: () => (typeof content === "string" || content instanceof Uint8Array ? content : JSON.stringify(content, null, 2) + "\n"),
   });
   const rewrite = (f) => writeSafetensors(f(base.tensors.map((t) => ({ ...t, data: t.data.slice() }))));
   // The base as `distilbert-ts quantize` writes it (I8 matrices + F32 scales), broken by `f`.
@@ -415,6 +421,23 @@ function caseList(base) {
     tokCase("huge-id", "a token id of 2^31 - 1 in a 100-token vocabulary (a dense table would take 2^31 slots)", "TokenizerError", "2147483647", (j) => ({ ...j, model: { ...j.model, vocab: { ...j.model.vocab, "##zz": 2 ** 31 - 1 } } })),
     tokCase("duplicate-id", "two tokens share an id", "TokenizerError", "gives id 7 to both", (j) => ({ ...j, model: { ...j.model, vocab: { ...j.model.vocab, "##zz": 7 } } })),
     tokCase("negative-id", "a token id is negative", "TokenizerError", 'model.vocab["##zz"] is -1', (j) => ({ ...j, model: { ...j.model, vocab: { ...j.model.vocab, "##zz": -1 } } })),
+
+    // --- tokenizer_config.json (read with vocab.txt)
+    tcfgCase("not-json", "tokenizer_config.json is not JSON", "TokenizerError", "malformed JSON", '{"do_lower_case": false,\n'),
+    tcfgCase("not-object", "tokenizer_config.json is a JSON array", "TokenizerError", "the top level is an array of 1 element; expected a JSON object", "[{}]\n"),
+    tcfgCase("not-utf8", "tokenizer_config.json is not UTF-8 (Latin-1 é)", "FileError", "is not valid UTF-8 text", concat(enc.encode('{"unk_token": "'), new Uint8Array([0xe9]), enc.encode('"}\n'))),
+    tcfgCase("lower-case-string", 'do_lower_case is the string "false"', "TokenizerError", 'do_lower_case is "false"; expected true, false or null', { do_lower_case: "false" }),
+    tcfgCase("strip-accents-number", "strip_accents is 0", "TokenizerError", "strip_accents is 0", { strip_accents: 0 }),
+    tcfgCase("max-length-negative", "model_max_length is -1", "TokenizerError", "model_max_length is -1; expected a positive integer", { model_max_length: -1 }),
+    tcfgCase("max-length-fractional", "model_max_length is 12.5", "TokenizerError", "model_max_length is 12.5", { model_max_length: 12.5 }),
+    tcfgCase("unk-token-number", "unk_token is a number", "TokenizerError", "unk_token is 100", { unk_token: 100 }),
+    tcfgCase("unk-token-absent", "unk_token names a token the vocabulary lacks", "TokenizerError", "names the special token <unk>, which is not in the vocabulary", { unk_token: "<unk>" }),
+    tcfgCase("mask-token-empty", "mask_token is an AddedToken with empty content", "TokenizerError", 'mask_token is ""', { mask_token: { content: "", special: true } }),
+    tcfgCase("extra-specials-string", "additional_special_tokens is a string", "TokenizerError", 'additional_special_tokens is "<x>"', { additional_special_tokens: "<x>" }),
+    tcfgCase("added-token-bad-key", "an added_tokens_decoder key is not an id", "TokenizerError", 'added_tokens_decoder["-1"] is not a token id', { added_tokens_decoder: { "-1": { content: "<x>", special: true } } }),
+    tcfgCase("added-token-huge-id", "an added token has id 2^31 - 1 (a dense table would take 2^31 slots)", "TokenizerError", "id 2147483647, far past the", { added_tokens_decoder: { 2147483647: { content: "<x>", special: true } } }),
+    tcfgCase("added-token-flag", "an added token's special flag is a string", "TokenizerError", 'added_tokens_decoder["101"].special is "yes"', { added_tokens_decoder: { 101: { content: "<x>", special: "yes" } } }),
+    tcfgCase("class-not-wordpiece", "tokenizer_class is RobertaTokenizer beside a vocab.txt", "TokenizerError", 'tokenizer_class "RobertaTokenizer" is not a WordPiece (BERT) tokenizer', { tokenizer_class: "RobertaTokenizer" }),
 
     // --- the folder
     { name: "dir-no-weights", file: ST, rule: "the folder has no *.safetensors file", error: "FileError", message: "is missing", make: () => null },

@@ -157,7 +157,7 @@ for (const bc of backendCases) {
       const T = A.length;
       const out = model.forward([A], undefined, { capture: ["layer.0.attn.*", "embeddings.out"] });
       const x = out.captured["embeddings.out"].data;
-      const lin = model.model.distilbert.layers[0].attention.qLin;
+      const lin = model.encoder.layers[0].attention.qLin;
       const q = lin.forward(model.backend, x, T); // [T, dim]
       const qh = out.captured["layer.0.attn.q"];
       expect(qh.shape).toEqual([1, H, T, dh]);

@@ -85,6 +85,7 @@ async function loadCounted(dir: string, c: HostileCase | null): Promise<{ bytes:
     loadModel({
       config: text("config.json") ?? "",
       ...(files["vocab.txt"] ? { vocab: text("vocab.txt") } : { tokenizerJson: text("tokenizer.json") }),
+      tokenizerConfig: text("tokenizer_config.json"),
       weights: files["model.safetensors"] ?? new Uint8Array(0),
       checkWeights: c?.options?.checkWeights,
       backend: "js",
@@ -96,11 +97,13 @@ async function loadCounted(dir: string, c: HostileCase | null): Promise<{ bytes:
 /**
  * What a load may allocate for a folder's files: F16/BF16 weights are widened to float32 (2 bytes per byte; aligned
  * F32 is used in place), the tokenizer's trie takes up to 16 bytes per byte of vocabulary text, the config is
- * parsed, and the tokenizer has fixed-size tables (measured below) whatever its files.
+ * parsed, and the tokenizer has fixed-size tables (measured below) whatever its files (tokenizer_config.json counts as
+ * tokenizer text).
  */
 function allocationBound(dir: string, fixed: number): number {
   const size = (n: string) => (existsSync(join(dir, n)) ? statSync(join(dir, n)).size : 0);
-  return 2 * size("model.safetensors") + 16 * (size("vocab.txt") + size("tokenizer.json")) + size("config.json") + fixed;
+  const tokenizerFiles = size("vocab.txt") + size("tokenizer.json") + size("tokenizer_config.json");
+  return 2 * size("model.safetensors") + 16 * tokenizerFiles + size("config.json") + fixed;
 }
 
 function folderBytes(dir: string): number {
@@ -323,6 +326,23 @@ describe("hostile inputs built in memory", () => {
     await rejectsTyped(loadModel({ ...b, config: JSON.stringify({ ...b.config, model_type: big }) }), errors.ConfigError, "(10000000 characters)");
     const j = b.tokenizerJson as { model: Record<string, unknown> };
     await rejectsTyped(loadModel({ ...b, vocab: undefined, tokenizerJson: JSON.stringify({ ...j, model: { ...j.model, type: big } }) }), errors.TokenizerError, "(10000000 characters)");
+  });
+
+  it("tokenizer_config.json: deep nesting, 10 MB strings and escape sequences give short one-line TokenizerErrors", async () => {
+    const b = { ...base(), tokenizerJson: undefined };
+    const nested = (field: string) => JSON.stringify({ [field]: null }).replace(`"${field}":null`, `"${field}":${deep}`);
+    for (const field of ["do_lower_case", "model_max_length", "unk_token", "additional_special_tokens", "added_tokens_decoder", "tokenizer_class"]) {
+      await rejectsTyped(loadModel({ ...b, tokenizerConfig: nested(field) }), errors.TokenizerError, field);
+    }
+    await rejectsTyped(loadModel({ ...b, tokenizerConfig: deep }), errors.TokenizerError, "top level is an array");
+    const big = "x".repeat(10_000_000);
+    for (const field of ["unk_token", "do_lower_case", "tokenizer_class"]) {
+      await rejectsTyped(loadModel({ ...b, tokenizerConfig: JSON.stringify({ [field]: field === "tokenizer_class" ? big : [big] }) }), errors.TokenizerError, field);
+    }
+    await rejectsTyped(loadModel({ ...b, tokenizerConfig: JSON.stringify({ unk_token: big }) }), errors.TokenizerError, "(10000000 characters)");
+    await rejectsTyped(loadModel({ ...b, tokenizerConfig: JSON.stringify({ tokenizer_class: big }) }), errors.TokenizerError, "(10000000 characters)");
+    await rejectsTyped(loadModel({ ...b, tokenizerConfig: JSON.stringify({ unk_token: "\u001b[2J\n\u202e" }) }), errors.TokenizerError, "names the special token");
+    await rejectsTyped(loadModel({ ...b, tokenizerConfig: '{\n"do_lower_case": \u001b[2J\u202e\u2028 x\n}' }), errors.TokenizerError, "malformed JSON");
   });
 
   it("JSON syntax errors quoting newlines, ESC sequences and RTL overrides stay on one printable line", async () => {

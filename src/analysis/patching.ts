@@ -68,8 +68,10 @@ export function activationPatching(model: DistilBertClassifier, cleanIn: In, cor
   const { config } = model;
   const { labels, nLayers, nHeads: H, dim } = config;
   if (labels.length < 2) throw new InputError("patch", "the model has a single label", "a model with at least two labels for a logit difference");
-  const names = ["embeddings.out", ...Array.from({ length: nLayers }, (_, i) => `layer.${i}.out`)];
-  const cleanRun = model.forward([clean.ids], undefined, { capture: by === "position" ? names : ["layer.*.attn.context"] });
+  const { embeddings, layers } = model.encoder;
+  const names = [embeddings.hooks.out, ...layers.map((block) => block.hooks.out)];
+  const contexts = layers.map((block) => block.attention.hooks.context);
+  const cleanRun = model.forward([clean.ids], undefined, { capture: by === "position" ? names : contexts });
   const corruptedLogits = Array.from(model.forward([corrupted.ids]).logits.data);
   const cleanLogits = Array.from(cleanRun.logits.data);
   const labelIndex = (l: unknown, what: string) => labelRef(l, `activationPatching: ${what}`, labels);
@@ -101,7 +103,7 @@ export function activationPatching(model: DistilBertClassifier, cleanIn: In, cor
   } else {
     const dh = dim / H;
     for (let l = 0; l < nLayers; l++) {
-      const name = `layer.${l}.attn.context`;
+      const name = contexts[l];
       const src = cleanRun.captured[name].data; // [1, T, dim], head h = columns h·dh … (h+1)·dh-1
       const out = model.forward(Array.from({ length: H }, () => corrupted.ids), undefined, {
         hooks: {

@@ -131,7 +131,7 @@ export function studyInput(
   );
   const igSteps = options.igSteps ?? 16;
   const attributions: Attribution[] = [];
-  const classifier = model.model.architecture === "DistilBertForSequenceClassification";
+  const classifier = model.head.architecture === "DistilBertForSequenceClassification";
   // The gradient pass has no head mask: with one, IG would describe another model than the page, so it is left out.
   // It has the sequence-classification head only; rollout reads attentions and works for every head.
   if (classifier && igSteps > 0 && headMask === null) attributions.push(attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex }));

@@ -61,12 +61,11 @@ export function embeddingsForward(ops: GradOps, emb: Embeddings, ids: readonly n
  * the attention mask of Hugging Face. No head mask: gradients are of the unmasked model.
  */
 export function blockForward(ops: GradOps, block: TransformerBlock, x: Vec, T: number, keyMask: Uint8Array | null, probe: GradProbe | null): { out: Vec; saved: BlockSaved } {
-  const { attention: attn, saLayerNorm: ln1, ffn, outputLayerNorm: ln2, layerIndex: li } = block;
+  const { attention: attn, saLayerNorm: ln1, ffn, outputLayerNorm: ln2 } = block;
   const H = attn.nHeads;
   const dh = attn.headDim;
   const dim = H * dh;
   const hidden = ffn.lin1.dOut;
-  const name = `layer.${li}`;
   const q = ops.alloc(T * dim);
   const k = ops.alloc(T * dim);
   const v = ops.alloc(T * dim);
@@ -86,32 +85,32 @@ export function blockForward(ops: GradOps, block: TransformerBlock, x: Vec, T: n
     const hs = (a: Vec, n: number) => a.subarray(h * n, (h + 1) * n);
     attentionHeadForward(ops, hs(ch, T * dh), hs(probs, T * T), hs(qh, T * dh), hs(kh, T * dh), hs(vh, T * dh), T, dh, scale, keyMask);
   }
-  probe?.forward(`${name}.attn.probs`, probs, [H, T, T]);
+  probe?.forward(attn.hooks.probs, probs, [H, T, T]);
   const context = q; // q is dead once split
   mergeHeads(context, ch, T, H, dh);
-  probe?.forward(`${name}.attn.context`, context, [T, dim]);
+  probe?.forward(attn.hooks.context, context, [T, dim]);
   const s1 = ops.alloc(T * dim);
   ops.linear(s1, context, attn.outLin.w, T);
-  probe?.forward(`${name}.attn.out`, s1, [T, dim]);
+  probe?.forward(attn.hooks.out, s1, [T, dim]);
   addInto(s1, x, T * dim);
   const stats1 = new Float64Array(2 * T);
   const h1 = ops.alloc(T * dim);
   layerNormForward(h1, stats1, s1, ln1.weight, ln1.bias, T, dim, ln1.eps);
-  probe?.forward(`${name}.sa_ln.out`, h1, [T, dim]);
+  probe?.forward(block.hooks["sa_ln.out"], h1, [T, dim]);
   const pre = ops.alloc(T * hidden);
   ops.linear(pre, h1, ffn.lin1.w, T);
-  probe?.forward(`${name}.ffn.pre`, pre, [T, hidden]);
+  probe?.forward(ffn.hooks.pre, pre, [T, hidden]);
   const act = ops.alloc(T * hidden);
   activationForward(act, pre, T * hidden, ffn.activation);
-  probe?.forward(`${name}.ffn.act`, act, [T, hidden]);
+  probe?.forward(ffn.hooks.act, act, [T, hidden]);
   const s2 = ops.alloc(T * dim);
   ops.linear(s2, act, ffn.lin2.w, T);
-  probe?.forward(`${name}.ffn.out`, s2, [T, dim]);
+  probe?.forward(ffn.hooks.out, s2, [T, dim]);
   addInto(s2, h1, T * dim);
   const stats2 = new Float64Array(2 * T);
   const out = ops.alloc(T * dim);
   layerNormForward(out, stats2, s2, ln2.weight, ln2.bias, T, dim, ln2.eps);
-  probe?.forward(`${name}.out`, out, [T, dim]);
+  probe?.forward(block.hooks.out, out, [T, dim]);
   return { out, saved: { T, x, qh, kh, vh, probs, s1, stats1, h1, pre, s2, stats2 } };
 }
 
@@ -120,40 +119,39 @@ export function blockForward(ops: GradOps, block: TransformerBlock, x: Vec, T: n
  * probe sees each named gradient on the way down, `layer.{i}.out` first.
  */
 export function blockBackward(ops: GradOps, block: TransformerBlock, s: BlockSaved, dOut: Vec, keyMask: Uint8Array | null, probe: GradProbe | null): Vec {
-  const { attention: attn, saLayerNorm: ln1, ffn, outputLayerNorm: ln2, layerIndex: li } = block;
+  const { attention: attn, saLayerNorm: ln1, ffn, outputLayerNorm: ln2 } = block;
   const { T } = s;
   const H = attn.nHeads;
   const dh = attn.headDim;
   const dim = H * dh;
   const hidden = ffn.lin1.dOut;
-  const name = `layer.${li}`;
-  probe?.backward(`${name}.out`, dOut, [T, dim]);
+  probe?.backward(block.hooks.out, dOut, [T, dim]);
 
   // out = LN2(ffn(h1) + h1): the sum's gradient goes both to the FFN output and, through the residual, to h1.
   const dh1 = ops.alloc(T * dim);
   layerNormBackward(dh1, dOut, s.s2, s.stats2, ln2.weight, T, dim);
   const df = dOut;
   df.set(dh1);
-  probe?.backward(`${name}.ffn.out`, df, [T, dim]);
+  probe?.backward(ffn.hooks.out, df, [T, dim]);
   const dAct = ops.alloc(T * hidden);
   ops.linearBackwardInput(dAct, df, ffn.lin2.w, T);
-  probe?.backward(`${name}.ffn.act`, dAct, [T, hidden]);
+  probe?.backward(ffn.hooks.act, dAct, [T, hidden]);
   activationBackward(dAct, dAct, s.pre, T * hidden, ffn.activation);
-  probe?.backward(`${name}.ffn.pre`, dAct, [T, hidden]);
+  probe?.backward(ffn.hooks.pre, dAct, [T, hidden]);
   const tmp = ops.alloc(T * dim);
   ops.linearBackwardInput(tmp, dAct, ffn.lin1.w, T);
   addInto(dh1, tmp, T * dim);
-  probe?.backward(`${name}.sa_ln.out`, dh1, [T, dim]);
+  probe?.backward(block.hooks["sa_ln.out"], dh1, [T, dim]);
 
   // h1 = LN1(attn(x) + x)
   const dx = ops.alloc(T * dim);
   layerNormBackward(dx, dh1, s.s1, s.stats1, ln1.weight, T, dim);
   const da = dh1;
   da.set(dx);
-  probe?.backward(`${name}.attn.out`, da, [T, dim]);
+  probe?.backward(attn.hooks.out, da, [T, dim]);
   const dContext = tmp;
   ops.linearBackwardInput(dContext, da, attn.outLin.w, T);
-  probe?.backward(`${name}.attn.context`, dContext, [T, dim]);
+  probe?.backward(attn.hooks.context, dContext, [T, dim]);
   const dch = ops.alloc(T * dim);
   splitHeads(dch, dContext, T, H, dh);
   const dProbs = ops.alloc(H * T * T);
@@ -162,7 +160,7 @@ export function blockBackward(ops: GradOps, block: TransformerBlock, s: BlockSav
   for (let h = 0; h < H; h++) {
     attentionHeadBackwardProbs(ops, hs(dProbs, h, T * T), hs(dvh, h, T * dh), hs(dch, h, T * dh), hs(s.probs, h, T * T), hs(s.vh, h, T * dh), T, dh);
   }
-  probe?.backward(`${name}.attn.probs`, dProbs, [H, T, T]);
+  probe?.backward(attn.hooks.probs, dProbs, [H, T, T]);
   const dqh = dch; // dch is dead once dProbs and dvh are known
   const dkh = ops.alloc(T * dim);
   const scale = 1 / Math.sqrt(dh);

@@ -90,18 +90,19 @@ export class GradientEngine {
   activationNames(T: number): { name: string; shape: number[] }[] {
     const max = this.model.config.maxPositionEmbeddings;
     if (typeof T !== "number" || !Number.isInteger(T) || T < 1 || T > max) throw new InputError("activationNames: T", `is ${described(T)}`, `a number of tokens from 1 to ${max}`);
-    const { dim, nHeads: H, hiddenDim, nLayers } = this.model.config;
-    const out = [{ name: "embeddings.out", shape: [T, dim] }];
-    for (let i = 0; i < nLayers; i++) {
+    const { dim, nHeads: H, hiddenDim } = this.model.config;
+    const { embeddings, layers } = this.model.encoder;
+    const out = [{ name: embeddings.hooks.out, shape: [T, dim] }];
+    for (const { attention: a, ffn, hooks } of layers) {
       out.push(
-        { name: `layer.${i}.attn.probs`, shape: [H, T, T] },
-        { name: `layer.${i}.attn.context`, shape: [T, dim] },
-        { name: `layer.${i}.attn.out`, shape: [T, dim] },
-        { name: `layer.${i}.sa_ln.out`, shape: [T, dim] },
-        { name: `layer.${i}.ffn.pre`, shape: [T, hiddenDim] },
-        { name: `layer.${i}.ffn.act`, shape: [T, hiddenDim] },
-        { name: `layer.${i}.ffn.out`, shape: [T, dim] },
-        { name: `layer.${i}.out`, shape: [T, dim] },
+        { name: a.hooks.probs, shape: [H, T, T] },
+        { name: a.hooks.context, shape: [T, dim] },
+        { name: a.hooks.out, shape: [T, dim] },
+        { name: hooks["sa_ln.out"], shape: [T, dim] },
+        { name: ffn.hooks.pre, shape: [T, hiddenDim] },
+        { name: ffn.hooks.act, shape: [T, hiddenDim] },
+        { name: ffn.hooks.out, shape: [T, dim] },
+        { name: hooks.out, shape: [T, dim] },
       );
     }
     return [...out, ...this.head.activations(T)];
@@ -167,8 +168,8 @@ export class GradientEngine {
       },
     };
 
-    forwardProbe?.forward("embeddings.out", x0, [T, dim]);
-    const layers = model.model.distilbert.layers;
+    forwardProbe?.forward(model.encoder.embeddings.hooks.out, x0, [T, dim]);
+    const layers = model.encoder.layers;
     const inputs: Vec[] = [];
     const saved: BlockSaved[] = [];
     let keptBytes = 0;
@@ -195,7 +196,7 @@ export class GradientEngine {
       g = blockBackward(ops, layers[i], s, g, keyMask, backwardProbe);
       if (!this.recompute) saved.pop();
     }
-    backwardProbe.backward("embeddings.out", g, [T, dim]);
+    backwardProbe.backward(model.encoder.embeddings.hooks.out, g, [T, dim]);
     return { value: value + termValue, outputs: out64, embeddings: x0, grads, peakSavedBytes: peak };
   }
 
@@ -220,7 +221,7 @@ export class GradientEngine {
   /** embeddings.out for token ids, in the ops' precision. */
   embed(ids: readonly number[]): Vec {
     ids = tokenIds(ids, "input_ids", this.model.config.vocabSize, this.model.config.maxPositionEmbeddings);
-    return embeddingsForward(this.ops, this.model.model.distilbert.embeddings, ids);
+    return embeddingsForward(this.ops, this.model.encoder.embeddings, ids);
   }
 
   private startingPoint(input: GradientInput): Vec {

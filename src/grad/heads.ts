@@ -25,36 +25,36 @@ interface ClsSaved {
 
 /** DistilBertForSequenceClassification's head: logits = classifier(relu(pre_classifier(hidden[0]))). */
 export function sequenceClassificationHead(model: DistilBertForSequenceClassification): GradHead {
-  const { preClassifier, classifier } = model;
+  const { preClassifier, classifier, hooks } = model;
   const dim = preClassifier.dIn;
   const L = classifier.dOut;
   return {
     outputSize: L,
     activations: () => [
-      { name: "head.pre_classifier", shape: [dim] },
-      { name: "head.relu", shape: [dim] },
-      { name: "head.logits", shape: [L] },
+      { name: hooks.pre_classifier, shape: [dim] },
+      { name: hooks.relu, shape: [dim] },
+      { name: hooks.logits, shape: [L] },
     ],
     forward(ops, hidden, _T, probe) {
       const pre = ops.alloc(dim);
       ops.linear(pre, hidden.subarray(0, dim), preClassifier.w, 1);
-      probe?.forward("head.pre_classifier", pre, [dim]);
+      probe?.forward(hooks.pre_classifier, pre, [dim]);
       const relu = ops.alloc(dim);
       for (let i = 0; i < dim; i++) relu[i] = pre[i] > 0 ? pre[i] : 0;
-      probe?.forward("head.relu", relu, [dim]);
+      probe?.forward(hooks.relu, relu, [dim]);
       const logits = ops.alloc(L);
       ops.linear(logits, relu, classifier.w, 1);
-      probe?.forward("head.logits", logits, [L]);
+      probe?.forward(hooks.logits, logits, [L]);
       return { outputs: logits, saved: { pre } satisfies ClsSaved };
     },
     backward(ops, saved, dLogits, T, probe) {
       const { pre } = saved as ClsSaved;
-      probe?.backward("head.logits", dLogits, [L]);
+      probe?.backward(hooks.logits, dLogits, [L]);
       const d = ops.alloc(dim);
       ops.linearBackwardInput(d, dLogits, classifier.w, 1);
-      probe?.backward("head.relu", d, [dim]);
+      probe?.backward(hooks.relu, d, [dim]);
       for (let i = 0; i < dim; i++) if (!(pre[i] > 0)) d[i] = 0;
-      probe?.backward("head.pre_classifier", d, [dim]);
+      probe?.backward(hooks.pre_classifier, d, [dim]);
       const dHidden = ops.alloc(T * dim);
       const row = ops.alloc(dim);
       ops.linearBackwardInput(row, d, preClassifier.w, 1);

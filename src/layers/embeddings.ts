@@ -1,5 +1,6 @@
 import type { ForwardContext } from "./context.js";
 import { batchShape } from "./context.js";
+import { type ActivationInfo, type HookPoints, hookNames, hookTable } from "./hooks.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { Q8Rows } from "../tensor/quant.js";
 import type { WeightSource } from "./weights.js";
@@ -9,21 +10,35 @@ import type { WeightSource } from "./weights.js";
  * index in its row, 0..T-1 whatever the attention mask says: Hugging Face does not shift them for padding.
  */
 export class Embeddings {
+  static readonly HOOKS = {
+    word: { shape: ["B", "T", "dim"], hf: "word_embeddings", description: "word embedding rows" },
+    position: { shape: ["B", "T", "dim"], hf: "position_embeddings", description: "position embedding rows (positions 0..T-1)" },
+    out: { shape: ["B", "T", "dim"], hf: "", description: "LayerNorm(word + position) = hidden_states[0]" },
+  } as const satisfies HookPoints;
+
+  /** Full names of this instance's activations. */
+  readonly hooks: { readonly [K in keyof typeof Embeddings.HOOKS]: string };
+
   constructor(
     /** [vocab, dim]: float32, or q8 rows (a row is then f32(q · scale), element by element, when looked up). */
     readonly wordEmbeddings: Float32Array | Q8Rows,
     readonly positionEmbeddings: Float32Array, // [max_positions, dim]
     readonly layerNorm: LayerNorm,
     readonly dim: number,
-  ) {}
+    name: string,
+  ) {
+    this.hooks = hookNames(Embeddings.HOOKS, name);
+  }
 
-  static load(src: WeightSource, prefix: string, vocabSize: number, maxPositions: number, dim: number): Embeddings {
+  /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
+  static load(src: WeightSource, prefix: string, name: string, vocabSize: number, maxPositions: number, dim: number): Embeddings {
     const word = `${prefix}.word_embeddings.weight`;
     return new Embeddings(
       src.getQ8?.(word, [vocabSize, dim]) ?? src.get(word, [vocabSize, dim]),
       src.get(`${prefix}.position_embeddings.weight`, [maxPositions, dim]),
       LayerNorm.load(src, `${prefix}.LayerNorm`, dim),
       dim,
+      name,
     );
   }
 
@@ -39,13 +54,18 @@ export class Embeddings {
     for (let c = 0, o = id * dim; c < dim; c++) dst[at + c] = w.q[o + c] * s;
   }
 
+  static activations(name: string, hfPrefix: string): ActivationInfo[] {
+    return hookTable(Embeddings.HOOKS, name, hfPrefix);
+  }
+
   /** ids [N], positions [N] → [N, dim]. Ids and positions were range-checked by the model. */
   forward(ctx: ForwardContext, ids: Int32Array, positions: Int32Array): Float32Array {
     const { dim } = this;
     const N = ids.length;
     const out = ctx.alloc(N * dim);
     const taps = ctx.taps;
-    if (taps !== null && (taps.wants("embeddings.word") || taps.wants("embeddings.position"))) {
+    const names = this.hooks;
+    if (taps !== null && (taps.wants(names.word) || taps.wants(names.position))) {
       // Only here are the two lookups kept apart, so a hook can see or change each before they are summed.
       const word = new Float32Array(N * dim);
       const pos = new Float32Array(N * dim);
@@ -53,8 +73,8 @@ export class Embeddings {
         this.wordRow(ids[r], word, r * dim);
         pos.set(this.positionEmbeddings.subarray(positions[r] * dim, (positions[r] + 1) * dim), r * dim);
       }
-      taps.emit("embeddings.word", word, batchShape(ctx, dim));
-      taps.emit("embeddings.position", pos, batchShape(ctx, dim));
+      taps.emit(names.word, word, batchShape(ctx, dim));
+      taps.emit(names.position, pos, batchShape(ctx, dim));
       for (let i = 0; i < N * dim; i++) out[i] = word[i] + pos[i];
     } else if (!(this.wordEmbeddings instanceof Float32Array)) {
       for (let r = 0; r < N; r++) {
@@ -72,7 +92,7 @@ export class Embeddings {
       }
     }
     this.layerNorm.forward(ctx.backend, out, N);
-    taps?.emit("embeddings.out", out, batchShape(ctx, dim));
+    taps?.emit(names.out, out, batchShape(ctx, dim));
     return out;
   }
 }

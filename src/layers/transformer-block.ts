@@ -1,7 +1,8 @@
 import type { Activation, Backend } from "../tensor/backend.js";
-import { attentionForQueries, MultiHeadSelfAttention } from "./attention.js";
+import { MultiHeadSelfAttention, rowCount, type QueryRows } from "./attention.js";
 import type { ForwardContext } from "./context.js";
-import { batchShape, gatherFirstRows } from "./context.js";
+import { batchShape } from "./context.js";
+import { type ActivationInfo, type HookPoints, hookNames, hookTable, joinPath } from "./hooks.js";
 import { FeedForward } from "./feed-forward.js";
 import { LayerNorm } from "./layer-norm.js";
 import type { WeightSource } from "./weights.js";
@@ -12,64 +13,81 @@ import type { WeightSource } from "./weights.js";
  *   out = output_layer_norm(ffn(h) + h)      (the residual is the normalised h, not x)
  */
 export class TransformerBlock {
+  /** The block's own activations, after its attention and after its FFN respectively. */
+  static readonly HOOKS = {
+    "sa_ln.out": { shape: ["B", "T", "dim"], hf: "sa_layer_norm", description: "sa_layer_norm(attn.out + x)" },
+    out: { shape: ["B", "T", "dim"], hf: "output_layer_norm", description: "block output = hidden_states[i+1]" },
+  } as const satisfies HookPoints;
+
+  /** Its submodules: [activation name, Hugging Face module], each relative to the block's. */
+  static readonly ATTENTION = ["attn", "attention"] as const;
+  static readonly FFN = ["ffn", "ffn"] as const;
+
+  /** Full names of this instance's own activations. */
+  readonly hooks: { readonly [K in keyof typeof TransformerBlock.HOOKS]: string };
+
   constructor(
     readonly attention: MultiHeadSelfAttention,
     readonly saLayerNorm: LayerNorm,
     readonly ffn: FeedForward,
     readonly outputLayerNorm: LayerNorm,
     readonly layerIndex: number,
-  ) {}
+    name: string,
+  ) {
+    this.hooks = hookNames(TransformerBlock.HOOKS, name);
+  }
 
+  /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
   static load(
-    src: WeightSource, prefix: string, dim: number, nHeads: number, hiddenDim: number,
+    src: WeightSource, prefix: string, name: string, dim: number, nHeads: number, hiddenDim: number,
     activation: Exclude<Activation, "none">, layerIndex: number, backend: Backend,
   ): TransformerBlock {
+    const [attnName, attnHf] = TransformerBlock.ATTENTION;
+    const [ffnName, ffnHf] = TransformerBlock.FFN;
     return new TransformerBlock(
-      MultiHeadSelfAttention.load(src, `${prefix}.attention`, dim, nHeads, layerIndex, backend),
+      MultiHeadSelfAttention.load(src, joinPath(prefix, attnHf), joinPath(name, attnName), dim, nHeads, layerIndex, backend),
       LayerNorm.load(src, `${prefix}.sa_layer_norm`, dim),
-      FeedForward.load(src, `${prefix}.ffn`, dim, hiddenDim, activation, layerIndex, backend),
+      FeedForward.load(src, joinPath(prefix, ffnHf), joinPath(name, ffnName), dim, hiddenDim, activation, backend),
       LayerNorm.load(src, `${prefix}.output_layer_norm`, dim),
       layerIndex,
+      name,
     );
   }
 
-  /** x [N, dim] → [N, dim]; x is not modified. */
-  forward(ctx: ForwardContext, x: Float32Array): Float32Array {
-    const { backend, rows: N, taps } = ctx;
-    const dim = this.saLayerNorm.weight.length;
-    // The block's output is taken first, so that everything the block allocates after it is freed at the end.
-    const out = ctx.alloc(N * dim);
-    const mark = ctx.mark();
-    const h = this.attention.forward(ctx, x);
-    backend.addInPlace(h, x, N * dim);
-    this.saLayerNorm.forward(backend, h, N);
-    taps?.emit(`layer.${this.layerIndex}.sa_ln.out`, h, batchShape(ctx, dim));
-    this.ffn.forward(ctx, h, out);
-    backend.addInPlace(out, h, N * dim);
-    this.outputLayerNorm.forward(backend, out, N);
-    taps?.emit(`layer.${this.layerIndex}.out`, out, batchShape(ctx, dim));
-    ctx.release(mark);
-    return out;
+  /** Every activation of a block named `name` at the Hugging Face path `hfPrefix`, in the order they are emitted. */
+  static activations(name: string, hfPrefix: string): ActivationInfo[] {
+    const [saLn, out] = hookTable(TransformerBlock.HOOKS, name, hfPrefix);
+    const [attnName, attnHf] = TransformerBlock.ATTENTION;
+    const [ffnName, ffnHf] = TransformerBlock.FFN;
+    return [
+      ...MultiHeadSelfAttention.activations(joinPath(name, attnName), joinPath(hfPrefix, attnHf)),
+      saLn,
+      ...FeedForward.activations(joinPath(name, ffnName), joinPath(hfPrefix, ffnHf)),
+      out,
+    ];
   }
 
   /**
-   * The block's output for each span's first row only ([S, dim], S = spans), from all rows x [N, dim]: attention
-   * needs every row's keys and values, and nothing after it mixes rows. Equal bit for bit to those rows of
-   * forward(ctx, x). No taps (they show whole layers).
+   * x [N, dim] → [N, dim]; x is not modified. With `queries`, only those rows → [rows, dim] (attention reads every
+   * row's keys and values, and nothing after it mixes rows): bit for bit those rows of the whole block, no taps.
    */
-  forwardFirstRows(ctx: ForwardContext, x: Float32Array): Float32Array {
-    const { backend, spans } = ctx;
+  forward(ctx: ForwardContext, x: Float32Array, queries?: QueryRows): Float32Array {
     const dim = this.saLayerNorm.weight.length;
-    const S = spans.length;
-    const out = ctx.alloc(S * dim);
+    const xq = queries?.x ?? x;
+    // What the block computes after attention: the query rows only, and taps only when they are every row.
+    const rowsCtx: ForwardContext = queries === undefined ? ctx : { ...ctx, rows: rowCount(queries.rows), taps: null };
+    const { backend, rows: N, taps } = rowsCtx;
+    // The block's output is taken first, so that everything the block allocates after it is freed at the end.
+    const out = ctx.alloc(N * dim);
     const mark = ctx.mark();
-    const xq = gatherFirstRows(ctx.alloc(S * dim), x, spans, dim);
-    const h = attentionForQueries(this.attention, ctx, x, xq);
-    backend.addInPlace(h, xq, S * dim);
-    this.saLayerNorm.forward(backend, h, S);
-    this.ffn.forward({ ...ctx, rows: S, taps: null }, h, out);
-    backend.addInPlace(out, h, S * dim);
-    this.outputLayerNorm.forward(backend, out, S);
+    const h = this.attention.forward(ctx, x, queries);
+    backend.addInPlace(h, xq, N * dim);
+    this.saLayerNorm.forward(backend, h, N);
+    taps?.emit(this.hooks["sa_ln.out"], h, batchShape(ctx, dim));
+    this.ffn.forward(rowsCtx, h, out);
+    backend.addInPlace(out, h, N * dim);
+    this.outputLayerNorm.forward(backend, out, N);
+    taps?.emit(this.hooks.out, out, batchShape(ctx, dim));
     ctx.release(mark);
     return out;
   }

@@ -1,53 +1,24 @@
 /**
  * Every activation a forward pass can show, with a stable name (like TransformerLens's hook names), its shape and
  * the Hugging Face module it corresponds to. `B` is the batch, `T` the padded length, `H` heads, `dh` = dim / H.
+ * Each module declares its own (its HOOKS, src/layers/hooks.ts) and emits them by those names; the table here is
+ * the encoder's declarations composed by module path, then the head's.
  */
 import { InputError } from "../errors.js";
 import { didYouMean } from "../suggest.js";
 import type { Taps } from "../layers/context.js";
+import type { ActivationInfo } from "../layers/hooks.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DistilBertConfig } from "./config.js";
-import { type DistilBertHead, headActivations } from "./heads.js";
+import { DistilBertModel } from "./distilbert.js";
+import { type DistilBertHead, ENCODER_PREFIX, headActivations } from "./heads.js";
 
-export interface ActivationInfo {
-  /** e.g. "layer.3.attn.probs" */
-  readonly name: string;
-  /** Symbolic shape, e.g. ["B", "H", "T", "T"]. */
-  readonly shape: readonly string[];
-  /** The Hugging Face module (or tensor inside a module's forward) it equals. */
-  readonly hfPath: string;
-  readonly description: string;
-}
-
-const PER_LAYER: [string, string[], string, string][] = [
-  ["attn.q", ["B", "H", "T", "dh"], "attention.q_lin", "q_lin output split into heads (before the 1/√dh scaling)"],
-  ["attn.k", ["B", "H", "T", "dh"], "attention.k_lin", "k_lin output split into heads"],
-  ["attn.v", ["B", "H", "T", "dh"], "attention.v_lin", "v_lin output split into heads"],
-  ["attn.scores", ["B", "H", "T", "T"], "attention (scores after masked_fill)", "q·kᵀ/√dh, masked keys set to finfo(float32).min, before softmax"],
-  ["attn.probs", ["B", "H", "T", "T"], "attention (weights; output_attentions)", "softmax probabilities, after head_mask: what multiplies v"],
-  ["attn.context", ["B", "T", "dim"], "attention.out_lin (input)", "probs·v with heads concatenated (head h = columns h·dh … (h+1)·dh-1)"],
-  ["attn.out", ["B", "T", "dim"], "attention.out_lin", "attention output before the residual"],
-  ["sa_ln.out", ["B", "T", "dim"], "sa_layer_norm", "sa_layer_norm(attn.out + x)"],
-  ["ffn.pre", ["B", "T", "hidden"], "ffn.lin1", "lin1 output, before the activation"],
-  ["ffn.act", ["B", "T", "hidden"], "ffn.activation", "after GELU/ReLU"],
-  ["ffn.out", ["B", "T", "dim"], "ffn.lin2", "FFN output before the residual"],
-  ["out", ["B", "T", "dim"], "output_layer_norm", "block output = hidden_states[i+1]"],
-];
+export type { ActivationInfo } from "../layers/hooks.js";
 
 /** Every activation of a model of this config; with `head`, that head's own `head.*` names (sentence modules). */
 export function activationTable(config: DistilBertConfig, head?: DistilBertHead): ActivationInfo[] {
-  const t: ActivationInfo[] = [
-    { name: "embeddings.word", shape: ["B", "T", "dim"], hfPath: "distilbert.embeddings.word_embeddings", description: "word embedding rows" },
-    { name: "embeddings.position", shape: ["B", "T", "dim"], hfPath: "distilbert.embeddings.position_embeddings", description: "position embedding rows (positions 0..T-1)" },
-    { name: "embeddings.out", shape: ["B", "T", "dim"], hfPath: "distilbert.embeddings", description: "LayerNorm(word + position) = hidden_states[0]" },
-  ];
-  for (let i = 0; i < config.nLayers; i++) {
-    for (const [suffix, shape, hf, description] of PER_LAYER) {
-      t.push({ name: `layer.${i}.${suffix}`, shape, hfPath: `distilbert.transformer.layer.${i}.${hf}`, description });
-    }
-  }
-  for (const [name, shape, hfPath, description] of headActivations(config, head)) t.push({ name, shape, hfPath, description });
-  return t;
+  const t = DistilBertModel.activations(config, ENCODER_PREFIX);
+  return [...t, ...headActivations(config, head)];
 }
 
 /**

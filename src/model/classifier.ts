@@ -11,7 +11,7 @@ import { Tensor } from "../tensor/tensor.js";
 import type { WordPieceTokenizer } from "../tokenizer/index.js";
 import { ForwardTaps, type Hook } from "./activations.js";
 import type { DistilBertConfig } from "./config.js";
-import type { PackedBatch } from "./distilbert.js";
+import type { DistilBertModel, PackedBatch } from "./distilbert.js";
 import type { DistilBertHead, HeadForwardOptions } from "./heads.js";
 import type { LoadReport } from "./weights.js";
 import "./disposable.js";
@@ -143,8 +143,13 @@ export class DistilBertClassifier {
     return this.config.maxPositionEmbeddings;
   }
 
+  /** The head (with its encoder), as `config.architectures` chose it: the same object as `model`. */
+  get head(): DistilBertHead {
+    return this.model;
+  }
+
   /** The encoder under the head. */
-  get encoder(): DistilBertHead["distilbert"] {
+  get encoder(): DistilBertModel {
     return this.model.distilbert;
   }
 
@@ -330,14 +335,13 @@ export class DistilBertClassifier {
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     if (full) {
-      taps = new ForwardTaps(config, capture, hooks, this.model);
+      const all = (taps = new ForwardTaps(config, capture, hooks, this.model));
+      const { embeddings, layers } = this.encoder;
       if (options.outputHiddenStates) {
-        taps.collect("embeddings.out", (t) => (hiddenStates[0] = t));
-        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.out`, (t) => (hiddenStates[i + 1] = t));
+        all.collect(embeddings.hooks.out, (t) => (hiddenStates[0] = t));
+        layers.forEach((block, i) => all.collect(block.hooks.out, (t) => (hiddenStates[i + 1] = t)));
       }
-      if (options.outputAttentions) {
-        for (let i = 0; i < config.nLayers; i++) taps.collect(`layer.${i}.attn.probs`, (t) => (attentions[i] = t));
-      }
+      if (options.outputAttentions) layers.forEach((block, i) => all.collect(block.attention.hooks.probs, (t) => (attentions[i] = t)));
     }
     const headMask = options.headMask === undefined ? null : parseHeadMask(options.headMask, config);
     // Only a sequence classifier may skip padded rows: every other head's output has a row for each position.

@@ -4,6 +4,7 @@
 import { InputError } from "../errors.js";
 import { gatherFirstRows, type ForwardContext, type Span, type Taps } from "../layers/context.js";
 import { Embeddings } from "../layers/embeddings.js";
+import { type ActivationInfo, joinPath } from "../layers/hooks.js";
 import { TransformerBlock } from "../layers/transformer-block.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { Backend } from "../tensor/backend.js";
@@ -28,30 +29,52 @@ export class DistilBertModel {
     readonly layers: readonly TransformerBlock[],
   ) {}
 
+  /** Its submodules' activation names, and their Hugging Face modules relative to the encoder's. */
+  static readonly EMBEDDINGS = ["embeddings", "embeddings"] as const;
+  static layer(i: number): readonly [string, string] {
+    return [`layer.${i}`, `transformer.layer.${i}`];
+  }
+
+  /** Weights under the Hugging Face module path `prefix` ("distilbert" in every head). */
   static load(src: WeightSource, prefix: string, config: DistilBertConfig, backend: Backend): DistilBertModel {
     const { dim, nHeads, hiddenDim, activation } = config;
-    const embeddings = Embeddings.load(src, `${prefix}.embeddings`, config.vocabSize, config.maxPositionEmbeddings, dim);
-    const layers = Array.from({ length: config.nLayers }, (_, i) =>
-      TransformerBlock.load(src, `${prefix}.transformer.layer.${i}`, dim, nHeads, hiddenDim, activation, i, backend),
-    );
+    const [embName, embHf] = DistilBertModel.EMBEDDINGS;
+    const embeddings = Embeddings.load(src, joinPath(prefix, embHf), embName, config.vocabSize, config.maxPositionEmbeddings, dim);
+    const layers = Array.from({ length: config.nLayers }, (_, i) => {
+      const [name, hf] = DistilBertModel.layer(i);
+      return TransformerBlock.load(src, joinPath(prefix, hf), name, dim, nHeads, hiddenDim, activation, i, backend);
+    });
     return new DistilBertModel(config, embeddings, layers);
+  }
+
+  /** Every activation of an encoder of this config at the Hugging Face path `prefix`, in the order emitted. */
+  static activations(config: DistilBertConfig, prefix: string): ActivationInfo[] {
+    const [embName, embHf] = DistilBertModel.EMBEDDINGS;
+    const t = Embeddings.activations(embName, joinPath(prefix, embHf));
+    for (let i = 0; i < config.nLayers; i++) {
+      const [name, hf] = DistilBertModel.layer(i);
+      t.push(...TransformerBlock.activations(name, joinPath(prefix, hf)));
+    }
+    return t;
   }
 
   /**
    * → the last hidden state: every row [N, dim] (rows "all"), or each span's first row only [S, dim] (rows "first",
-   * what a sequence classifier reads): then the last layer computes just those rows (TransformerBlock.forwardFirstRows),
-   * the same bits as "all" gives them. Taps always see whole layers, so with taps the last layer is computed whole
-   * and its first rows gathered.
+   * what a sequence classifier reads): then the last layer computes just those rows (its queries, gathered before
+   * q_lin), the same bits as "all" gives them. Taps always see whole layers, so with taps the last layer is computed
+   * whole and its first rows gathered.
    */
   forward(ctx: ForwardContext, batch: PackedBatch, rows: EncoderRows = "all"): Float32Array {
     const { dim } = this.config;
+    const { spans } = batch;
     let h = this.embeddings.forward(ctx, batch.ids, batch.positions);
     const n = this.layers.length;
     const pruneLast = rows === "first" && ctx.taps === null && n > 0;
     for (let i = 0; i < (pruneLast ? n - 1 : n); i++) h = this.layers[i].forward(ctx, h);
-    if (pruneLast) return this.layers[n - 1].forwardFirstRows(ctx, h);
-    if (rows === "first") return gatherFirstRows(ctx.alloc(batch.spans.length * dim), h, batch.spans, dim);
-    return h;
+    if (rows === "all") return h;
+    const first = gatherFirstRows(ctx.alloc(spans.length * dim), h, spans, dim);
+    if (!pruneLast) return first;
+    return this.layers[n - 1].forward(ctx, h, { x: first, rows: spans.map((_, b) => ({ start: b, len: 1 })) });
   }
 
   /**

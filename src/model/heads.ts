@@ -9,6 +9,7 @@ import { InputError } from "../errors.js";
 import type { Span, Taps } from "../layers/context.js";
 import { LayerNorm } from "../layers/layer-norm.js";
 import { Linear } from "../layers/linear.js";
+import { type ActivationInfo, type HookPoint, type HookPoints, hookNames, hookTable } from "../layers/hooks.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { Backend } from "../tensor/backend.js";
 import { dequantizeRows } from "../tensor/quant.js";
@@ -16,8 +17,11 @@ import type { Architecture, DistilBertConfig } from "./config.js";
 import { DistilBertModel, type PackedBatch } from "./distilbert.js";
 import { denseActivate, l2Normalize, pool, type SentenceModule } from "./sentence.js";
 
-/** [name, symbolic shape, Hugging Face module, description] of one head activation. */
-export type HeadActivation = readonly [string, readonly string[], string, string];
+/** Where every head keeps its encoder, as Hugging Face names the module (and so its weights). */
+export const ENCODER_PREFIX = "distilbert";
+
+/** Where a head's own activations are named (`head.*`); their Hugging Face paths are relative to the whole model. */
+const HEAD = "head";
 
 export interface HeadForwardOptions {
   /**
@@ -39,7 +43,7 @@ interface HeadBase {
   /** Columns of the output. */
   readonly width: number;
   /** The `head.*` activations this head emits. */
-  activations(): readonly HeadActivation[];
+  activations(): ActivationInfo[];
   forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options?: HeadForwardOptions): Float32Array;
 }
 
@@ -73,7 +77,7 @@ export class DistilBertForSequenceClassification implements HeadBase {
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForSequenceClassification {
     return new DistilBertForSequenceClassification(
       config,
-      DistilBertModel.load(src, "distilbert", config, backend),
+      DistilBertModel.load(src, ENCODER_PREFIX, config, backend),
       Linear.load(src, "pre_classifier", config.dim, config.dim, backend),
       Linear.load(src, "classifier", config.dim, config.labels.length, backend),
     );
@@ -83,14 +87,16 @@ export class DistilBertForSequenceClassification implements HeadBase {
     return this.config.labels.length;
   }
 
-  static readonly ACTIVATIONS: readonly HeadActivation[] = [
-      ["head.pre_classifier", ["B", "dim"], "pre_classifier", "pre_classifier(hidden[:, 0])"],
-      ["head.relu", ["B", "dim"], "ReLU in DistilBertForSequenceClassification.forward", "ReLU of the above"],
-      ["head.logits", ["B", "labels"], "classifier", "logits"],
-  ];
+  static readonly HOOKS = {
+    pre_classifier: { shape: ["B", "dim"], hf: "pre_classifier", description: "pre_classifier(hidden[:, 0])" },
+    relu: { shape: ["B", "dim"], hf: "ReLU in DistilBertForSequenceClassification.forward", description: "ReLU of the above" },
+    logits: { shape: ["B", "labels"], hf: "classifier", description: "logits" },
+  } as const satisfies HookPoints;
 
-  activations(): readonly HeadActivation[] {
-    return DistilBertForSequenceClassification.ACTIVATIONS;
+  readonly hooks = hookNames(DistilBertForSequenceClassification.HOOKS, HEAD);
+
+  activations(): ActivationInfo[] {
+    return hookTable(DistilBertForSequenceClassification.HOOKS, HEAD, "");
   }
 
   /**
@@ -104,11 +110,11 @@ export class DistilBertForSequenceClassification implements HeadBase {
     const pooled = this.distilbert.run(backend, batch, taps, headMask, options.fullLastLayer ? "all" : "first");
     const cls = options.fullLastLayer ? gatherRows(pooled, batch.spans.map((s) => s.start), dim, batch.ids.length) : pooled;
     const pre = this.preClassifier.forward(backend, cls, B);
-    taps?.emit("head.pre_classifier", pre, [B, dim]);
+    taps?.emit(this.hooks.pre_classifier, pre, [B, dim]);
     backend.activate(pre, pre.length, "relu");
-    taps?.emit("head.relu", pre, [B, dim]);
+    taps?.emit(this.hooks.relu, pre, [B, dim]);
     const logits = this.classifier.forward(backend, pre, B);
-    taps?.emit("head.logits", logits, [B, this.width]);
+    taps?.emit(this.hooks.logits, logits, [B, this.width]);
     return logits;
   }
 }
@@ -133,7 +139,7 @@ export class DistilBertForMaskedLM implements HeadBase {
   ) {}
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForMaskedLM {
-    const distilbert = DistilBertModel.load(src, "distilbert", config, backend);
+    const distilbert = DistilBertModel.load(src, ENCODER_PREFIX, config, backend);
     const bias = src.get("vocab_projector.bias", [config.vocabSize]);
     const table = distilbert.embeddings.wordEmbeddings;
     let projector: Linear | null = null;
@@ -154,15 +160,17 @@ export class DistilBertForMaskedLM implements HeadBase {
     return this.config.vocabSize;
   }
 
-  static readonly ACTIVATIONS: readonly HeadActivation[] = [
-      ["head.vocab_transform", ["B", "T", "dim"], "vocab_transform", "vocab_transform(hidden)"],
-      ["head.gelu", ["B", "T", "dim"], "GELU in DistilBertForMaskedLM.forward", "the activation of the above"],
-      ["head.vocab_layer_norm", ["B", "T", "dim"], "vocab_layer_norm", "vocab_layer_norm of the above"],
-      ["head.logits", ["B", "T", "vocab"], "vocab_projector", "prediction logits (the word embeddings as weight)"],
-  ];
+  static readonly HOOKS = {
+    vocab_transform: { shape: ["B", "T", "dim"], hf: "vocab_transform", description: "vocab_transform(hidden)" },
+    gelu: { shape: ["B", "T", "dim"], hf: "GELU in DistilBertForMaskedLM.forward", description: "the activation of the above" },
+    vocab_layer_norm: { shape: ["B", "T", "dim"], hf: "vocab_layer_norm", description: "vocab_layer_norm of the above" },
+    logits: { shape: ["B", "T", "vocab"], hf: "vocab_projector", description: "prediction logits (the word embeddings as weight)" },
+  } as const satisfies HookPoints;
 
-  activations(): readonly HeadActivation[] {
-    return DistilBertForMaskedLM.ACTIVATIONS;
+  readonly hooks = hookNames(DistilBertForMaskedLM.HOOKS, HEAD);
+
+  activations(): ActivationInfo[] {
+    return hookTable(DistilBertForMaskedLM.HOOKS, HEAD, "");
   }
 
   /** → logits [rows, vocab] for the selected packed rows (all by default). */
@@ -184,11 +192,11 @@ export class DistilBertForMaskedLM implements HeadBase {
   project(backend: Backend, x: Float32Array, R: number, emit?: (name: string, t: Float32Array, width: number) => void): Float32Array {
     const { dim } = this.config;
     const h = this.vocabTransform.forward(backend, x, R);
-    emit?.("head.vocab_transform", h, dim);
+    emit?.(this.hooks.vocab_transform, h, dim);
     backend.activate(h, h.length, this.config.activation);
-    emit?.("head.gelu", h, dim);
+    emit?.(this.hooks.gelu, h, dim);
     this.vocabLayerNorm.forward(backend, h, R);
-    emit?.("head.vocab_layer_norm", h, dim);
+    emit?.(this.hooks.vocab_layer_norm, h, dim);
     const V = this.config.vocabSize;
     const table = this.distilbert.embeddings.wordEmbeddings;
     let logits: Float32Array;
@@ -200,7 +208,7 @@ export class DistilBertForMaskedLM implements HeadBase {
       const bias = this.projectorBias;
       for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
     }
-    emit?.("head.logits", logits, V);
+    emit?.(this.hooks.logits, logits, V);
     return logits;
   }
 }
@@ -220,7 +228,16 @@ abstract class PerTokenLinear implements HeadBase {
     return this.linear.dOut;
   }
 
-  abstract activations(): readonly HeadActivation[];
+  /** The one activation: the Linear's output. */
+  protected abstract readonly logitsPoint: HookPoint;
+
+  get hooks(): { readonly logits: string } {
+    return hookNames({ logits: this.logitsPoint }, HEAD);
+  }
+
+  activations(): ActivationInfo[] {
+    return hookTable({ logits: this.logitsPoint }, HEAD, "");
+  }
 
   forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
     const { dim } = this.config;
@@ -229,7 +246,7 @@ abstract class PerTokenLinear implements HeadBase {
     const select = taps === null ? options.select : undefined;
     const x = select === undefined ? hidden : gatherRows(hidden, select, dim, N);
     const logits = this.linear.forward(backend, x, x.length / dim);
-    taps?.emit("head.logits", logits, fullShape(batch, this.width));
+    taps?.emit(this.hooks.logits, logits, fullShape(batch, this.width));
     return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, this.width, N) : logits;
   }
 }
@@ -238,28 +255,22 @@ export class DistilBertForQuestionAnswering extends PerTokenLinear {
   readonly architecture = "DistilBertForQuestionAnswering";
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForQuestionAnswering {
-    return new DistilBertForQuestionAnswering(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "qa_outputs", config.dim, 2, backend));
+    return new DistilBertForQuestionAnswering(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), Linear.load(src, "qa_outputs", config.dim, 2, backend));
   }
 
-  static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "2"], "qa_outputs", "start (column 0) and end (column 1) logits"]];
-
-  activations(): readonly HeadActivation[] {
-    return DistilBertForQuestionAnswering.ACTIVATIONS;
-  }
+  static readonly LOGITS: HookPoint = { shape: ["B", "T", "2"], hf: "qa_outputs", description: "start (column 0) and end (column 1) logits" };
+  protected readonly logitsPoint = DistilBertForQuestionAnswering.LOGITS;
 }
 
 export class DistilBertForTokenClassification extends PerTokenLinear {
   readonly architecture = "DistilBertForTokenClassification";
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForTokenClassification {
-    return new DistilBertForTokenClassification(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "classifier", config.dim, config.labels.length, backend));
+    return new DistilBertForTokenClassification(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), Linear.load(src, "classifier", config.dim, config.labels.length, backend));
   }
 
-  static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "labels"], "classifier", "per-token logits"]];
-
-  activations(): readonly HeadActivation[] {
-    return DistilBertForTokenClassification.ACTIVATIONS;
-  }
+  static readonly LOGITS: HookPoint = { shape: ["B", "T", "labels"], hf: "classifier", description: "per-token logits" };
+  protected readonly logitsPoint = DistilBertForTokenClassification.LOGITS;
 }
 
 /**
@@ -277,7 +288,7 @@ export class DistilBertEncoder implements HeadBase {
   ) {}
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend, modules: readonly SentenceModule[] = []): DistilBertEncoder {
-    return new DistilBertEncoder(config, DistilBertModel.load(src, "distilbert", config, backend), modules);
+    return new DistilBertEncoder(config, DistilBertModel.load(src, ENCODER_PREFIX, config, backend), modules);
   }
 
   get output(): "sequence" | "token" {
@@ -293,16 +304,22 @@ export class DistilBertEncoder implements HeadBase {
     return w;
   }
 
-  activations(): HeadActivation[] {
+  /** Each module's one activation, `head.{k}.{type}` (k as modules.json numbers them), in order. */
+  private points(): HookPoints {
     let w = "dim";
-    return this.modules.map((m, i): HeadActivation => {
-      if (m.type === "pooling") return [`head.${i + 1}.pooling`, ["B", w], "sentence-transformers Pooling", `${m.modes.join(" + ")} pooling of the last hidden state`];
+    return Object.fromEntries(this.modules.map((m, i): [string, HookPoint] => {
+      const local = `${i + 1}.${m.type}`;
+      if (m.type === "pooling") return [local, { shape: ["B", w], hf: "sentence-transformers Pooling", description: `${m.modes.join(" + ")} pooling of the last hidden state` }];
       if (m.type === "dense") {
         w = String(m.linear.dOut);
-        return [`head.${i + 1}.dense`, ["B", w], `sentence-transformers Dense (${m.path})`, `linear then ${m.activation}`];
+        return [local, { shape: ["B", w], hf: `sentence-transformers Dense (${m.path})`, description: `linear then ${m.activation}` }];
       }
-      return [`head.${i + 1}.normalize`, ["B", w], "sentence-transformers Normalize", "divided by its L2 norm"];
-    });
+      return [local, { shape: ["B", w], hf: "sentence-transformers Normalize", description: "divided by its L2 norm" }];
+    }));
+  }
+
+  activations(): ActivationInfo[] {
+    return hookTable(this.points(), HEAD, "");
   }
 
   forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
@@ -318,22 +335,23 @@ export class DistilBertEncoder implements HeadBase {
    */
   sentence(backend: Backend, hidden: Float32Array, spans: readonly Span[], taps: Taps | null = null): Float32Array {
     const B = spans.length;
+    const names = Object.values(hookNames(this.points(), HEAD));
     let x = hidden;
     let w = this.config.dim;
     this.modules.forEach((m, i) => {
       if (m.type === "pooling") {
         x = pool(x, spans, w, m.modes);
         w *= m.modes.length;
-        taps?.emit(`head.${i + 1}.pooling`, x, [B, w]);
+        taps?.emit(names[i], x, [B, w]);
       } else if (m.type === "dense") {
         x = m.linear.forward(backend, x, B);
         w = m.linear.dOut;
         denseActivate(x, m.activation);
-        taps?.emit(`head.${i + 1}.dense`, x, [B, w]);
+        taps?.emit(names[i], x, [B, w]);
       } else {
         if (x === hidden) x = x.slice();
         l2Normalize(x, B, w);
-        taps?.emit(`head.${i + 1}.normalize`, x, [B, w]);
+        taps?.emit(names[i], x, [B, w]);
       }
     });
     return x;
@@ -348,17 +366,17 @@ export type DistilBertHead =
   | DistilBertEncoder;
 
 /** The `head.*` activations of the head `config.architecture` names (a bare encoder: none without its modules). */
-export function headActivations(config: DistilBertConfig, head?: DistilBertHead): readonly HeadActivation[] {
+export function headActivations(config: DistilBertConfig, head?: DistilBertHead): ActivationInfo[] {
   if (head !== undefined) return head.activations();
   switch (config.architecture) {
     case "DistilBertForSequenceClassification":
-      return DistilBertForSequenceClassification.ACTIVATIONS;
+      return hookTable(DistilBertForSequenceClassification.HOOKS, HEAD, "");
     case "DistilBertForMaskedLM":
-      return DistilBertForMaskedLM.ACTIVATIONS;
+      return hookTable(DistilBertForMaskedLM.HOOKS, HEAD, "");
     case "DistilBertForQuestionAnswering":
-      return DistilBertForQuestionAnswering.ACTIVATIONS;
+      return hookTable({ logits: DistilBertForQuestionAnswering.LOGITS }, HEAD, "");
     case "DistilBertForTokenClassification":
-      return DistilBertForTokenClassification.ACTIVATIONS;
+      return hookTable({ logits: DistilBertForTokenClassification.LOGITS }, HEAD, "");
     case "DistilBertModel":
       return [];
   }

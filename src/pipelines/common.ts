@@ -11,8 +11,8 @@ import type { Architecture } from "../model/config.js";
 export type PretrainedModel = DistilBertClassifier;
 
 export function requireHead(model: PretrainedModel, task: string, ...architectures: Architecture[]): void {
-  if (!architectures.includes(model.model.architecture)) {
-    throw new InputError(task, `the model is a ${model.model.architecture}`, `a ${architectures.join(" or ")}`);
+  if (!architectures.includes(model.head.architecture)) {
+    throw new InputError(task, `the model is a ${model.head.architecture}`, `a ${architectures.join(" or ")}`);
   }
 }
 

@@ -42,7 +42,7 @@ export function fillMask(model: PretrainedModel, input: string | readonly string
     return at;
   });
   const logits = headRows(model, encodings.map((e) => e.ids), masks);
-  const V = model.model.width;
+  const V = model.head.width;
   const out = encodings.map((e, i): FillMaskOutput => {
     const one = masks[i].length === 1;
     const perMask = masks[i].map((pos, m) => {

@@ -69,8 +69,8 @@ export async function pipeline<T extends Task>(task: T, source: PipelineSource, 
 export function pipelineFor<T extends Task>(task: T, model: PretrainedModel): TaskTypes[T] {
   if (!TASKS.includes(task)) throw new InputError("pipeline: task", `is ${described(task)}`, TASKS.join(", "));
   if (!(model instanceof DistilBertClassifier)) throw new InputError("pipeline: model", `is ${described(model)}`, "a model loadModel returned");
-  if (model.model.architecture !== HEAD_OF[task]) {
-    throw new InputError("pipeline", `task ${task} needs a ${HEAD_OF[task]}, and the model is a ${model.model.architecture}`, `a ${HEAD_OF[task]} checkpoint`);
+  if (model.head.architecture !== HEAD_OF[task]) {
+    throw new InputError("pipeline", `task ${task} needs a ${HEAD_OF[task]}, and the model is a ${model.head.architecture}`, `a ${HEAD_OF[task]} checkpoint`);
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   // (Each function takes one input or an array; the overloads are typed by TaskTypes.)

@@ -64,7 +64,7 @@ export function tokenClassification(model: PretrainedModel, input: string | read
   const labels = model.config.labels;
   const encodings = list.map((t) => tokenizer.encode(t, { maxLength: model.maxLength }));
   const logits = headRows(model, encodings.map((e) => e.ids));
-  const L = model.model.width;
+  const L = model.head.width;
   const out = encodings.map((e, i) => {
     const text = list[i];
     const pre: PreEntity[] = [];

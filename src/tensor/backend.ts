@@ -36,6 +36,12 @@ export interface AttentionSpan {
   readonly keyMask: Uint8Array | null;
 }
 
+/** Rows [start, start + len) of a packed [rows, ·] buffer. */
+export interface RowRange {
+  readonly start: number;
+  readonly len: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -79,15 +85,17 @@ export interface Backend {
 
   /**
    * Optional: multi-head self-attention of every span in one call, for a backend that can skip the per-head copies.
-   * out [N, H·dh] ← per span s and head h (columns [h·dh, (h+1)·dh) of q, k, v [N, H·dh], rows s.start … s.start +
-   * s.len): softmax(scale · q_h · k_hᵀ, s.keyMask) · v_h. The result must equal, bit for bit, what matmulTransB,
-   * softmaxRows and matmul give head by head. Returns false, having written nothing, for a case it does not take;
-   * the layer then goes head by head.
+   * Per span s and head h (columns [h·dh, (h+1)·dh) of q, k, v; k and v are [N, H·dh], span s their rows s.start …
+   * s.start + s.len): out_h ← softmax(scale · q_h · k_hᵀ, s.keyMask) · v_h. The result must equal, bit for bit, what
+   * matmulTransB, softmaxRows and matmul give head by head. Returns false, having written nothing, for a case it does
+   * not take; the layer then goes head by head.
    *
-   * firstOnly: only each span's first row is a query (the last layer of a classifier, whose head reads nothing
-   * else); q and out are then [spans, H·dh], row b for span b, and each is bit for bit that row of the full result.
+   * queries: where span s's query rows are in q and out (rows queries[s].start … + len, 1 ≤ len ≤ s.len): any of
+   * the span's rows, since a row's result depends on that row of q alone; rows of out that are no span's queries are
+   * left unspecified. Default: the span's own rows (q and out [N, H·dh] like k and v). A model computing only some
+   * rows of a layer (a classifier's last layer, for its [CLS] rows) gathers them before q_lin and passes them here.
    */
-  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, firstOnly?: boolean): boolean;
+  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries?: readonly RowRange[]): boolean;
 
   /**
    * Optional: memory for one forward pass's activations, or null. A backend may hand out views of its own memory so

@@ -59,10 +59,18 @@ export function loadTokenizer(files: TokenizerFiles, options: LoadTokenizerOptio
   const src = options.sources ?? {};
   const configSource = src.tokenizerConfig ?? "tokenizer_config.json";
   const config = parseTokenizerConfig(files.tokenizerConfig, configSource);
+  // Which file named each special token, for the error when the vocabulary lacks it.
+  const namedBy = new Map<string, string>();
+  const note = (c: TokenizerConfig, file: string) => {
+    for (const t of [...Object.values(c.specials), ...c.additionalSpecialTokens]) namedBy.set(t, file);
+  };
+  note(config, configSource);
   if (files.specialTokensMap !== undefined) {
-    const map = parseTokenizerConfig(files.specialTokensMap, src.specialTokensMap ?? "special_tokens_map.json");
+    const mapSource = src.specialTokensMap ?? "special_tokens_map.json";
+    const map = parseTokenizerConfig(files.specialTokensMap, mapSource);
     Object.assign(config.specials, map.specials);
     if (map.additionalSpecialTokens.length > 0) config.additionalSpecialTokens = map.additionalSpecialTokens;
+    note(map, mapSource);
   }
   let spec: TokenizerSpec;
   if (files.tokenizerJson !== undefined) {
@@ -79,7 +87,7 @@ export function loadTokenizer(files: TokenizerFiles, options: LoadTokenizerOptio
       throw new TokenizerError(configSource, `tokenizer_class ${quoted(cls)} is not a WordPiece (BERT) tokenizer`, "BertTokenizer or DistilBertTokenizer, or a tokenizer.json");
     }
     const names: SpecialNames = { ...BERT_SPECIAL_NAMES, ...config.specials };
-    spec = specFromVocabText(files.vocab, source, names, config.additionalSpecialTokens);
+    spec = specFromVocabText(files.vocab, source, names, config.additionalSpecialTokens, namedBy);
     const lowercase = config.doLowerCase ?? true;
     spec.flags = {
       cleanText: true,

@@ -90,12 +90,13 @@ export interface SpecialTokens {
 
 const DEFAULT_MODEL_MAX_LENGTH = 512;
 
-/** One text's pieces, copied out of the encoder. */
+/** One text's pieces: the encoder's buffers (first `length` entries), or a copy when a second text follows. */
 interface Pieces {
-  ids: number[];
-  starts: number[];
-  ends: number[];
-  words: number[];
+  ids: Int32Array;
+  starts: Int32Array;
+  ends: Int32Array;
+  words: Int32Array;
+  length: number;
 }
 
 export class WordPieceTokenizer {
@@ -116,6 +117,8 @@ export class WordPieceTokenizer {
   private readonly tokenIds: Map<string, number>;
   private readonly specialIds: Set<number>;
   private readonly encoder: PieceEncoder;
+  /** The first text's pieces while the encoder runs on the pair. */
+  private held: Pieces = { ids: new Int32Array(64), starts: new Int32Array(64), ends: new Int32Array(64), words: new Int32Array(64), length: 0 };
   private readonly decoder: TokenizerSpec["decoder"];
   private readonly cleanUpSpaces: boolean;
 
@@ -240,15 +243,16 @@ export class WordPieceTokenizer {
     if (typeof early !== "boolean") throw new InputError("stopAtMaxLength", `is ${described(early)}`, "a boolean");
     const limit = overflowing && early ? maxLength : Infinity;
 
-    const a = this.pieces(text, limit);
-    const b = pair === undefined ? undefined : this.pieces(pair, limit);
-    const lenA = a.ids.length;
-    const lenB = b?.ids.length;
+    // The first text's pieces are copied only when the encoder must run again for the pair.
+    const a = this.pieces(text, limit, pair !== undefined);
+    const b = pair === undefined ? undefined : this.pieces(pair, limit, false);
+    const lenA = a.length;
+    const lenB = b?.length;
     const numTokens = lenA + (lenB ?? 0) + specials;
     const [keepA, keepB] = truncatedLengths(lenA, lenB, maxLength - specials, strategy);
     if (!overflowing || (keepA === lenA && keepB === lenB)) {
       const truncated = keepA < lenA || keepB !== lenB;
-      return [this.assemble(a, [0, keepA], b, b === undefined ? undefined : [0, keepB!], addSpecial, truncated, numTokens)];
+      return [this.assemble(a, 0, keepA, b, 0, keepB ?? 0, addSpecial, truncated, numTokens)];
     }
     if (b !== undefined && strategy === "longest_first") {
       throw new InputError("truncation", "is \"longest_first\", which cuts both texts of a pair", '"only_first" or "only_second" for the windows of a pair');
@@ -258,10 +262,10 @@ export class WordPieceTokenizer {
     const size = cutB ? keepB! : keepA;
     const stride = checkStride(options?.stride ?? 0, size);
     const ranges = windowRanges(cutB ? lenB! : lenA, size, stride);
-    return ranges.map((r) =>
+    return ranges.map(([from, to]) =>
       cutB
-        ? this.assemble(a, [0, lenA], b, r, addSpecial, true, numTokens)
-        : this.assemble(a, r, b, b === undefined ? undefined : [0, lenB!], addSpecial, true, numTokens),
+        ? this.assemble(a, 0, lenA, b, from, to, addSpecial, true, numTokens)
+        : this.assemble(a, from, to, b, 0, lenB ?? 0, addSpecial, true, numTokens),
     );
   }
 
@@ -293,8 +297,14 @@ export class WordPieceTokenizer {
   /** WordPiece pieces without specials or truncation, for long-text windowing. */
   tokenizeToIds(text: string): { ids: number[]; offsets: [number, number][] } {
     checkText(text, "text");
-    const p = this.pieces(text, Infinity);
-    return { ids: p.ids, offsets: p.starts.map((s, k): [number, number] => [s, p.ends[k]]) };
+    const p = this.pieces(text, Infinity, false);
+    const ids: number[] = [];
+    const offsets: [number, number][] = [];
+    for (let k = 0; k < p.length; k++) {
+      ids.push(p.ids[k]);
+      offsets.push([p.starts[k], p.ends[k]]);
+    }
+    return { ids, offsets };
   }
 
   /**
@@ -343,63 +353,70 @@ export class WordPieceTokenizer {
     return this.tokenIds.get(token);
   }
 
-  private pieces(text: string, limit: number): Pieces {
+  private pieces(text: string, limit: number, copy: boolean): Pieces {
     const enc = this.encoder;
     enc.run(text, limit);
     const n = enc.count;
-    // Built with push so that V8 keeps the arrays packed.
-    const ids: number[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const words: number[] = [];
-    for (let k = 0; k < n; k++) {
-      ids.push(enc.ids[k]);
-      starts.push(enc.starts[k]);
-      ends.push(enc.ends[k]);
-      words.push(enc.words[k]);
+    if (!copy) return { ids: enc.ids, starts: enc.starts, ends: enc.ends, words: enc.words, length: n };
+    // Reused between calls: a fresh typed array per pair costs more than the copy itself.
+    let held = this.held;
+    if (held.ids.length < n) {
+      const size = Math.max(n, 2 * held.ids.length);
+      held = this.held = { ids: new Int32Array(size), starts: new Int32Array(size), ends: new Int32Array(size), words: new Int32Array(size), length: 0 };
     }
-    return { ids, starts, ends, words };
+    held.ids.set(enc.ids.subarray(0, n));
+    held.starts.set(enc.starts.subarray(0, n));
+    held.ends.set(enc.ends.subarray(0, n));
+    held.words.set(enc.words.subarray(0, n));
+    held.length = n;
+    return held;
   }
 
-  /** [CLS] a[ra] [SEP] (b[rb] [SEP]), or the bare pieces without special tokens. */
+  /** [CLS] a[fromA, toA) [SEP] (b[fromB, toB) [SEP]), or the bare pieces without special tokens. */
   private assemble(
     a: Pieces,
-    ra: [number, number],
+    fromA: number,
+    toA: number,
     b: Pieces | undefined,
-    rb: [number, number] | undefined,
+    fromB: number,
+    toB: number,
     addSpecial: boolean,
     truncated: boolean,
     numTokens: number,
   ): Encoding {
-    const table = this.idToTokenTable;
+    // Built with push so that V8 keeps the arrays packed.
     const e: Encoding = { ids: [], tokens: [], offsets: [], attentionMask: [], truncated, numTokens, sequenceIds: [], wordIds: [] };
-    const special = (id: number) => {
-      e.ids.push(id);
-      e.tokens.push(table[id]!);
-      e.offsets.push([0, 0]);
-      e.attentionMask.push(1);
-      e.sequenceIds.push(null);
-      e.wordIds.push(null);
-    };
-    const part = (p: Pieces, [from, to]: [number, number], seq: number) => {
-      for (let k = from; k < to; k++) {
-        const id = p.ids[k];
-        e.ids.push(id);
-        e.tokens.push(table[id]!);
-        e.offsets.push([p.starts[k], p.ends[k]]);
-        e.attentionMask.push(1);
-        e.sequenceIds.push(seq);
-        e.wordIds.push(p.words[k]);
-      }
-    };
-    if (addSpecial) special(this.clsId);
-    part(a, ra, 0);
-    if (addSpecial) special(this.sepId);
-    if (b !== undefined && rb !== undefined) {
-      part(b, rb, 1);
-      if (addSpecial) special(this.sepId);
+    if (addSpecial) this.pushSpecial(e, this.clsId);
+    this.pushPieces(e, a, fromA, toA, 0);
+    if (addSpecial) this.pushSpecial(e, this.sepId);
+    if (b !== undefined) {
+      this.pushPieces(e, b, fromB, toB, 1);
+      if (addSpecial) this.pushSpecial(e, this.sepId);
     }
     return e;
+  }
+
+  private pushSpecial(e: Encoding, id: number): void {
+    e.ids.push(id);
+    e.tokens.push(this.idToTokenTable[id]!);
+    e.offsets.push([0, 0]);
+    e.attentionMask.push(1);
+    e.sequenceIds.push(null);
+    e.wordIds.push(null);
+  }
+
+  private pushPieces(e: Encoding, p: Pieces, from: number, to: number, seq: number): void {
+    const table = this.idToTokenTable;
+    const { ids, starts, ends, words } = p;
+    for (let k = from; k < to; k++) {
+      const id = ids[k];
+      e.ids.push(id);
+      e.tokens.push(table[id]!);
+      e.offsets.push([starts[k], ends[k]]);
+      e.attentionMask.push(1);
+      e.sequenceIds.push(seq);
+      e.wordIds.push(words[k]);
+    }
   }
 }
 

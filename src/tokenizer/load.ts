@@ -55,6 +55,7 @@ export function specFromVocabText(
   source: string,
   names: Readonly<SpecialNames> = BERT_SPECIAL_NAMES,
   extra: readonly string[] = [],
+  namedBy: ReadonlyMap<string, string> = new Map(),
 ): TokenizerSpec {
   if (typeof text !== "string") throw new TokenizerError(source, `vocab must be text, got ${typeof text}`);
   const lines = text.split("\n");
@@ -79,10 +80,7 @@ export function specFromVocabText(
     }
     vocab.set(token, i);
   }
-  requireToken(vocab, names.unk, source);
-  requireToken(vocab, names.cls, source);
-  requireToken(vocab, names.sep, source);
-  for (const token of extra) requireToken(vocab, token, source);
+  for (const token of [names.unk, names.cls, names.sep, ...extra]) requireToken(vocab, token, source, namedBy.get(token));
   // What BertTokenizerFast does with a bare vocab.txt: the specials become unnormalized special added tokens.
   const added: AddedToken[] = [];
   const seen = new Set<string>();
@@ -110,10 +108,15 @@ export function specFromVocabText(
   };
 }
 
-function requireToken(vocab: Map<string, number>, token: string, source: string): void {
+/** `configFile`: the file that named the token (tokenizer_config.json), which the error then blames. */
+function requireToken(vocab: Map<string, number>, token: string, source: string, configFile?: string): void {
+  if (vocab.has(token)) return;
   // Plain ASCII names ([UNK]) read best bare; anything else (from a config file) is quoted and bounded.
   const name = /^[\x21-\x7e]{1,40}$/.test(token) ? token : show(token);
-  if (!vocab.has(token)) throw new TokenizerError(source, `the vocabulary has no ${name} token`, `a line ${name}`);
+  if (configFile !== undefined) {
+    throw new TokenizerError(configFile, `names the special token ${name}, which is not in the vocabulary (${source})`, "a token of the vocabulary");
+  }
+  throw new TokenizerError(source, `the vocabulary has no ${name} token`, `a line ${name}`);
 }
 
 type Json = Record<string, unknown>;

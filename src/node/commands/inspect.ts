@@ -88,7 +88,7 @@ export const inspectCommand: Command = {
     if (position !== undefined && htmlPath === undefined) throw new UsageError("--position", "is what the report reads", "--html FILE with --position N");
     const model = await loadCliModel(values, io);
     const { config } = model;
-    const arch = model.model.architecture;
+    const arch = model.head.architecture;
     if (context !== undefined && arch !== "DistilBertForQuestionAnswering") throw new UsageError("--context", `is for question answering, and this model is a ${arch}`, "TEXT alone");
     const maskText = stringOpt(values, "head-mask");
     const headMask = maskText === undefined ? undefined : parseHeadMaskText(maskText, config.nLayers, config.nHeads);

@@ -76,12 +76,12 @@ export const probeCommand: Command = {
       source = `bundled set: ${name}`;
     }
     const model = await loadCliModel(values, io);
-    if (model.model.architecture === "DistilBertForMaskedLM") return fillMaskProbe(values, io, model, template, list, source);
+    if (model.head.architecture === "DistilBertForMaskedLM") return fillMaskProbe(values, io, model, template, list, source);
     for (const o of ["top-k", "targets"]) {
-      if (values[o] !== undefined) throw new UsageError(`--${o}`, `applies to a masked language model, and this one is a ${model.model.architecture}`, "--label NAME for a classifier");
+      if (values[o] !== undefined) throw new UsageError(`--${o}`, `applies to a masked language model, and this one is a ${model.head.architecture}`, "--label NAME for a classifier");
     }
-    if (model.model.architecture !== "DistilBertForSequenceClassification") {
-      throw new UsageError("probe", `the model is a ${model.model.architecture}`, "a sequence classifier (P(label) per value) or a masked language model (words at [MASK] per value)");
+    if (model.head.architecture !== "DistilBertForSequenceClassification") {
+      throw new UsageError("probe", `the model is a ${model.head.architecture}`, "a sequence classifier (P(label) per value) or a masked language model (words at [MASK] per value)");
     }
     const result = runProbe(model, template, list, stringOpt(values, "label"));
     const htmlPath = stringOpt(values, "html");

@@ -87,7 +87,7 @@ export const embedCommand: Command = {
     if (kind !== undefined && values.json === true) throw new UsageError("--json", "does not apply with --out (its extension sets the format)", "--out PATH.jsonl");
     const inputs = await taskInputs("embed", values, positionals, io);
     const model = await loadTaskModel("embed", values, io, "DistilBertModel");
-    const sentence = model.model.output === "sequence";
+    const sentence = model.head.output === "sequence";
     const json = values.json === true;
     // With --out, rows are kept until the end (a .npy header states the row count); null marks a skipped input.
     const rows: (number[] | null)[] = [];
@@ -111,7 +111,7 @@ export const embedCommand: Command = {
       stopped = e;
     }
     if (out !== undefined) {
-      const dim = rows.find((r) => r !== null)?.length ?? model.model.width;
+      const dim = rows.find((r) => r !== null)?.length ?? model.head.width;
       if (kind === "npy") {
         // A skipped input's row is NaN: the array keeps one row per input, and no NaN row passes for an embedding.
         const data = new Float32Array(rows.length * dim).fill(NaN);

@@ -9,7 +9,7 @@
  * bytes, e.g. Cloudflare Workers). With `threads > 1` the memory is shared and a worker pool splits each GEMM.
  */
 import { InputError } from "../../errors.js";
-import type { Activation, AttentionSpan, Backend, LinearWeight, Workspace } from "../backend.js";
+import type { Activation, AttentionSpan, Backend, LinearWeight, RowRange, Workspace } from "../backend.js";
 import { gelu } from "../erf.js";
 import {
   ACT_GELU,
@@ -17,6 +17,7 @@ import {
   ACT_RELU,
   FEATURES_SECTION,
   KERNELS_VERSION,
+  ATTENTION_TABLE_BYTES,
   attentionScratchBytes,
   buildKernelModule,
   type KernelExports,
@@ -555,17 +556,22 @@ export class WasmBackend implements Backend {
    * Every head of every span in one pass through WebAssembly memory: q, k, v copied in once, each head computed in
    * place by the `attention` kernel (its packers read the head's columns where they are; its last GEMM writes them
    * where they go), the context copied out once; with a pool, the (span, head) units are shared among the threads.
-   * Declines (returns false) when dh is not a multiple of the panel width or a span may attend to no key.
-   * firstOnly: q and out hold one row per span (Backend.attention).
+   * Declines (returns false) when dh is not a multiple of the panel width, a span may attend to no key, or a span's
+   * query rows are none or more than its length.
    */
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, firstOnly = false): boolean {
-    if (dh === 0 || dh % this.nr !== 0 || H === 0) return false;
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries: readonly RowRange[] = spans): boolean {
+    if (dh === 0 || dh % this.nr !== 0 || H === 0 || queries.length !== spans.length) return false;
     let N = 0;
+    let Nq = 0;
     let Lmax = 0;
     let maskBytes = 0;
-    for (const s of spans) {
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i];
+      const r = queries[i];
       if (s.keyMask !== null && !s.keyMask.subarray(0, s.len).some((m) => m !== 0)) return false;
+      if (!(r.len >= 1 && r.len <= s.len && r.start >= 0)) return false;
       N += s.len;
+      Nq = Math.max(Nq, r.start + r.len);
       Lmax = Math.max(Lmax, s.len);
       maskBytes += s.len;
     }
@@ -574,10 +580,8 @@ export class WasmBackend implements Backend {
     const units = spans.length * H;
     const useInPool = this.pool !== null && units >= 2 && units <= MAX_POOL_PANELS;
     const participants = useInPool ? this.pool!.size : 1;
-    const plane = align64(N * dim * 4);
-    // q and out have one row per span when only the first rows are queries.
-    const Nq = firstOnly ? spans.length : N;
-    const tableBytes = align64(spans.length * 12);
+    const plane = align64(Math.max(N, Nq) * dim * 4);
+    const tableBytes = align64(spans.length * ATTENTION_TABLE_BYTES);
     const per = align64(attentionScratchBytes(Lmax, dh, this.nr));
     // Each of q, k, v, out is used where it is when it is a workspace view, else gets a plane of the scratch.
     const at = [q, k, v, out].map((a) => this.addressOf(a));
@@ -591,18 +595,22 @@ export class WasmBackend implements Backend {
     if (at[0] < 0) this.put(q, Nq * dim, qa);
     if (at[1] < 0) this.put(k, N * dim, ka);
     if (at[2] < 0) this.put(v, N * dim, va);
-    const i32 = new Int32Array(this.memory.buffer, table, spans.length * 3);
+    const fields = ATTENTION_TABLE_BYTES / 4;
+    const i32 = new Int32Array(this.memory.buffer, table, spans.length * fields);
     let m = masks;
     spans.forEach((s, i) => {
-      i32[3 * i] = s.start;
-      i32[3 * i + 1] = s.len;
+      const e = fields * i;
+      i32[e] = s.start;
+      i32[e + 1] = s.len;
       // Address 0 (never used) means every key may be attended to: the softmax then skips the mask.
-      i32[3 * i + 2] = s.keyMask === null ? 0 : m;
+      i32[e + 2] = s.keyMask === null ? 0 : m;
+      i32[e + 3] = queries[i].start;
+      i32[e + 4] = queries[i].len;
       if (s.keyMask !== null) this.u8.set(s.keyMask.subarray(0, s.len), m);
       m += s.len;
     });
-    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per, firstOnly ? 1 : 0);
-    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work, firstOnly ? 1 : 0);
+    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
+    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
     if (at[3] < 0) this.take(out, oa, Nq, dim, dim);
     return true;
   }

@@ -103,12 +103,11 @@ export interface KernelExports {
   attentionHead(q: number, k: number, v: number, out: number, ld: number, dh: number, L: number, Lq: number, mask: number, scale: number, scratch: number): void;
   /**
    * attentionHead for units u0 ≤ u < u1 of packed sequences: unit u is head u mod H of span ⌊u / H⌋, whose
-   * (first row, length, mask address or 0 for none) are the three i32 at table + 12·span; k, v are [N, ld] with
-   * ld = H·dh. firstOnly = 0: q and out are [N, ld] too, every row a query. firstOnly = 1: only each span's first
-   * row is a query, and q and out are [spans, ld], row b for span b. The pool hands out units; each participant
-   * passes its own scratch (attentionScratchBytes of the longest span).
+   * (first row, length, mask address or 0 for none, first query row, query rows) are the five i32 at table +
+   * 20·span; k, v are [N, ld] and q, out [rows, ld] with ld = H·dh, 1 ≤ query rows ≤ length. The pool hands out
+   * units; each participant passes its own scratch (attentionScratchBytes of the longest span).
    */
-  attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number, firstOnly: number): void;
+  attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
   /** Activation codes of rows of x (kernels-q8.ts, emitQuantizeQ8). */
   quantizeQ8(x: number, ldx: number, T: number, K: number, dst: number, ldd: number, xs: number, xz: number): void;
   /** The q8 GEMM over panels [p0, p1) (kernels-q8.ts, emitGemmQ8). */
@@ -143,7 +142,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const geluMap = mod.declare(["i32", "i32"]);
   const softmax = mod.declare(i32x5);
   const attnHead = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
-  const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "i32"]);
+  const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
   const addTo = mod.declare(["i32", "i32", "i32"]);
   const quantizeQ8 = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
@@ -452,9 +451,12 @@ function emitAttentionHead(f: FunctionBuilder, tile: Tile, fn: AttentionCallees)
   f.get(ap).get(bv).get(out).get(ld).get(Lq).get(L).i32(0).get(dh).i32(NR).op("i32.div_u").i32(0).f32(1).i32(ACT_NONE).call(fn.gemm);
 }
 
+/** Bytes of one span's entry in attention's table: start, len, mask, query start, query rows (i32 each). */
+export const ATTENTION_TABLE_BYTES = 20;
+
 /** attention(q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch): see KernelExports.attention. */
 function emitAttentionUnits(f: FunctionBuilder, head: number): void {
-  const [q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch, firstOnly] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const [q, k, v, out, ld, dh, H, table, u0, u1, scale, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const u = f.local("i32");
   const span = f.local("i32");
   const row = f.local("i32");
@@ -463,19 +465,18 @@ function emitAttentionUnits(f: FunctionBuilder, head: number): void {
   const hCol = f.local("i32");
   forLoop(f, u, () => f.get(u0), () => f.get(u1), () => {
     f.get(u).get(H).op("i32.div_u").set(span);
-    f.get(table).get(span).i32(12).op("i32.mul").op("i32.add").set(row);
-    // hCol = h·dh with h = u - span·H; off = start·ld + hCol; qOff = (firstOnly ? span : start)·ld + hCol (floats)
+    f.get(table).get(span).i32(ATTENTION_TABLE_BYTES).op("i32.mul").op("i32.add").set(row);
+    // hCol = h·dh with h = u - span·H; off = start·ld + hCol; qOff = qStart·ld + hCol (floats)
     f.get(u).get(span).get(H).op("i32.mul").op("i32.sub").get(dh).op("i32.mul").set(hCol);
     f.get(row).mem("i32.load").get(ld).op("i32.mul").get(hCol).op("i32.add").set(off);
-    f.get(span).get(row).mem("i32.load").get(firstOnly).op("select").get(ld).op("i32.mul").get(hCol).op("i32.add").set(qOff);
+    f.get(row).mem("i32.load", 12).get(ld).op("i32.mul").get(hCol).op("i32.add").set(qOff);
     f.get(q).get(qOff).i32(2).op("i32.shl").op("i32.add");
     f.get(k).get(off).i32(2).op("i32.shl").op("i32.add");
     f.get(v).get(off).i32(2).op("i32.shl").op("i32.add");
     f.get(out).get(qOff).i32(2).op("i32.shl").op("i32.add");
     f.get(ld).get(dh);
     f.get(row).mem("i32.load", 4);
-    // Lq = firstOnly ? 1 : len
-    f.i32(1).get(row).mem("i32.load", 4).get(firstOnly).op("select");
+    f.get(row).mem("i32.load", 16);
     f.get(row).mem("i32.load", 8);
     f.get(scale).get(scratch).call(head);
   });

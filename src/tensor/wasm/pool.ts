@@ -62,7 +62,7 @@ const BIAS = 13;
 const ALPHA = 14;
 const ACT = 15;
 // attention jobs (units = PANELS): q, k, v, out addresses, ld, dh, H, span table, scale (f32), scratch, scratch
-// stride, first rows only
+// stride
 const Q_P = 16;
 const K_P = 17;
 const V_P = 18;
@@ -74,7 +74,6 @@ const TABLE = 23;
 const SCALE = 24;
 const WORK = 25;
 const WORK_STRIDE = 26;
-const FIRST_ONLY = 27;
 // packA jobs (units = blocks of MR rows): src A_P, dst B_P, M_, K_, row stride LDC, MR_.
 // layerNorm jobs (units = rows): out C_P, x A_P, gamma B_P, beta BIAS, T = M_, C = K_, eps (f64 at EPS).
 const MR_ = 28;
@@ -150,7 +149,7 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, ctrlD:
       if (op === OP_ATTENTION) {
         // An attention unit works in this participant's own scratch.
         const work = ctrl[WORK] + participant * ctrl[WORK_STRIDE];
-        ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work, ctrl[FIRST_ONLY]);
+        ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work);
       } else if (op === OP_PACK_A) {
         // Blocks [p0, p1) of MR rows: their packed copy starts at row p0·MR of the packed layout, as the source does.
         const r0 = p0 * ctrl[MR_];
@@ -257,7 +256,7 @@ export class GemmPool {
    * ex.attention over units [0, U) with the pool's help (one unit, a head of a span, per claim: units are few and
    * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
    */
-  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number, firstOnly: number): void {
+  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number): void {
     const ctrl = this.begin();
     ctrl[Q_P] = q;
     ctrl[K_P] = k;
@@ -270,7 +269,6 @@ export class GemmPool {
     this.ctrlF[SCALE] = scale;
     ctrl[WORK] = work;
     ctrl[WORK_STRIDE] = stride;
-    ctrl[FIRST_ONLY] = firstOnly;
     this.run(ex, OP_ATTENTION, U, 1);
   }
 
