@@ -425,7 +425,7 @@ function caseList(base) {
     // --- tokenizer_config.json (read with vocab.txt)
     tcfgCase("not-json", "tokenizer_config.json is not JSON", "TokenizerError", "malformed JSON", '{"do_lower_case": false,\n'),
     tcfgCase("not-object", "tokenizer_config.json is a JSON array", "TokenizerError", "the top level is an array of 1 element; expected a JSON object", "[{}]\n"),
-    tcfgCase("not-utf8", "tokenizer_config.json is not UTF-8 (Latin-1 é)", "FileError", "is not valid UTF-8 text", concat(enc.encode('{"unk_token": "'), new Uint8Array([0xe9]), enc.encode('"}\n'))),
+    tcfgCase("not-utf8", "tokenizer_config.json is not UTF-8 (Latin-1 é)", "FileError", "is not valid UTF-8; expected UTF-8 text", concat(enc.encode('{"unk_token": "'), new Uint8Array([0xe9]), enc.encode('"}\n'))),
     tcfgCase("lower-case-string", 'do_lower_case is the string "false"', "TokenizerError", 'do_lower_case is "false"; expected true, false or null', { do_lower_case: "false" }),
     tcfgCase("strip-accents-number", "strip_accents is 0", "TokenizerError", "strip_accents is 0", { strip_accents: 0 }),
     tcfgCase("max-length-negative", "model_max_length is -1", "TokenizerError", "model_max_length is -1; expected a positive integer", { model_max_length: -1 }),

@@ -84,8 +84,14 @@ export function studyInput(
   options: StudyOptions = {},
 ): Study {
   loadedModel(model, "studyInput: model");
+  const givenPair = typeof input === "object" && input !== null && "pair" in input ? input.pair : undefined;
+  if (givenPair !== undefined && typeof givenPair !== "string") throw new InputError("studyInput: input.pair", `is ${described(givenPair)}`, "a string (QA's context)");
   input = textOrIds(input, "studyInput: input", model.config.vocabSize, model.maxLength);
-  optionsObject(options, "studyInput: options", ["headMask", "label", "occlusion", "maxBatchTokens", "maxOcclusionRuns", "igSteps"]);
+  if (givenPair !== undefined && "text" in input) input = { text: input.text, pair: givenPair };
+  optionsObject(options, "studyInput: options", ["headMask", "label", "occlusion", "maxBatchTokens", "maxOcclusionRuns", "igSteps", "position", "topK", "maxAnswerLen"]);
+  optionalInteger(options.position, "studyInput: position", 0, 0);
+  optionalInteger(options.topK, "studyInput: topK", 10, 1);
+  optionalInteger(options.maxAnswerLen, "studyInput: maxAnswerLen", 15, 1);
   if (options.label !== undefined && typeof options.label !== "string") throw new InputError("studyInput: label", `is ${described(options.label)}`, "a label name");
   if (options.occlusion !== undefined) optionalBoolean(options.occlusion, "studyInput: occlusion");
   optionalInteger(options.maxBatchTokens, "studyInput: maxBatchTokens", 8192, 1, true);
@@ -113,7 +119,7 @@ export function studyInput(
   let labelIndex = argmax(reader.probs);
   if (options.label !== undefined) {
     const j = reader.labelIndex(options.label);
-    if (j === undefined) throw new InputError("label", `${JSON.stringify(options.label)} is not a label of this study`, reader.readout.kind === "masked-lm" ? "a word of the vocabulary" : `one of ${reader.labels.join(", ")}`);
+    if (j === undefined) throw new InputError("studyInput: label", `${described(options.label)} is not a label of this study`, reader.readout.kind === "masked-lm" ? "a word of the vocabulary" : `one of ${reader.labels.join(", ")}`);
     labelIndex = j;
   }
   const { labels, logits, probs } = reader;
@@ -226,6 +232,9 @@ export function occlusion(
   optionalInteger(maxRuns, "occlusion: maxRuns", 64, 1);
   const out = model.forward([Array.from(ids)], undefined, headMask ? { headMask } : {});
   const reader = makeReader(model, ids, tokens, out);
+  if (labelIndex >= reader.probs.length) {
+    throw new InputError("occlusion: labelIndex", `is ${labelIndex}`, `an index below ${reader.probs.length} (what this model's study reads)`);
+  }
   const rows = occludeWith(reader, ids, tokens, labelIndex, headMask === null ? null : Float32Array.from(headMask.flat()), maxBatchTokens, maxRuns);
   return rows.map((r) => ({ ...r, delta: fullProb - r.prob }));
 }
