@@ -35,7 +35,6 @@ export const inspectCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
-    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     ids: { type: "string" },
@@ -46,6 +45,7 @@ export const inspectCommand: Command = {
     list: { type: "boolean" },
     gradients: { type: "string", multiple: true },
     target: { type: "string" },
+    ...MODEL_OPTIONS,
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
