@@ -14,7 +14,11 @@ import type { DistilBertForMaskedLM } from "../src/model/heads.js";
 import type { Q8Rows } from "../src/tensor/quant.js";
 import { featureExtraction } from "../src/pipelines/feature-extraction.js";
 import { textClassification } from "../src/pipelines/text-classification.js";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { runCli } from "./helpers/cli.js";
 import { loadModelFromDir } from "../src/node/model-dir.js";
 import type { Backend } from "../src/tensor/backend.js";
 import { backendCases } from "./helpers/backends.js";
@@ -150,5 +154,32 @@ describe("heads in q8: the same bits in every wasm backend", () => {
         expect(d, key).toBeLessThanOrEqual(2e-6);
       }
     }
+  });
+});
+
+describe("quantize on every head's folder", () => {
+  const out = mkdtempSync(join(tmpdir(), "heads-q8-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  const inputs: Record<string, number[][]> = {
+    "mlm-uncased": headsExpected("mlm-uncased").cases.map((c: { input_ids: number[] }) => c.input_ids),
+    "qa-cased": headsExpected("qa-cased").cases.map((c: { windows: { input_ids: number[] }[] }) => c.windows[0].input_ids),
+    "ner-cased": headsExpected("ner-cased").cases.map((c: { input_ids: number[] }) => c.input_ids),
+    embed: [],
+  };
+  it.each(Object.keys(inputs))("%s: the written folder loads as q8 with no flag and equals quantizing at load, bit for bit", async (name) => {
+    const to = join(out, name);
+    const r = runCli(["quantize", "--model", join(headsDir(), name), "--out", to]);
+    expect(r.code, r.stderr).toBe(0);
+    const stored = await loadModelFromDir(to, { backend: new JsBackend() });
+    const atLoad = await load(name, new JsBackend());
+    // Every Linear of the head too: vocab_transform, qa_outputs, classifier are I8 in the file.
+    expect(stored.loadReport.dtypes.I8).toBe(6 * stored.config.nLayers + 1 + (name === "embed" ? 0 : 1));
+    if (name === "embed") {
+      // The sentence-transformers modules (pooling, Dense, Normalize) are copied with the folder.
+      expect(existsSync(join(to, "modules.json"))).toBe(true);
+      for (const c of headsExpected("embed").cases) expect(featureExtraction(stored, c.text)).toEqual(featureExtraction(atLoad, c.text));
+      return;
+    }
+    for (const ids of inputs[name]) expect(stored.forward([ids]).logits.data).toEqual(atLoad.forward([ids]).logits.data);
   });
 });
