@@ -10,13 +10,13 @@ import { inputFormat, openInput } from "./formats/batch.js";
 import { decodeLine, splitLines } from "./formats/lines.js";
 
 export const INPUT_OPTIONS: Options = {
+  ...MODEL_OPTIONS,
   model: { type: "string" },
   json: { type: "boolean" },
   file: { type: "string" },
   format: { type: "string" },
   field: { type: "string" },
   column: { type: "string" },
-  ...MODEL_OPTIONS,
 };
 
 export const INPUT_USAGE = [

@@ -26,6 +26,7 @@ export const attributeCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     method: { type: "string" },
     target: { type: "string" },
@@ -35,7 +36,6 @@ export const attributeCommand: Command = {
     json: { type: "boolean" },
     html: { type: "string" },
     ids: { type: "string" },
-    ...MODEL_OPTIONS,
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {

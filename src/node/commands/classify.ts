@@ -69,6 +69,7 @@ export const classifyCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     file: { type: "string" },
@@ -82,7 +83,6 @@ export const classifyCommand: Command = {
     shard: { type: "string" },
     resume: { type: "boolean" },
     ...LONG_OPTIONS,
-    ...MODEL_OPTIONS,
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {

@@ -107,6 +107,7 @@ export const evalCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     file: { type: "string" },
     format: { type: "string" },
@@ -117,7 +118,6 @@ export const evalCommand: Command = {
     "skip-bad-lines": { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
     ...LONG_OPTIONS,
-    ...MODEL_OPTIONS,
   },
   async run(values: Values, _positionals: string[], io: CliIO): Promise<number> {
     const path = stringOpt(values, "file");

@@ -44,6 +44,7 @@ export const inspectCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     ids: { type: "string" },
@@ -56,7 +57,6 @@ export const inspectCommand: Command = {
     target: { type: "string" },
     context: { type: "string" },
     position: { type: "string" },
-    ...MODEL_OPTIONS,
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {

@@ -20,6 +20,7 @@ export const patchCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     clean: { type: "string" },
     corrupted: { type: "string" },
@@ -29,7 +30,6 @@ export const patchCommand: Command = {
     other: { type: "string" },
     json: { type: "boolean" },
     html: { type: "string" },
-    ...MODEL_OPTIONS,
   },
   async run(values: Values, _texts: string[], io: CliIO): Promise<number> {
     const clean = stringOpt(values, "clean");

@@ -29,6 +29,7 @@ export const probeCommand: Command = {
     MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     template: { type: "string" },
     values: { type: "string" },
@@ -40,7 +41,6 @@ export const probeCommand: Command = {
     csv: { type: "boolean" },
     json: { type: "boolean" },
     html: { type: "string" },
-    ...MODEL_OPTIONS,
   },
   async run(values: Values, _positionals: string[], io: CliIO): Promise<number> {
     const template = stringOpt(values, "template");
