@@ -51,10 +51,16 @@ const r = await model.classify(words);
 const t4 = performance.now();
 console.log(`classify: ${r.tokens.length} tokens${r.truncated ? " (truncated)" : ""} in ${(t4 - t3).toFixed(0)} ms → ${r.label}`);
 const peak = snapshot("after the 512-token text", backend);
+// The wasm backend's activation arena is sized by the largest pass so far: the first 512-token pass ran on plain
+// arrays past its end and grew it for the next; a second pass runs inside it.
+const t5 = performance.now();
+await model.classify(words.split(" ").reverse().join(" "));
+console.log(`second 512-token text in ${(performance.now() - t5).toFixed(0)} ms`);
+const second = snapshot("after the second 512-token text", backend);
 if (globalThis.gc) {
   await collect();
   snapshot("after the text, after gc (what stays live)", backend);
 }
-console.log(`target heap + ArrayBuffers + wasm ≤ 110 MB while classifying a 512-token text: ${peak <= 110e6 ? "met" : "not met"} (${mb(peak)} MB, no gc forced)`);
+console.log(`target heap + ArrayBuffers + wasm ≤ 110 MB while classifying a 512-token text: ${Math.max(peak, second) <= 110e6 ? "met" : "not met"} (first text ${mb(peak)} MB, second ${mb(second)} MB, no gc forced)`);
 backend.dispose();
 process.exit(0);
