@@ -8,7 +8,7 @@
  * GOP/s on the real shapes beside the dot instruction's measured ceiling (bench/q8-peak.mjs's loop).
  *
  *   node bench/q8-compare.mjs --f32 DIR --q8 DIR --onnx DIR/model.onnx --onnx-q8 DIR/model.q8.onnx [--threads 1]
- *        [--budget-ms 8000] [--sst2 ../shared/data/sst2-dev.tokens.jsonl]
+ *        [--budget-ms 8000] [--sst2 ../shared/data/sst2-dev.tokens.jsonl] [--fidelity-only]
  * Runs on dist/ (npm run build); peers from bench/peers (npm ci --ignore-scripts --prefix bench/peers).
  */
 import { readFileSync } from "node:fs";
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" }, "budget-ms": { type: "string", default: "8000" },
     sst2: { type: "string", default: join(root, "../shared/data/sst2-dev.tokens.jsonl") },
     peers: { type: "string", default: "node,node-q8,web-q8" }, skip: { type: "string", default: "" },
+    "fidelity-only": { type: "boolean", default: false },
   },
 });
 const threads = Number(values.threads);
@@ -96,7 +97,7 @@ const workloads = [
   // SST-2 dev, first 120 sentences, in batches of 8 (the peers pad each batch to its longest)
   { label: "sst2-120", batches: Array.from({ length: 15 }, (_, i) => sstIds.slice(8 * i, 8 * i + 8)) },
 ];
-for (const w of workloads) {
+for (const w of values["fidelity-only"] ? [] : workloads) {
   const times = new Map(engines.map((e) => [e.id, []]));
   for (const e of engines) for (const b of w.batches) await e.run(b); // warm-up
   const t0 = performance.now();
@@ -140,7 +141,7 @@ if (ref) {
 }
 
 // The int8 GEMM on the real shapes (T = 128) against the dot instruction's ceiling, on one thread.
-{
+if (!values["fidelity-only"]) {
   const be = await WasmBackend.create({ threads: 1 });
   const peak = dotPeak(be.relaxed);
   for (const [K, N] of [[768, 768], [768, 3072], [3072, 768]]) {

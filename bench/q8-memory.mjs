@@ -35,8 +35,14 @@ const model = await loadModelFromDir(values.model, { backend });
 const t2 = performance.now();
 console.log(`load: backend ${(t1 - t0).toFixed(0)} ms + model ${(t2 - t1).toFixed(0)} ms = ${(t2 - t0).toFixed(0)} ms (${backend.name}, ${threads}t, dtype of the folder: ${model.loadReport.dtypes.I8 ? "q8" : "f32"})`);
 snapshot("after load", backend);
-if (globalThis.gc) {
+// ArrayBuffers are released a tick after the collection that finds them dead: collect, wait, collect.
+const collect = async () => {
   globalThis.gc();
+  await new Promise((r) => setTimeout(r, 50));
+  globalThis.gc();
+};
+if (globalThis.gc) {
+  await collect();
   snapshot("after load, after gc", backend);
 }
 const words = "the film was a long and winding story about people who never quite say what they mean ".repeat(60);
@@ -45,10 +51,16 @@ const r = await model.classify(words);
 const t4 = performance.now();
 console.log(`classify: ${r.tokens.length} tokens${r.truncated ? " (truncated)" : ""} in ${(t4 - t3).toFixed(0)} ms → ${r.label}`);
 const peak = snapshot("after the 512-token text", backend);
+// The wasm backend's activation arena is sized by the largest pass so far: the first 512-token pass ran on plain
+// arrays past its end and grew it for the next; a second pass runs inside it.
+const t5 = performance.now();
+await model.classify(words.split(" ").reverse().join(" "));
+console.log(`second 512-token text in ${(performance.now() - t5).toFixed(0)} ms`);
+const second = snapshot("after the second 512-token text", backend);
 if (globalThis.gc) {
-  globalThis.gc();
-  snapshot("after the text, after gc", backend);
+  await collect();
+  snapshot("after the text, after gc (what stays live)", backend);
 }
-console.log(`target heap + ArrayBuffers + wasm ≤ 110 MB while classifying a 512-token text: ${peak <= 110e6 ? "met" : "not met"} (${mb(peak)} MB, no gc forced)`);
+console.log(`target heap + ArrayBuffers + wasm ≤ 110 MB while classifying a 512-token text: ${Math.max(peak, second) <= 110e6 ? "met" : "not met"} (first text ${mb(peak)} MB, second ${mb(second)} MB, no gc forced)`);
 backend.dispose();
 process.exit(0);

@@ -99,7 +99,7 @@ export class SafetensorsWeights implements WeightSource {
         throw new WeightsError(`${this.file.source}: tensor "${sName}"`, `row ${i} has scale ${scales[i]}`, "finite scales above 0");
       }
     }
-    for (let i = 0; i < q.length; i++) {
+    for (let i = firstMinus128(q); i < q.length; i++) {
       if (q[i] < -Q8_MAX) {
         throw new WeightsError(where, `holds ${q[i]} at row ${Math.floor(i / shape[1])}, column ${i % shape[1]}`, `values in [-${Q8_MAX}, ${Q8_MAX}] (the q8 scheme is symmetric)`);
       }
@@ -157,4 +157,19 @@ export class SafetensorsWeights implements WeightSource {
       nonFinite: [...this.nonFinite],
     };
   }
+}
+
+/**
+ * Where the byte scan for -128 (0x80) must start: 0, unless the words before some point are known to hold none. Reads
+ * 4 bytes at a time (a word holds a 0x80 byte iff w ^ 0x80808080 holds a zero byte: the classic has-zero-byte test),
+ * a quarter of the loads of the byte loop on the 66 M values of the full model.
+ */
+function firstMinus128(q: Int8Array): number {
+  if (q.byteOffset % 4 !== 0) return 0;
+  const words = new Int32Array(q.buffer, q.byteOffset, q.length >> 2);
+  for (let i = 0; i < words.length; i++) {
+    const x = words[i] ^ 0x80808080;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) return 4 * i;
+  }
+  return 4 * words.length;
 }

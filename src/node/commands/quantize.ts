@@ -1,16 +1,22 @@
-import { copyFile, mkdir, realpath, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { cp, mkdir, readdir, realpath, writeFile } from "node:fs/promises";
+import { basename, join, resolve, sep } from "node:path";
 import { FileError, UsageError, WeightsError } from "../../errors.js";
 import { Q8_METADATA_KEY, Q8_METADATA_VALUE, scaleName } from "../../model/weights.js";
 import { SafetensorsFile, writeSafetensors, type WriteTensor } from "../../safetensors/index.js";
 import { quantizeRows } from "../../tensor/quant.js";
 import { stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MANIFEST } from "../download.js";
 import { findModelFiles, loadModelFromDir, openWeights } from "../model-dir.js";
 
 /** The matrices a q8 checkpoint stores as I8: every Linear weight and the word embeddings (quant.ts's rules). */
-const Q8_TENSOR = /(?:^|\.)(?:q_lin|k_lin|v_lin|out_lin|lin1|lin2|pre_classifier|classifier)\.weight$|(?:^|\.)word_embeddings\.weight$/;
+const Q8_TENSOR = /(?:^|\.)(?:q_lin|k_lin|v_lin|out_lin|lin1|lin2|pre_classifier|classifier|vocab_transform|qa_outputs)\.weight$|(?:^|\.)word_embeddings\.weight$/;
 /** Files copied beside the weights when present (config.json always is: loading checked it). */
-const COPIED = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+/**
+ * Everything of the folder but its weights is copied (config, tokenizer files, a sentence-transformers model's
+ * modules.json and module folders, whose small Dense weights stay float), except what belongs to the source folder
+ * only: the download's manifest (its hashes are of the original files) and unfinished downloads.
+ */
+const notCopied = (name: string, weights: string) => name === weights || name === MANIFEST || name.endsWith(".incomplete");
 const FLOATS = new Set(["F32", "F16", "BF16", "F64"]);
 
 export const quantizeCommand: Command = {
@@ -32,6 +38,8 @@ export const quantizeCommand: Command = {
     const real = (p: string) => realpath(p).catch(() => null);
     const [realFrom, realTo] = await Promise.all([real(from), real(to)]);
     if (realTo !== null && realTo === realFrom) throw new UsageError("--out", "is the --model folder", "another folder");
+    // Everything of --model is copied into --out: a folder inside it would be copied into itself.
+    if (realFrom !== null && (realTo ?? resolve(to)).startsWith(realFrom + sep)) throw new UsageError("--out", "is inside the --model folder", "a folder outside it");
     // The source must be a valid model first (every check of loading applies), in f32 on the JS backend: cheap.
     await loadModelFromDir(from, { backend: "js", dtype: "f32" }).then(() => undefined);
     const opened = await openWeights(files.weights);
@@ -65,9 +73,9 @@ export const quantizeCommand: Command = {
     try {
       await mkdir(to, { recursive: true });
       await writeFile(join(to, "model.safetensors"), bytes);
-      for (const name of COPIED) await copyFile(join(from, name), join(to, name)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "ENOENT" || name === "config.json") throw e;
-      });
+      for (const name of await readdir(from)) {
+        if (!notCopied(name, basename(files.weights))) await cp(join(from, name), join(to, name), { recursive: true });
+      }
     } catch (e) {
       throw new FileError(to, `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
