@@ -64,7 +64,14 @@ export async function readBody(request: Request, limit: number): Promise<string>
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The host aborted the body: the client went away mid-body. Nobody reads this answer; it is counted as a 400.
+      throw new HttpError(400, "Validation", "the request body was cut short");
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
