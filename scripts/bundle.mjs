@@ -1,7 +1,8 @@
 // After tsc: the browser bundle and the precompilable kernels.
 //  - dist/browser/distilbert-ts.min.js: src/index.ts as one minified ES module with no imports (the core: any JS
 //    runtime). Its raw / minified / gzip -9 sizes are printed and written to dist/browser/size.json; the gzip figure
-//    has a budget of 40 KB.
+//    has a budget of 56 KB (40 KB until issue 15: the model-folder tokenizer loader and text pairs, every head
+//    and the task pipelines joined the core).
 //  - dist/browser/web-worker.js: the wasm backend's thread-pool worker, which the bundle's default worker factory
 //    loads from next to itself (new URL("./web-worker.js", import.meta.url)).
 //  - dist/wasm/kernels.wasm: the wasm backend's kernels (SIMD, not relaxed, unshared memory), for hosts that may
@@ -16,7 +17,8 @@ import { gzipSync } from "node:zlib";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/browser");
-const BUDGET_GZIP_BYTES = 40 * 1024;
+// Heads and pipelines are what most DistilBERT checkpoints need, in any runtime: they are core, not a plugin.
+const BUDGET_GZIP_BYTES = 56 * 1024;
 
 const common = {
   bundle: true,

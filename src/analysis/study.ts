@@ -3,6 +3,7 @@
  * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
  */
 import { InputError } from "../errors.js";
+import { attribute, type Attribution } from "./attribution.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { softmax } from "../model/classifier.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -27,6 +28,8 @@ export interface OcclusionRow {
   delta: number;
   /** The label predicted without the token. */
   label: string;
+  /** Every label's probability without the token (config order): which label a token supported, for 3+ labels too. */
+  probs: number[];
 }
 
 export interface Study {
@@ -49,6 +52,8 @@ export interface Study {
   lens: LensRow[];
   /** One row per removable token ([CLS] and [SEP] stay); empty when there is none. */
   occlusion: OcclusionRow[];
+  /** Integrated gradients (for `label`) and attention rollout; absent when turned off. */
+  attributions?: Attribution[];
 }
 
 export interface StudyOptions {
@@ -65,6 +70,8 @@ export interface StudyOptions {
    * together (each run as long as needed to stay within the limit), so a 512-token input costs 64 forwards, not 510.
    */
   maxOcclusionRuns?: number;
+  /** Integrated gradients' steps for the report (default 16; 0 = no IG); rollout is always added. */
+  igSteps?: number;
 }
 
 const SPECIAL = new Set(["[CLS]", "[SEP]", "[PAD]"]);
@@ -111,7 +118,13 @@ export function studyInput(
       return Math.sqrt(s);
     }),
   );
+  const igSteps = options.igSteps ?? 16;
+  const attributions: Attribution[] = [];
+  // The gradient pass has no head mask: with one, IG would describe another model than the page, so it is left out.
+  if (igSteps > 0 && headMask === null) attributions.push(attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex }));
+  attributions.push(attribute(model, { ids, tokens }, { method: "rollout" }));
   return {
+    attributions,
     text,
     tokens,
     ids,
@@ -138,7 +151,9 @@ export function studyInput(
  */
 export function logitLens(model: DistilBertClassifier, hiddenStates: readonly Tensor[], b = 0): LensRow[] {
   const { backend } = model;
-  const { preClassifier, classifier } = model.model;
+  const head = model.model;
+  if (head.architecture !== "DistilBertForSequenceClassification") throw new InputError("logit lens", `the model is a ${head.architecture}`, "a sequence classifier (masked LMs: maskedLmLens)");
+  const { preClassifier, classifier } = head;
   const dim = model.config.dim;
   return hiddenStates.map((hs, layer) => {
     const T = hs.shape[1];
@@ -193,6 +208,7 @@ export function occlusion(
           prob: p[labelIndex],
           delta: fullProb - p[labelIndex],
           label: model.config.labels[argmax(p)],
+          probs: p,
         };
       });
     }

@@ -1,0 +1,225 @@
+/**
+ * Per-token attributions for one input: integrated gradients, gradient × input, saliency (from the gradient pass,
+ * src/grad), attention rollout and occlusion (from forward passes only). Runtime-agnostic, like study.ts.
+ */
+import { InputError } from "../errors.js";
+import { GradientEngine, type GradientOptions } from "../grad/engine.js";
+import type { Vec } from "../grad/kernels.js";
+import type { DistilBertClassifier } from "../model/classifier.js";
+import { occlusion } from "./study.js";
+
+export type AttributionMethod = "ig" | "gradxinput" | "saliency" | "rollout" | "occlusion";
+export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = ["ig", "gradxinput", "saliency", "rollout", "occlusion"];
+export type Baseline = "pad" | "mask" | "zero";
+/** Integration rule of IG: right Riemann sums, or Gauss–Legendre (Captum's default). */
+export type IgRule = "riemann-right" | "gauss-legendre";
+
+export interface AttributionOptions {
+  method?: AttributionMethod;
+  /** Label whose logit is attributed (name or index); default the predicted label. Rollout ignores it. */
+  target?: string | number;
+  /** IG's steps m (default 32). */
+  steps?: number;
+  rule?: IgRule;
+  /** IG's baseline x′ (default "pad"): embeddings.out of the ids with every token but [CLS]/[SEP] replaced by [PAD]
+   * ("mask": by [MASK]), or "zero": x′ = 0. Gradient × input uses it too (x - x′ in place of x). */
+  baseline?: Baseline;
+  /** Gradient precision (default "f32", the model backend's kernels). */
+  precision?: GradientOptions["precision"];
+  /** An engine to reuse (its precision wins). */
+  engine?: GradientEngine;
+}
+
+export interface Attribution {
+  method: AttributionMethod;
+  tokens: string[];
+  ids: number[];
+  /** The attributed label's index and name. */
+  target: number;
+  label: string;
+  /** The predicted label (of the plain forward). */
+  predicted: string;
+  /** [T] one number per token. */
+  attributions: number[];
+  /**
+   * Σ attributions - (F(x) - F(x′)), F = the target's logit: how far the attributions are from accounting for the
+   * logit's change from the baseline (IG: → 0 as steps grow; gradient × input: exact only for a linear model).
+   * null for methods that do not decompose F (saliency, rollout, occlusion).
+   */
+  completeness_gap: number | null;
+  /** F(x) and F(x′), for the methods that have them. */
+  f_input?: number;
+  f_baseline?: number;
+  steps?: number;
+  rule?: IgRule;
+  baseline?: Baseline;
+  /** What the numbers are, in one line (for the CLI and the report). */
+  meaning: string;
+}
+
+/** Nodes in (0, 1) and weights (summing to 1) of m-point Gauss–Legendre quadrature. */
+export function gaussLegendre01(m: number): { alphas: number[]; weights: number[] } {
+  const alphas: number[] = [];
+  const weights: number[] = [];
+  // Legendre P_m and P_{m-1} at x by the three-term recurrence.
+  const legendre = (x: number): [number, number] => {
+    let p = 1;
+    let prev = 0;
+    for (let j = 1; j <= m; j++) [prev, p] = [p, ((2 * j - 1) * x * p - (j - 1) * prev) / j];
+    return [p, prev];
+  };
+  for (let i = 0; i < m; i++) {
+    // Newton's method from the usual first guess of the i-th root.
+    let x = Math.cos((Math.PI * (i + 0.75)) / (m + 0.5));
+    for (let iter = 0; iter < 100; iter++) {
+      const [p, prev] = legendre(x);
+      const dx = p / ((m * (x * p - prev)) / (x * x - 1));
+      x -= dx;
+      if (Math.abs(dx) < 1e-15) break;
+    }
+    const [p, prev] = legendre(x);
+    const dp = (m * (x * p - prev)) / (x * x - 1);
+    alphas.push((x + 1) / 2);
+    weights.push(1 / ((1 - x * x) * dp * dp)); // 2 / ((1 - x²) P'ₘ(x)²) on [-1, 1], halved for [0, 1]
+  }
+  return { alphas: alphas.reverse(), weights: weights.reverse() };
+}
+
+/** Attributions of one input (a text, or ids with their tokens). */
+export function attribute(
+  model: DistilBertClassifier,
+  input: { text: string } | { ids: number[]; tokens: string[] },
+  options: AttributionOptions = {},
+): Attribution {
+  const method = options.method ?? "ig";
+  if (!ATTRIBUTION_METHODS.includes(method)) throw new InputError("method", `${JSON.stringify(method)} is unknown`, ATTRIBUTION_METHODS.join(", "));
+  let ids: number[];
+  let tokens: string[];
+  if ("text" in input) {
+    const e = model.tokenizer.encode(input.text, { maxLength: model.maxLength });
+    ids = e.ids;
+    tokens = e.tokens;
+  } else {
+    ids = input.ids;
+    tokens = input.tokens;
+  }
+  const { labels } = model.config;
+  const probs = Array.from(model.forward([ids]).probs.data);
+  const predicted = probs.indexOf(Math.max(...probs));
+  const engine = options.engine ?? new GradientEngine(model, { precision: options.precision });
+  const target = options.target === undefined ? predicted : engine.labelIndex(options.target);
+  const common = { tokens, ids, target, label: labels[target], predicted: labels[predicted] };
+
+  if (method === "rollout") {
+    return { method, ...common, attributions: rollout(model, ids)[0], completeness_gap: null, meaning: "attention rollout: how much [CLS] at the last layer draws on each input token (rows sum to 1; label-independent)" };
+  }
+  if (method === "occlusion") {
+    const rows = occlusion(model, ids, tokens, target, probs[target], null);
+    const attributions = new Array<number>(ids.length).fill(0);
+    for (const r of rows) for (let i = r.index; i < r.index + r.count; i++) attributions[i] = r.delta;
+    return { method, ...common, attributions, completeness_gap: null, meaning: `occlusion: P(${labels[target]}) with the full input minus P without the token ([CLS]/[SEP] stay: 0)` };
+  }
+
+  const { dim } = model.config;
+  const T = ids.length;
+  const objective = { kind: "logit", label: target } as const;
+  const x = engine.embed(ids);
+  if (method === "saliency") {
+    const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
+    return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ logit(${labels[target]}) / ∂ embeddings.out‖₂ of each token` };
+  }
+
+  const baseline = options.baseline ?? "pad";
+  const xb = baselineEmbeddings(engine, model, ids, baseline);
+  const diff = new Float64Array(T * dim);
+  for (let i = 0; i < diff.length; i++) diff[i] = x[i] - xb[i];
+  const fx = engine.run({ embeddings: x }, objective, []).value;
+  const fb = engine.run({ embeddings: xb }, objective, []).value;
+
+  if (method === "gradxinput") {
+    const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
+    const attributions = perToken(g, T, dim, (v, i) => v * diff[i]);
+    return {
+      method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
+      meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ logit(${labels[target]}) / ∂x at x = embeddings.out`,
+    };
+  }
+
+  const steps = options.steps ?? 32;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 4096) throw new InputError("steps", `is ${String(steps)}`, "an integer from 1 to 4096");
+  const rule = options.rule ?? "riemann-right";
+  if (rule !== "riemann-right" && rule !== "gauss-legendre") throw new InputError("rule", `${JSON.stringify(rule)} is unknown`, "riemann-right or gauss-legendre");
+  const { alphas, weights } = rule === "gauss-legendre"
+    ? gaussLegendre01(steps)
+    : { alphas: Array.from({ length: steps }, (_, k) => (k + 1) / steps), weights: new Array<number>(steps).fill(1 / steps) };
+  const total = new Float64Array(T * dim);
+  const point = new Float64Array(T * dim);
+  alphas.forEach((a, k) => {
+    for (let i = 0; i < point.length; i++) point[i] = xb[i] + a * diff[i];
+    const g = engine.run({ embeddings: point }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
+    for (let i = 0; i < total.length; i++) total[i] += weights[k] * g[i];
+  });
+  const attributions = perToken(total, T, dim, (v, i) => v * diff[i]);
+  return {
+    method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
+    meaning: `integrated gradients of logit(${labels[target]}) w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
+  };
+}
+
+/** embeddings.out of the baseline: ids with every token but [CLS]/[SEP] replaced by [PAD] or [MASK], or zeros. */
+export function baselineEmbeddings(engine: GradientEngine, model: DistilBertClassifier, ids: readonly number[], baseline: Baseline): Vec {
+  const { tokenizer } = model;
+  if (baseline === "zero") return engine.ops.alloc(ids.length * model.config.dim);
+  let fill: number;
+  if (baseline === "pad") fill = tokenizer.padId;
+  else if (baseline === "mask") {
+    if (tokenizer.maskId === undefined) throw new InputError("baseline", "the vocabulary has no [MASK] token", "pad or zero");
+    fill = tokenizer.maskId;
+  } else throw new InputError("baseline", `${JSON.stringify(baseline)} is unknown`, "pad, mask or zero");
+  const keep = new Set([tokenizer.clsId, tokenizer.sepId]);
+  return engine.embed(ids.map((id) => (keep.has(id) ? id : fill)));
+}
+
+/**
+ * Attention rollout (Abnar & Zuidema 2020): per layer A = 0.5 · mean over heads of the attention + 0.5 · I, rows
+ * renormalised; R = A_L · … · A_1. Returns R [T][T] (row = query at the last layer, column = input token).
+ */
+export function rollout(model: DistilBertClassifier, ids: readonly number[]): number[][] {
+  const out = model.forward([Array.from(ids)], undefined, { outputAttentions: true });
+  const { nHeads: H } = model.config;
+  const T = ids.length;
+  let R: Float64Array | null = null;
+  for (const att of out.attentions!) {
+    const A = new Float64Array(T * T);
+    for (let h = 0; h < H; h++) for (let i = 0; i < T * T; i++) A[i] += att.data[h * T * T + i] / H;
+    for (let i = 0; i < T; i++) {
+      let s = 0;
+      for (let j = 0; j < T; j++) s += A[i * T + j] = 0.5 * A[i * T + j] + (i === j ? 0.5 : 0);
+      for (let j = 0; j < T; j++) A[i * T + j] /= s;
+    }
+    if (R === null) R = A;
+    else {
+      const next = new Float64Array(T * T);
+      for (let i = 0; i < T; i++) for (let k = 0; k < T; k++) {
+        const a = A[i * T + k];
+        for (let j = 0; j < T; j++) next[i * T + j] += a * R[k * T + j];
+      }
+      R = next;
+    }
+  }
+  const r = R ?? Float64Array.from({ length: T * T }, (_, i) => (Math.floor(i / T) === i % T ? 1 : 0));
+  return Array.from({ length: T }, (_, i) => Array.from(r.subarray(i * T, (i + 1) * T)));
+}
+
+function perToken(g: ArrayLike<number>, T: number, dim: number, f: (v: number, i: number) => number): number[] {
+  return Array.from({ length: T }, (_, t) => {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += f(g[t * dim + c], t * dim + c);
+    return s;
+  });
+}
+
+function sum(a: readonly number[]): number {
+  return a.reduce((s, v) => s + v, 0);
+}
+
