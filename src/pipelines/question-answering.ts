@@ -7,7 +7,7 @@
  * context by character offsets.
  */
 import { InputError } from "../errors.js";
-import { headRows, type PretrainedModel, positiveInt, requireHead } from "./common.js";
+import { type HeadPlan, type PretrainedModel, positiveInt, requireHead, runPlan } from "./common.js";
 
 export interface QaInput {
   question: string;
@@ -60,9 +60,15 @@ export interface QaSpan extends QaAnswer {
 export function questionAnswering(model: PretrainedModel, input: QaInput, options?: QaOptions): QaAnswer | QaAnswer[];
 export function questionAnswering(model: PretrainedModel, input: readonly QaInput[], options?: QaOptions): (QaAnswer | QaAnswer[])[];
 export function questionAnswering(model: PretrainedModel, input: QaInput | readonly QaInput[], options: QaOptions = {}): QaAnswer | QaAnswer[] | (QaAnswer | QaAnswer[])[] {
-  requireHead(model, "question-answering", "DistilBertForQuestionAnswering");
   const single = !Array.isArray(input);
   const list = (single ? [input] : input) as readonly QaInput[];
+  const out = runPlan(model, questionAnsweringPlan(model, list, options));
+  return single ? out[0] : out;
+}
+
+/** The pipeline around its model call (every window of every question); see HeadPlan. */
+export function questionAnsweringPlan(model: PretrainedModel, list: readonly QaInput[], options: QaOptions = {}): HeadPlan<QaAnswer | QaAnswer[]> {
+  requireHead(model, "question-answering", "DistilBertForQuestionAnswering");
   list.forEach((q, i) => {
     if (q === null || typeof q !== "object" || typeof q.question !== "string" || typeof q.context !== "string") {
       throw new InputError(`question-answering: inputs[${i}]`, "is not { question, context }", "an object with question and context strings");
@@ -75,15 +81,16 @@ export function questionAnswering(model: PretrainedModel, input: QaInput | reado
   const topK = positiveInt(options.topK, "question-answering: topK", 1);
   const maxAnswerLen = positiveInt(options.maxAnswerLen, "question-answering: maxAnswerLen", 15);
   const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride, options.stopAtMaxLength === true));
-  const flat = windows.flat();
-  const logits = headRows(model, flat.map((w) => w.ids));
-  let at = 0;
-  const out = list.map((q, i) => {
-    const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords: options.alignToWords ?? true, handleImpossibleAnswer: options.handleImpossibleAnswer ?? false }, model.tokenizer.clsId);
-    const answers = spans.map(({ score, start, end, answer }) => ({ score, start, end, answer }));
-    return answers.length === 1 ? answers[0] : answers;
-  });
-  return single ? out[0] : out;
+  const finish = (logits: readonly Float32Array[]) => {
+    let at = 0;
+    return list.map((q, i) => {
+      const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords: options.alignToWords ?? true, handleImpossibleAnswer: options.handleImpossibleAnswer ?? false }, model.tokenizer.clsId);
+      const answers = spans.map(({ score, start, end, answer }) => ({ score, start, end, answer }));
+      return answers.length === 1 ? answers[0] : answers;
+    });
+  };
+  // The context is read in windows: nothing is cut.
+  return { sequences: windows.flat().map((w) => w.ids), truncated: list.map(() => false), finish };
 }
 
 /**
