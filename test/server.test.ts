@@ -1,8 +1,8 @@
 /**
  * The TEI-compatible server through HTTP: the handler (src/server) on Node's adapter (src/node/serve.ts), on the
  * tiny fixture model, on 127.0.0.1. Shapes and errors as TEI's; every answer equal (===) to the engine's answer for
- * that input alone, batched or not; the limits; and fast versions of the fault tests (bench/serve-stress.mjs runs
- * the full ones).
+ * that input alone, batched or not; the limits; and fast versions of the fault tests (bench/serve-stress.ts runs
+ * the full ones (npm run bench:serve)).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { request as httpRequest, Agent } from "node:http";
@@ -225,7 +225,7 @@ describe("serve: dynamic batching", () => {
   });
 });
 
-describe("serve: limits and faults (fast versions; bench/serve-stress.mjs has the full ones)", () => {
+describe("serve: limits and faults (fast versions; npm run bench:serve has the full ones)", () => {
   it("past --max-concurrent-requests: 429 Overloaded; the others are answered", async () => {
     const { url } = await start({ maxConcurrentRequests: 4, maxBatchWaitMs: 300 });
     const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`${url}/predict`, { inputs: `text ${i}` })));
@@ -281,6 +281,33 @@ describe("serve: limits and faults (fast versions; bench/serve-stress.mjs has th
     expect((await ran()).some((s) => s.join() === goneIds.join())).toBe(false);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^te_requests_in_flight 0$/m);
+  });
+
+  it("clients that disconnect mid-body or before their answer: nothing left in flight, the server answers the next", async () => {
+    // A body cut short is the client's doing, not an internal error (no 500, nothing for the server's error log).
+    const internal: unknown[] = [];
+    const { url, handler } = await start({ maxBatchWaitMs: 20, onInternalError: (e) => internal.push(e) });
+    const { port } = new URL(url);
+    const body = JSON.stringify({ inputs: "a client that goes away" });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = connect(Number(port), "127.0.0.1", () => {
+            const head = `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+            // Even: half the body, then gone. Odd: the whole request, gone before the answer.
+            s.write(i % 2 === 0 ? head + body.slice(0, body.length >> 1) : head + body);
+            setTimeout(() => s.destroy(), 5);
+          });
+          s.on("close", () => resolve());
+          s.on("error", () => undefined);
+        }),
+      ),
+    );
+    for (let t = 0; t < 100 && handler.inFlight > 0; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(handler.inFlight).toBe(0);
+    expect(internal).toEqual([]);
+    expect(handler.metrics.render()).not.toMatch(/status="500"/);
+    expect((await post(`${url}/predict`, { inputs: "still here" })).body).toEqual(alone("still here"));
   });
 
   it("keep-alive: one connection serves several requests", async () => {
