@@ -59,8 +59,9 @@ function alone(text: string, raw = false): { score: number; label: string }[] {
  * A server in another process whose every model call takes `ms` (test/helpers/slow-server.mjs): a busy model must
  * not block this process, which is the client. `ran()` lists the token ids the model ran.
  */
-async function startSlow(options: HandlerOptions, ms: number): Promise<{ url: string; ran: () => Promise<number[][]> }> {
-  const child = spawn(process.execPath, [join(repoRoot, "test/helpers/slow-server.mjs"), tinyDir(), JSON.stringify(options), String(ms)], { stdio: ["ignore", "pipe", "inherit"] });
+async function startSlow(options: HandlerOptions, ms: number, headersTimeoutMs?: number): Promise<{ url: string; ran: () => Promise<number[][]> }> {
+  const extra = headersTimeoutMs === undefined ? [] : [String(headersTimeoutMs)];
+  const child = spawn(process.execPath, [join(repoRoot, "test/helpers/slow-server.mjs"), tinyDir(), JSON.stringify(options), String(ms), ...extra], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -212,8 +213,9 @@ describe("serve: dynamic batching", () => {
 
   it("/health answers between the model calls of a long queue", async () => {
     const { url } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 150);
-    // Each input (≥ 8 tokens) is a batch of its own: 6 model calls of 150 ms in a row.
-    const texts = Array.from({ length: 6 }, (_, i) => `one two three four five six ${i}`);
+    // Each input (≥ 8 tokens) is a batch of its own: 12 model calls of 150 ms in a row. (With 6, a loaded machine
+    // once delivered the /health request to the server only after the last batch.)
+    const texts = Array.from({ length: 12 }, (_, i) => `one two three four five six ${i}`);
     let last = 0;
     const all = Promise.all(texts.map((t) => post(`${url}/predict`, { inputs: t }).then(() => (last = Date.now()))));
     await new Promise((r) => setTimeout(r, 200));
@@ -347,6 +349,30 @@ describe("serve: limits and faults (fast versions; npm run bench:serve has the f
     expect(i).toBeLessThan(head.length);
     expect((await post(`${url}/predict`, { inputs: "served" })).body).toEqual(alone("served"));
     expect(closedAt).toBeGreaterThan(0);
+  });
+
+  it("model calls longer than the header timeout: a complete head that waited unread in the socket is served, not 408", async () => {
+    // Each model call blocks the server's loop 400 ms; heads must arrive within 150 ms. Node's own check (a timer
+    // that fires when the loop comes back) answered 408 to such requests on new connections; ours reads first.
+    const { url } = await startSlow({ maxBatchWaitMs: 0 }, 400, 150);
+    const fresh = (i: number) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${url}/predict`, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(JSON.stringify({ inputs: `fresh connection ${i}` }));
+      });
+    const statuses: number[] = [];
+    // Waves of new connections, each arriving while the previous wave's model call blocks the loop.
+    await Promise.all(
+      Array.from({ length: 3 }, async (_, w) => {
+        await new Promise((r) => setTimeout(r, w * 200));
+        statuses.push(...(await Promise.all(Array.from({ length: 3 }, (_, i) => fresh(w * 3 + i)))));
+      }),
+    );
+    expect(statuses).toEqual(statuses.map(() => 200));
   });
 
   it("while draining: inference 503, /health 503, requests in flight answered; idle() resolves", async () => {

@@ -95,7 +95,7 @@ export const serveCommand: Command = {
       pooling,
       onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${e instanceof Error ? e.message : String(e)}\n`),
     });
-    const served = await serveNode(handler, { host, port, headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs });
+    const served = await serveNode(handler, { host, port, headersTimeoutMs });
     write(`listening on ${served.url}`);
 
     // The first SIGTERM/SIGINT drains; the process exits once every request in flight is answered.
