@@ -26,7 +26,7 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "serve the model over HTTP with Text Embeddings Inference's API (/predict, /embed, /fill-mask, /qa, /ner, /tokenize, /info, /health, /metrics)",
   usage: [
-    "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32]",
+    "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32|q8]",
     "                    [--max-batch-tokens 16384] [--max-concurrent-requests 512] [--max-client-batch-size 32]",
     "                    [--payload-limit 2000000] [--max-batch-wait-ms 2] [--request-timeout-ms 30000]",
     "                    [--header-timeout-ms 10000] [--log-format text|json] [--pooling mean|cls|max]",
@@ -65,10 +65,12 @@ export const serveCommand: Command = {
     if (logFormat !== "text" && logFormat !== "json") throw new UsageError("--log-format", `is ${JSON.stringify(logFormat)}`, "text or json");
     const pooling = stringOpt(values, "pooling") ?? "mean";
     if (pooling !== "mean" && pooling !== "cls" && pooling !== "max") throw new UsageError("--pooling", `is ${JSON.stringify(pooling)}`, "mean, cls or max");
-    const dtype = stringOpt(values, "dtype") ?? "float32";
-    if (dtype !== "float32" && dtype !== "f32") {
-      throw new UsageError("--dtype", `is ${JSON.stringify(dtype)}; this build computes in float32 only`, "float32 (q8 arrives with quantized weights)");
+    // TEI's name for f32 is float32; q8 runs int8 weights and activations (a quantized folder runs q8 by itself).
+    const dtypeArg = stringOpt(values, "dtype");
+    if (dtypeArg !== undefined && !["float32", "f32", "q8", "auto"].includes(dtypeArg)) {
+      throw new UsageError("--dtype", `is ${JSON.stringify(dtypeArg)}`, "float32, q8 or auto (float16 is not computed by this engine)");
     }
+    const dtype = dtypeArg === undefined ? "auto" : dtypeArg === "float32" ? "f32" : (dtypeArg as "f32" | "q8" | "auto");
     const limits = {
       maxBatchTokens: int("max-batch-tokens"),
       maxConcurrentRequests: int("max-concurrent-requests"),
@@ -81,16 +83,18 @@ export const serveCommand: Command = {
     const threads = int("threads") ?? 1;
 
     const dir = await resolveModelDir(stringOpt(values, "model"), io);
-    const model = await loadModelFromDir(dir, { threads, checkWeights: values["check-weights"] === true });
+    const model = await loadModelFromDir(dir, { threads, dtype, checkWeights: values["check-weights"] === true });
     const manifest = await readManifest(dir);
     const write = (line: string) => io.stdout.write(line + "\n");
     const log =
       logFormat === "json"
         ? (e: AccessLogEntry) => write(JSON.stringify(e))
         : (e: AccessLogEntry) => write(`${e.time} ${e.method} ${e.path} ${e.status} ${e.duration_ms}ms${e.error_type ? ` ${e.error_type}` : ""}`);
+    // What the matrices run in: q8 when asked, or by itself for a quantized (I8) folder (weights.ts's "auto").
+    const computed = dtype === "q8" || (dtype === "auto" && (model.loadReport.dtypes.I8 ?? 0) > 0) ? "q8" : "float32";
     const handler = createHandler(model, {
       ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
-      info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: "float32", version: packageVersion() },
+      info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: computed, version: packageVersion() },
       log,
       pooling,
       onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${e instanceof Error ? e.message : String(e)}\n`),
