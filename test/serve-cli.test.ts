@@ -56,6 +56,29 @@ describe("serve (CLI)", () => {
     });
   }
 
+  it("--dtype q8: /info says q8, and /predict answers as `classify --dtype q8` does", async () => {
+    const s = startServe(["--dtype", "q8"]);
+    const url = await s.ready;
+    const info = (await (await fetch(`${url}/info`)).json()) as { model_dtype: string };
+    expect(info.model_dtype).toBe("q8");
+    const texts = ["I loved this film, it was wonderful!", "A dull, lifeless and overlong mess."];
+    const answers = (dtype: string) => {
+      const cli = runCli(["classify", "--model", tinyDir(), "--dtype", dtype, "--json", ...texts]);
+      expect(cli.code).toBe(0);
+      return cli.stdout
+        .trim()
+        .split("\n")
+        .map((l) => Object.entries((JSON.parse(l) as { scores: Record<string, number> }).scores).map(([label, score]) => ({ score, label })).sort((a, b) => b.score - a.score));
+    };
+    const want = answers("q8");
+    // q8's scores are not float32's, so the comparison below tells the two apart.
+    expect(want).not.toEqual(answers("f32"));
+    const got = await Promise.all(texts.map(async (t) => (await fetch(`${url}/predict`, { method: "POST", body: JSON.stringify({ inputs: t }) })).json()));
+    expect(got).toEqual(want);
+    s.child.kill("SIGTERM");
+    expect(await s.exited).toBe(0);
+  });
+
   it("bad options are one error line and exit 2", () => {
     for (const [args, msg] of [
       [["--port", "70000"], /--port: is 70000/],
