@@ -1,5 +1,5 @@
-// A Cloudflare Worker serving Text Embeddings Inference's API (/predict, /tokenize, /info, /health, /metrics) with
-// distilbert-ts's request handler: the same code `distilbert-ts serve` runs on Node.
+// A Cloudflare Worker serving Text Embeddings Inference's API (/predict, /embed, /fill-mask, /qa, /ner as the model's head
+// has; /tokenize, /info, /health, /metrics) with distilbert-ts's request handler: the same code `distilbert-ts serve` runs on Node.
 //
 // The model files are modules of the Worker (wrangler.toml's [[rules]]): config.json as JSON, vocab.txt as text,
 // model.safetensors as data; the kernels come precompiled (Workers may not compile WebAssembly from bytes).

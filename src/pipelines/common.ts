@@ -46,14 +46,33 @@ export function flag(v: unknown, where: string, fallback: boolean): boolean {
 export { optionalChoice as oneOf } from "../arguments.js";
 
 /**
+ * What a pipeline does around the model call, split so that a caller other than the pipeline (the server's batcher)
+ * can make the call: the token-id sequences to run, for a token head the rows wanted of each (undefined: all), and
+ * `finish`, which turns the head's rows of every sequence into the pipeline's outputs, one per input.
+ */
+export interface HeadPlan<O> {
+  sequences: number[][];
+  select?: readonly (readonly number[] | undefined)[];
+  /** Per input: whether its text was cut at the model's maximum length. */
+  truncated: boolean[];
+  finish(rows: readonly Float32Array[]): O[];
+}
+
+/** The plan's model call made here, in packed batches (the pipelines' own path). */
+export function runPlan<O>(model: PretrainedModel, plan: HeadPlan<O>): O[] {
+  return plan.finish(headRows(model, plan.sequences, plan.select));
+}
+
+/**
  * The head's output rows for token-id sequences run together in packed batches of about `maxBatchTokens` tokens:
- * for a token head `select[i]` (positions inside sequence i) picks the rows computed, default all;
+ * for a token head `select[i]` (positions inside sequence i) picks the rows computed, default (or undefined) all;
  * → per sequence, [rows, width] row-major.
  */
-export function headRows(model: PretrainedModel, sequences: readonly number[][], select?: readonly (readonly number[])[], maxBatchTokens = 8192): Float32Array[] {
+export function headRows(model: PretrainedModel, sequences: readonly (readonly number[])[], select?: readonly (readonly number[] | undefined)[], maxBatchTokens = 8192): Float32Array[] {
   const head = model.model;
   const W = head.width;
   const out = new Array<Float32Array>(sequences.length);
+  const picked = (m: number) => select?.[m];
   for (let i = 0; i < sequences.length; ) {
     const members: number[] = [];
     let tokens = 0;
@@ -62,11 +81,13 @@ export function headRows(model: PretrainedModel, sequences: readonly number[][],
       members.push(i++);
     }
     const batch = packSequences(members.map((m) => sequences[m]));
-    const rows = select === undefined ? undefined : members.flatMap((m, b) => select[m].map((t) => batch.spans[b].start + t));
+    const rows = members.every((m) => picked(m) === undefined)
+      ? undefined
+      : members.flatMap((m, b) => (picked(m) ?? Array.from({ length: batch.spans[b].len }, (_, t) => t)).map((t) => batch.spans[b].start + t));
     const y = head.forward(model.backend, batch, null, null, rows === undefined ? {} : { select: rows });
     let at = 0;
     members.forEach((m, b) => {
-      const n = head.output === "sequence" ? 1 : select === undefined ? batch.spans[b].len : select[m].length;
+      const n = head.output === "sequence" ? 1 : (picked(m)?.length ?? batch.spans[b].len);
       out[m] = y.slice(at * W, (at + n) * W);
       at += n;
     });

@@ -4,7 +4,7 @@
  */
 import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
-import { callOptions, headRows, positiveInt, type PretrainedModel, requireHead, softmax64, texts, topK } from "./common.js";
+import { callOptions, type HeadPlan, positiveInt, type PretrainedModel, requireHead, runPlan, softmax64, texts, topK } from "./common.js";
 
 export interface FillMaskResult {
   score: number;
@@ -26,8 +26,14 @@ export type FillMaskOutput = FillMaskResult[] | FillMaskResult[][];
 export function fillMask(model: PretrainedModel, input: string, options?: FillMaskOptions): FillMaskOutput;
 export function fillMask(model: PretrainedModel, input: readonly string[], options?: FillMaskOptions): FillMaskOutput[];
 export function fillMask(model: PretrainedModel, input: string | readonly string[], options: FillMaskOptions = {}): FillMaskOutput | FillMaskOutput[] {
-  requireHead(model, "fill-mask", "DistilBertForMaskedLM");
   const { list, single } = texts(input, "fill-mask");
+  const out = runPlan(model, fillMaskPlan(model, list, options));
+  return single ? out[0] : out;
+}
+
+/** The pipeline around its model call (the mask rows of each text); see HeadPlan. */
+export function fillMaskPlan(model: PretrainedModel, list: readonly string[], options: FillMaskOptions = {}): HeadPlan<FillMaskOutput> {
+  requireHead(model, "fill-mask", "DistilBertForMaskedLM");
   options = callOptions(options, "fill-mask", ["topK", "targets"]);
   const { tokenizer } = model;
   const maskId = tokenizer.maskId;
@@ -41,28 +47,28 @@ export function fillMask(model: PretrainedModel, input: string | readonly string
     if (at.length === 0) throw new InputError(`fill-mask: inputs[${i}]`, `has no ${tokenizer.idToToken(maskId)} token${e.truncated ? " within the model's maximum length" : ""}`, "a text with at least one mask token");
     return at;
   });
-  const logits = headRows(model, encodings.map((e) => e.ids), masks);
   const V = model.head.width;
-  const out = encodings.map((e, i): FillMaskOutput => {
-    const one = masks[i].length === 1;
-    const perMask = masks[i].map((pos, m) => {
-      const probs = softmax64(logits[i].subarray(m * V, (m + 1) * V));
-      const candidates = targetIds === null ? probs : Float64Array.from(targetIds, (id) => probs[id]);
-      return topK(candidates, k).map((c) => {
-        const token = targetIds === null ? c : targetIds[c];
-        const ids = e.ids.slice();
-        ids[pos] = token;
-        return {
-          score: candidates[c],
-          token,
-          token_str: tokenizer.decode([token]),
-          sequence: tokenizer.decode(ids.filter((id) => id !== tokenizer.padId), { skipSpecialTokens: one }),
-        };
+  const finish = (logits: readonly Float32Array[]) =>
+    encodings.map((e, i): FillMaskOutput => {
+      const one = masks[i].length === 1;
+      const perMask = masks[i].map((pos, m) => {
+        const probs = softmax64(logits[i].subarray(m * V, (m + 1) * V));
+        const candidates = targetIds === null ? probs : Float64Array.from(targetIds, (id) => probs[id]);
+        return topK(candidates, k).map((c) => {
+          const token = targetIds === null ? c : targetIds[c];
+          const ids = e.ids.slice();
+          ids[pos] = token;
+          return {
+            score: candidates[c],
+            token,
+            token_str: tokenizer.decode([token]),
+            sequence: tokenizer.decode(ids.filter((id) => id !== tokenizer.padId), { skipSpecialTokens: one }),
+          };
+        });
       });
+      return one ? perMask[0] : perMask;
     });
-    return one ? perMask[0] : perMask;
-  });
-  return single ? out[0] : out;
+  return { sequences: encodings.map((e) => e.ids), select: masks, truncated: encodings.map((e) => e.truncated), finish };
 }
 
 /** HF's get_target_ids: a word of the vocabulary is its id; another is tokenized and its first piece used. */

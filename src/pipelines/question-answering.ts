@@ -8,7 +8,7 @@
  */
 import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
-import { callOptions, flag, headRows, type PretrainedModel, positiveInt, requireHead } from "./common.js";
+import { callOptions, flag, type HeadPlan, type PretrainedModel, positiveInt, requireHead, runPlan } from "./common.js";
 
 export interface QaInput {
   question: string;
@@ -61,9 +61,16 @@ export interface QaSpan extends QaAnswer {
 export function questionAnswering(model: PretrainedModel, input: QaInput, options?: QaOptions): QaAnswer | QaAnswer[];
 export function questionAnswering(model: PretrainedModel, input: readonly QaInput[], options?: QaOptions): (QaAnswer | QaAnswer[])[];
 export function questionAnswering(model: PretrainedModel, input: QaInput | readonly QaInput[], options: QaOptions = {}): QaAnswer | QaAnswer[] | (QaAnswer | QaAnswer[])[] {
-  requireHead(model, "question-answering", "DistilBertForQuestionAnswering");
   const single = !Array.isArray(input);
   const list = (single ? [input] : input) as readonly QaInput[];
+  const out = runPlan(model, questionAnsweringPlan(model, list, options));
+  return single ? out[0] : out;
+}
+
+/** The pipeline around its model call (every window of every question); see HeadPlan. */
+export function questionAnsweringPlan(model: PretrainedModel, list: readonly QaInput[], options: QaOptions = {}): HeadPlan<QaAnswer | QaAnswer[]> {
+  requireHead(model, "question-answering", "DistilBertForQuestionAnswering");
+  if (!Array.isArray(list)) throw new InputError("question-answering: inputs", `is ${described(list)}`, "an array of { question, context }");
   for (let i = 0; i < list.length; i++) {
     const q: unknown = list[i];
     if (q === null || typeof q !== "object" || Array.isArray(q)) {
@@ -85,15 +92,16 @@ export function questionAnswering(model: PretrainedModel, input: QaInput | reado
   const handleImpossibleAnswer = flag(options.handleImpossibleAnswer, "question-answering: handleImpossibleAnswer", false);
   const stopAtMaxLength = flag(options.stopAtMaxLength, "question-answering: stopAtMaxLength", false);
   const windows = list.map((q) => qaWindows(model, q.question, q.context, maxSeqLen, docStride, stopAtMaxLength));
-  const flat = windows.flat();
-  const logits = headRows(model, flat.map((w) => w.ids));
-  let at = 0;
-  const out = list.map((q, i) => {
-    const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords, handleImpossibleAnswer }, model.tokenizer.clsId);
-    const answers = spans.map(({ score, start, end, answer }) => ({ score, start, end, answer }));
-    return answers.length === 1 ? answers[0] : answers;
-  });
-  return single ? out[0] : out;
+  const finish = (logits: readonly Float32Array[]) => {
+    let at = 0;
+    return list.map((q, i) => {
+      const spans = bestSpans(windows[i], logits.slice(at, (at += windows[i].length)), q.context, { topK, maxAnswerLen, alignToWords, handleImpossibleAnswer }, model.tokenizer.clsId);
+      const answers = spans.map(({ score, start, end, answer }) => ({ score, start, end, answer }));
+      return answers.length === 1 ? answers[0] : answers;
+    });
+  };
+  // The context is read in windows: nothing is cut.
+  return { sequences: windows.flat().map((w) => w.ids), truncated: list.map(() => false), finish };
 }
 
 /**

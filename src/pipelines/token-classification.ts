@@ -5,7 +5,7 @@
  * in UTF-16 units (the JavaScript string's own indices).
  */
 import { stringArray } from "../arguments.js";
-import { callOptions, headRows, oneOf, type PretrainedModel, requireHead, softmax64, texts } from "./common.js";
+import { callOptions, type HeadPlan, oneOf, type PretrainedModel, requireHead, runPlan, softmax64, texts } from "./common.js";
 
 export type Aggregation = "none" | "simple" | "first" | "average" | "max";
 export const AGGREGATIONS: readonly Aggregation[] = ["none", "simple", "first", "average", "max"];
@@ -55,17 +55,23 @@ interface WordEntity {
 export function tokenClassification(model: PretrainedModel, input: string, options?: TokenClassificationOptions): (TokenEntity | EntityGroup)[];
 export function tokenClassification(model: PretrainedModel, input: readonly string[], options?: TokenClassificationOptions): (TokenEntity | EntityGroup)[][];
 export function tokenClassification(model: PretrainedModel, input: string | readonly string[], options: TokenClassificationOptions = {}): (TokenEntity | EntityGroup)[] | (TokenEntity | EntityGroup)[][] {
-  requireHead(model, "token-classification", "DistilBertForTokenClassification");
   const { list, single } = texts(input, "token-classification");
+  const out = runPlan(model, tokenClassificationPlan(model, list, options));
+  return single ? out[0] : out;
+}
+
+/** The pipeline around its model call (every token's row); see HeadPlan. */
+export function tokenClassificationPlan(model: PretrainedModel, list: readonly string[], options: TokenClassificationOptions = {}): HeadPlan<(TokenEntity | EntityGroup)[]> {
+  requireHead(model, "token-classification", "DistilBertForTokenClassification");
   options = callOptions(options, "token-classification", ["aggregation", "ignoreLabels"]);
   const aggregation = oneOf(options.aggregation, "token-classification: aggregation", AGGREGATIONS, "none");
   const ignore = options.ignoreLabels === undefined ? ["O"] : stringArray(options.ignoreLabels, "token-classification: ignoreLabels", " (label names)");
   const { tokenizer } = model;
   const labels = model.config.labels;
   const encodings = list.map((t) => tokenizer.encode(t, { maxLength: model.maxLength }));
-  const logits = headRows(model, encodings.map((e) => e.ids));
   const L = model.head.width;
-  const out = encodings.map((e, i) => {
+  const finish = (logits: readonly Float32Array[]) =>
+    encodings.map((e, i) => {
     const text = list[i];
     const pre: PreEntity[] = [];
     e.ids.forEach((id, t) => {
@@ -93,7 +99,7 @@ export function tokenClassification(model: PretrainedModel, input: string | read
     }
     return groupEntities(words, (tokens) => tokenizer.decodeTokens(tokens)).filter((g) => !ignore.includes(g.entity_group));
   });
-  return single ? out[0] : out;
+  return { sequences: encodings.map((e) => e.ids), truncated: encodings.map((e) => e.truncated), finish };
 }
 
 function argmax(a: ArrayLike<number>): number {

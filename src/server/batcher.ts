@@ -31,6 +31,8 @@ export interface BatcherOptions {
 
 interface Job {
   ids: readonly number[];
+  /** A token head: the positions whose rows are wanted (undefined: every row). */
+  select: readonly number[] | undefined;
   signal: AbortSignal | undefined;
   queuedAt: number;
   resolve: (logits: Float32Array) => void;
@@ -52,8 +54,11 @@ export class DynamicBatcher {
   private running = false;
 
   constructor(
-    /** [n][tokens] token ids → n logit rows; synchronous (the model call). */
-    private readonly run: (sequences: readonly (readonly number[])[]) => Float32Array[],
+    /**
+     * [n][tokens] token ids (and, for a token head, the positions wanted of each) → n outputs (one row per sequence
+     * for a sequence head, the wanted rows for a token head); synchronous (the model call).
+     */
+    private readonly run: (sequences: readonly (readonly number[])[], select: readonly (readonly number[] | undefined)[]) => Float32Array[],
     private readonly options: BatcherOptions,
   ) {}
 
@@ -62,11 +67,14 @@ export class DynamicBatcher {
     return this.queue.length - this.head;
   }
 
-  /** Logits of one token sequence; rejects with the signal's reason if it is aborted before its batch starts. */
-  submit(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+  /**
+   * The head's output for one token sequence (for a token head, the rows of `select`, default all); rejects with
+   * the signal's reason if it is aborted before its batch starts.
+   */
+  submit(ids: readonly number[], signal?: AbortSignal, select?: readonly number[]): Promise<Float32Array> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.queue.push({ ids, signal, queuedAt: Date.now(), resolve, reject });
+      this.queue.push({ ids, select, signal, queuedAt: Date.now(), resolve, reject });
       this.queuedTokens += ids.length;
       this.schedule();
     });
@@ -134,7 +142,10 @@ export class DynamicBatcher {
     for (const job of batch) this.options.onQueued?.(started - job.queuedAt);
     let logits: Float32Array[];
     try {
-      logits = this.run(batch.map((j) => j.ids));
+      logits = this.run(
+        batch.map((j) => j.ids),
+        batch.map((j) => j.select),
+      );
     } catch (e) {
       // The engine validated these ids already (the tokenizer made them): a throw here is the server's fault.
       const err = new HttpError(424, "Backend", `inference failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,5 +1,8 @@
 /** What every route module gets: the model, the batcher, the limits, the metrics, and request-body helpers. */
+import { DistilBertError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
+import type { Architecture } from "../model/config.js";
+import type { HeadPlan } from "../pipelines/common.js";
 import { quoted } from "../printable.js";
 import type { DynamicBatcher } from "./batcher.js";
 import { HttpError, tooLarge, validation } from "./http-error.js";
@@ -36,7 +39,11 @@ export interface RouteContext {
   metrics: ServerMetrics;
   draining: () => boolean;
   inFlight: () => number;
+  /** How /embed pools a bare encoder's token vectors (a sentence-transformers model pools as its modules say). */
+  pooling: EmbedPooling;
 }
+
+export type EmbedPooling = "mean" | "cls" | "max";
 
 export interface RouteRequest {
   request: Request;
@@ -64,7 +71,14 @@ export async function readBody(request: Request, limit: number): Promise<string>
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The host aborted the body: the client went away mid-body. Nobody reads this answer; it is counted as a 400.
+      throw new HttpError(400, "Validation", "the request body was cut short");
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
@@ -127,4 +141,65 @@ export function batchTooLarge(n: number, max: number): HttpError {
 /** A field's value for an error message: short, on one line. */
 export function show(v: unknown): string {
   return typeof v === "string" ? quoted(v, 40) : typeof v;
+}
+
+/** A positive integer field, or undefined when absent or null. */
+export function intField(body: Record<string, unknown>, name: string): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw validation(`\`${name}\` must be a positive integer`);
+  return v;
+}
+
+/** A non-negative integer field, or undefined when absent or null. */
+export function countField(body: Record<string, unknown>, name: string): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw validation(`\`${name}\` must be a non-negative integer`);
+  return v;
+}
+
+/** What each head's main route is called in TEI's 424 message ("model is not a … model"). */
+const HEAD_KIND: Record<Architecture, string> = {
+  DistilBertForSequenceClassification: "classifier",
+  DistilBertModel: "embedding",
+  DistilBertForMaskedLM: "fill-mask",
+  DistilBertForQuestionAnswering: "question-answering",
+  DistilBertForTokenClassification: "token-classification",
+};
+
+/** A route for one head, asked of a model with another: 424 Backend, as TEI answers /embed on a classifier. */
+export function requireArchitecture(ctx: RouteContext, architecture: Architecture): void {
+  const actual = ctx.model.model.architecture;
+  const kind = HEAD_KIND[architecture];
+  if (actual !== architecture) throw new HttpError(424, "Backend", `model is not ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} model`);
+}
+
+/** A pipeline's plan (src/pipelines), its argument errors as 422 Validation. */
+export function plan<O>(make: () => HeadPlan<O>): HeadPlan<O> {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof DistilBertError) throw validation(e.message);
+    throw e;
+  }
+}
+
+/**
+ * A plan's model call through the batcher (each sequence a job, batched with other requests' jobs), then the
+ * pipeline's own finish: the answer is the pipeline's for that input alone. Too long is 413 unless `truncate`.
+ */
+export async function runPlan<O>(ctx: RouteContext, p: HeadPlan<O>, texts: readonly string[] | null, truncate: boolean, signal: AbortSignal): Promise<O[]> {
+  if (!truncate && texts !== null) {
+    p.truncated.forEach((cut, i) => {
+      if (cut) throw tooLong(ctx.model.maxLength, ctx.model.tokenizer.encode(texts[i]).numTokens);
+    });
+  }
+  const rows = await Promise.all(p.sequences.map((ids, i) => ctx.batcher.submit(ids, signal, p.select?.[i])));
+  return p.finish(rows);
+}
+
+/** TEI's message for an input past the model's length. */
+export function tooLong(max: number, given: number): HttpError {
+  return tooLarge(`Input validation error: \`inputs\` must have less than ${max} tokens. Given: ${given}`);
 }

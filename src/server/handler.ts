@@ -8,10 +8,13 @@ import { DistilBertError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { printable } from "../printable.js";
 import { DynamicBatcher } from "./batcher.js";
-import type { ModelInfo, Route, RouteContext, ServerLimits } from "./context.js";
+import type { Architecture } from "../model/config.js";
+import { headRows } from "../pipelines/common.js";
+import type { EmbedPooling, ModelInfo, Route, RouteContext, ServerLimits } from "./context.js";
 import { errorResponse, HttpError } from "./http-error.js";
 import { ServerMetrics } from "./metrics.js";
-import { embedRoute } from "./routes/embed.js";
+import { embedAllRoute, embedRoute } from "./routes/embed.js";
+import { fillMaskRoute, questionAnsweringRoute, tokenClassificationRoute } from "./routes/heads.js";
 import { predictRoute } from "./routes/predict.js";
 import { healthRoute, infoRoute, metricsRoute } from "./routes/status.js";
 import { tokenizeRoute } from "./routes/tokenize.js";
@@ -26,7 +29,27 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
 };
 
-export const DEFAULT_ROUTES: readonly Route[] = [predictRoute, tokenizeRoute, embedRoute, healthRoute, infoRoute, metricsRoute];
+export const DEFAULT_ROUTES: readonly Route[] = [
+  predictRoute,
+  embedRoute,
+  embedAllRoute,
+  fillMaskRoute,
+  questionAnsweringRoute,
+  tokenClassificationRoute,
+  tokenizeRoute,
+  healthRoute,
+  infoRoute,
+  metricsRoute,
+];
+
+/** The route POST / and /invocations stand for, by the model's head (TEI: the model's main route). */
+const MAIN_ROUTE: Record<Architecture, Route> = {
+  DistilBertForSequenceClassification: predictRoute,
+  DistilBertModel: embedRoute,
+  DistilBertForMaskedLM: fillMaskRoute,
+  DistilBertForQuestionAnswering: questionAnsweringRoute,
+  DistilBertForTokenClassification: tokenClassificationRoute,
+};
 
 /** One line of the access log (the host writes it: text or JSON). */
 export interface AccessLogEntry {
@@ -52,6 +75,8 @@ export interface HandlerOptions extends Partial<ServerLimits> {
   batching?: "dynamic" | "per-request";
   /** Called once per answered request. */
   log?: (entry: AccessLogEntry) => void;
+  /** How /embed pools a bare encoder's token vectors (TEI's --pooling); default "mean". */
+  pooling?: EmbedPooling;
   /** Called with errors that are the server's fault (500s), for the host's log; the client gets no detail. */
   onInternalError?: (e: unknown) => void;
 }
@@ -84,7 +109,10 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
     }
     limits[k] = v;
   }
-  const routes = options.routes ?? DEFAULT_ROUTES;
+  const pooling = options.pooling ?? "mean";
+  if (!["mean", "cls", "max"].includes(pooling)) throw new HttpError(500, "Backend", `server option pooling is ${JSON.stringify(pooling)}; expected "mean", "cls" or "max"`);
+  const main = MAIN_ROUTE[model.model.architecture];
+  const routes = [...(options.routes ?? DEFAULT_ROUTES), { ...main, paths: ["/", "/invocations"] }];
   const byPath = new Map<string, Route[]>();
   for (const r of routes) for (const p of r.paths) byPath.set(p, [...(byPath.get(p) ?? []), r]);
 
@@ -98,7 +126,10 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
     () => batcher.depth,
     () => inferenceInFlight,
   );
-  batcher = new DynamicBatcher((seqs) => model.logitsOf(seqs, limits.maxBatchTokens), {
+  // Every row of each sequence: the model's own batched call. Some rows only (fill-mask's masks): the pipelines' call.
+  const run = (seqs: readonly (readonly number[])[], select: readonly (readonly number[] | undefined)[]) =>
+    select.every((s) => s === undefined) ? model.logitsOf(seqs, limits.maxBatchTokens) : headRows(model, seqs, select, limits.maxBatchTokens);
+  batcher = new DynamicBatcher(run, {
     maxBatchTokens: limits.maxBatchTokens,
     maxWaitMs: limits.maxBatchWaitMs,
     mode: options.batching ?? "dynamic",
@@ -122,6 +153,7 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
     metrics,
     draining: () => draining,
     inFlight: () => inferenceInFlight,
+    pooling,
   };
 
   async function dispatch(request: Request, url: URL): Promise<{ route: string; response: Response }> {

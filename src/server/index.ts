@@ -9,5 +9,5 @@ export * from "../index.js";
 export { createHandler, DEFAULT_LIMITS, DEFAULT_ROUTES, type AccessLogEntry, type HandlerOptions, type ServeExtra, type ServerHandler } from "./handler.js";
 export { DynamicBatcher, type BatcherOptions, type BatchStats } from "./batcher.js";
 export { HttpError, type ErrorType } from "./http-error.js";
-export type { ModelInfo, Route, RouteContext, RouteRequest, ServerLimits } from "./context.js";
+export type { EmbedPooling, ModelInfo, Route, RouteContext, RouteRequest, ServerLimits } from "./context.js";
 export { ServerMetrics } from "./metrics.js";

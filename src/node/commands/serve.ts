@@ -25,12 +25,15 @@ function packageVersion(): string {
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "serve the model over HTTP with Text Embeddings Inference's API (/predict, /tokenize, /info, /health, /metrics)",
+  summary: "serve the model over HTTP with Text Embeddings Inference's API (/predict, /embed, /fill-mask, /qa, /ner, /tokenize, /info, /health, /metrics)",
   usage: [
     "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32|q8]",
     "                    [--max-batch-tokens 16384] [--max-concurrent-requests 512] [--max-client-batch-size 32]",
     "                    [--payload-limit 2000000] [--max-batch-wait-ms 2] [--request-timeout-ms 30000]",
-    "                    [--header-timeout-ms 10000] [--log-format text|json]",
+    "                    [--header-timeout-ms 10000] [--log-format text|json] [--pooling mean|cls|max]",
+    "  routes by the model's head: POST /predict (sequence classifier), /embed and /embed_all (encoder or",
+    "  sentence-transformers folder; --pooling for a bare encoder), /fill-mask, /qa, /ner; for every model",
+    "  POST /tokenize, GET /health, /info, /metrics; POST / is the head's route.",
     "  prints `listening on http://HOST:PORT` when ready (--port 0: any free port); SIGTERM/SIGINT: stop taking",
     "  requests, finish those in flight, exit 0. One access-log line per request on stdout (--log-format json: JSON).",
   ].join("\n"),
@@ -48,6 +51,7 @@ export const serveCommand: Command = {
     "request-timeout-ms": { type: "string" },
     "header-timeout-ms": { type: "string" },
     "log-format": { type: "string" },
+    pooling: { type: "string" },
   },
   async run(values: Values, _positionals: string[], io: CliIO): Promise<number> {
     const int = (name: string) => {
@@ -60,6 +64,8 @@ export const serveCommand: Command = {
     if (port > 65535) throw new UsageError("--port", `is ${portArg}`, "a port from 0 to 65535");
     const logFormat = stringOpt(values, "log-format") ?? "text";
     if (logFormat !== "text" && logFormat !== "json") throw new UsageError("--log-format", `is ${JSON.stringify(logFormat)}`, "text or json");
+    const pooling = stringOpt(values, "pooling") ?? "mean";
+    if (pooling !== "mean" && pooling !== "cls" && pooling !== "max") throw new UsageError("--pooling", `is ${JSON.stringify(pooling)}`, "mean, cls or max");
     // TEI's name for f32 is float32; q8 runs int8 weights and activations (a quantized folder runs q8 by itself).
     const dtypeArg = stringOpt(values, "dtype");
     if (dtypeArg !== undefined && !["float32", "f32", "q8", "auto"].includes(dtypeArg)) {
@@ -85,13 +91,16 @@ export const serveCommand: Command = {
       logFormat === "json"
         ? (e: AccessLogEntry) => write(JSON.stringify(e))
         : (e: AccessLogEntry) => write(`${e.time} ${printable(e.method, 20)} ${printable(e.path, 200)} ${e.status} ${e.duration_ms}ms${e.error_type ? ` ${e.error_type}` : ""}`);
+    // What the matrices run in: q8 when asked, or by itself for a quantized (I8) folder (weights.ts's "auto").
+    const computed = dtype === "q8" || (dtype === "auto" && (model.loadReport.dtypes.I8 ?? 0) > 0) ? "q8" : "float32";
     const handler = createHandler(model, {
       ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
-      info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: "float32", version: packageVersion() },
+      info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: computed, version: packageVersion() },
       log,
+      pooling,
       onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${printable(e instanceof Error ? e.message : String(e), 400)}\n`),
     });
-    const served = await serveNode(handler, { host, port, headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs });
+    const served = await serveNode(handler, { host, port, headersTimeoutMs });
     write(`listening on ${served.url}`);
 
     // The first SIGTERM/SIGINT drains; the process exits once every request in flight is answered.

@@ -1,11 +1,13 @@
 /**
  * POST /predict, as TEI: `{ inputs, truncate?, raw_scores? }` where inputs is a string, a pair [a, b], or a batch of
  * [text] and [a, b] lists. Answers `[{score, label}]` sorted by score (a list of those per input for a batch).
- * A pair is read as Hugging Face reads it for DistilBERT: [CLS] a [SEP] b [SEP].
+ * A pair is read as Hugging Face reads it for DistilBERT: [CLS] a [SEP] b [SEP]. Scores follow the model's
+ * problem_type, as transformers' text-classification pipeline: softmax, or for a multi-label model a sigmoid per
+ * label (TEI applies softmax to every model with more than one label).
  */
 import type { DistilBertClassifier } from "../../model/classifier.js";
-import { batchTooLarge, boolField, readJsonObject, type Route, type RouteContext, type RouteRequest } from "../context.js";
-import { HttpError, jsonResponse, tooLarge, validation } from "../http-error.js";
+import { batchTooLarge, boolField, readJsonObject, requireArchitecture, tooLong, type Route, type RouteContext, type RouteRequest } from "../context.js";
+import { HttpError, jsonResponse, validation } from "../http-error.js";
 
 type Sequence = string | readonly [string, string];
 
@@ -56,10 +58,6 @@ export function encodeSequence(model: DistilBertClassifier, seq: Sequence, trunc
   return [tokenizer.clsId, ...a, tokenizer.sepId, ...b, tokenizer.sepId];
 }
 
-function tooLong(max: number, given: number): HttpError {
-  return tooLarge(`Input validation error: \`inputs\` must have less than ${max} tokens. Given: ${given}`);
-}
-
 /** TEI's order: by score, highest first; ties in reverse label order (TEI sorts ascending, then reverses). */
 export function predictions(model: DistilBertClassifier, logits: Float32Array, raw: boolean): { score: number; label: string }[] {
   const c = model.toClassification(logits, [], false);
@@ -71,6 +69,7 @@ export function predictions(model: DistilBertClassifier, logits: Float32Array, r
 
 async function handle(ctx: RouteContext, { request, signal }: RouteRequest): Promise<Response> {
   const body = await readJsonObject(request, ctx.limits.payloadLimit);
+  requireArchitecture(ctx, "DistilBertForSequenceClassification");
   const truncate = boolField(body, "truncate", false);
   const raw = boolField(body, "raw_scores", false);
   const { batch, sequences } = parsePredictInputs(body.inputs, ctx.limits.maxClientBatchSize);
@@ -80,4 +79,4 @@ async function handle(ctx: RouteContext, { request, signal }: RouteRequest): Pro
   return jsonResponse(batch ? out : out[0]);
 }
 
-export const predictRoute: Route = { method: "POST", paths: ["/predict", "/", "/invocations"], name: "predict", inference: true, handle };
+export const predictRoute: Route = { method: "POST", paths: ["/predict"], name: "predict", inference: true, handle };

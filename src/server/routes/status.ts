@@ -27,8 +27,7 @@ export function info(ctx: RouteContext): Record<string, unknown> {
     model_id: ctx.info.modelId,
     model_sha: ctx.info.modelSha,
     model_dtype: ctx.info.modelDtype,
-    // TEI: a classifier with one label is a re-ranker.
-    model_type: config.labels.length > 1 ? { classifier: { id2label, label2id } } : { reranker: { id2label, label2id } },
+    model_type: modelType(ctx, { id2label, label2id }),
     max_concurrent_requests: l.maxConcurrentRequests,
     max_input_length: ctx.model.maxLength,
     max_batch_tokens: l.maxBatchTokens,
@@ -45,6 +44,26 @@ export function info(ctx: RouteContext): Record<string, unknown> {
     request_timeout_ms: l.requestTimeoutMs,
     payload_limit: l.payloadLimit,
   };
+}
+
+/**
+ * TEI's model_type: `classifier` (a one-label classifier: `reranker`, as TEI) or `embedding` with its pooling. The
+ * heads TEI does not serve get keys of their own, named after their routes.
+ */
+function modelType(ctx: RouteContext, labels: { id2label: Record<string, string>; label2id: Record<string, number> }): Record<string, unknown> {
+  const head = ctx.model.model;
+  switch (head.architecture) {
+    case "DistilBertForSequenceClassification":
+      return ctx.model.config.labels.length > 1 ? { classifier: labels } : { reranker: labels };
+    case "DistilBertModel":
+      return { embedding: { pooling: head.output === "sequence" ? "sentence-transformers" : ctx.pooling } };
+    case "DistilBertForMaskedLM":
+      return { fill_mask: { mask_token: ctx.model.tokenizer.maskId === undefined ? null : ctx.model.tokenizer.idToToken(ctx.model.tokenizer.maskId) } };
+    case "DistilBertForQuestionAnswering":
+      return { question_answering: {} };
+    case "DistilBertForTokenClassification":
+      return { token_classification: labels };
+  }
 }
 
 export const infoRoute: Route = { method: "GET", paths: ["/info"], name: "info", inference: false, handle: async (ctx) => jsonResponse(info(ctx)) };
