@@ -83,6 +83,7 @@ export class OursEngine implements Engine {
     readonly detail: string,
     readonly classifier: DistilBertClassifier,
     private readonly backend: Backend & { dispose?(): void },
+    private readonly fullLastLayer: boolean,
   ) {}
 
   static async create(modelDir: string, backendName: string, threads: number, fullLastLayer: boolean, id = `ours-${backendName}`): Promise<OursEngine> {
@@ -90,14 +91,13 @@ export class OursEngine implements Engine {
     const t0 = performance.now();
     const classifier = await loadModelFromDir(modelDir, { backend });
     const loadMs = performance.now() - t0;
-    classifier.model.lastLayerFirstRowsOnly = !fullLastLayer;
-    return new OursEngine(id, threads, loadMs, backend.name, classifier, backend);
+    return new OursEngine(id, threads, loadMs, backend.name, classifier, backend, fullLastLayer);
   }
 
   prepare(w: Workload): Run {
     // Our engine never pads: it packs the sequences as they are.
     const seqs = w.sequences.map((s) => Int32Array.from(s));
-    return async () => this.classifier.logitsOf(seqs);
+    return async () => this.classifier.logitsOf(seqs, 8192, { fullLastLayer: this.fullLastLayer });
   }
 
   async dispose(): Promise<void> {

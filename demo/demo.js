@@ -207,8 +207,9 @@ function onReady(i) {
   // The shared test fixture has random weights: say so, or its confident-looking labels would mislead.
   const randomWeights = /\/fixture\/?$/.test(loadedFrom);
   setStatus(randomWeights ? "Ready. Type below. (This tiny test model has random weights: its labels mean nothing.)" : "Ready. Type below.", "ready");
-  fillSelect(els.layer, Array.from({ length: i.layers }, (_, l) => [String(l), `${l + 1}`]), String(i.layers - 1));
-  fillSelect(els.head, [["-1", "mean of heads"], ...Array.from({ length: i.heads }, (_, h) => [String(h), `${h + 1}`])], "-1");
+  // Counted from 0, as in the inspect report and in activation names (layer.{i}.attn.probs).
+  fillSelect(els.layer, Array.from({ length: i.layers }, (_, l) => [String(l), `${l}`]), String(i.layers - 1));
+  fillSelect(els.head, [["-1", "mean of heads"], ...Array.from({ length: i.heads }, (_, h) => [String(h), `${h}`])], "-1");
   els.text.disabled = false;
   els.text.focus();
   requestClassify();

@@ -1,7 +1,8 @@
 // After tsc: the browser bundle and the precompilable kernels.
 //  - dist/browser/distilbert-ts.min.js: src/index.ts as one minified ES module with no imports (the core: any JS
 //    runtime). Its raw / minified / gzip -9 sizes are printed and written to dist/browser/size.json; the gzip figure
-//    has a budget of 40 KB.
+//    has a budget of 56 KB (40 KB until issue 15: the model-folder tokenizer loader and text pairs, every head
+//    and the task pipelines joined the core).
 //  - dist/browser/web-worker.js: the wasm backend's thread-pool worker, which the bundle's default worker factory
 //    loads from next to itself (new URL("./web-worker.js", import.meta.url)).
 //  - dist/wasm/kernels.wasm: the wasm backend's kernels (SIMD, not relaxed, unshared memory), for hosts that may
@@ -16,7 +17,8 @@ import { gzipSync } from "node:zlib";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/browser");
-const BUDGET_GZIP_BYTES = 40 * 1024;
+// Heads and pipelines are what most DistilBERT checkpoints need, in any runtime: they are core, not a plugin.
+const BUDGET_GZIP_BYTES = 56 * 1024;
 
 const common = {
   bundle: true,
@@ -59,6 +61,8 @@ async function bundle(entry, outName, { measureRaw = false } = {}) {
 
 const core = await bundle("src/index.ts", "distilbert-ts.min.js", { measureRaw: true });
 const worker = await bundle("src/tensor/wasm/web-worker.ts", "web-worker.js");
+// The TEI-compatible request handler with the core, one module for Deno, Bun and Workers (no budget: servers only).
+const server = await bundle("src/server/index.ts", "server.min.js");
 
 const sizes = {
   file: core.file,
@@ -67,6 +71,7 @@ const sizes = {
   gzip: gzipSync(core.code, { level: 9 }).length,
   budgetGzip: BUDGET_GZIP_BYTES,
   worker: { file: worker.file, minified: worker.code.length, gzip: gzipSync(worker.code, { level: 9 }).length },
+  server: { file: server.file, minified: server.code.length, gzip: gzipSync(server.code, { level: 9 }).length },
 };
 writeFileSync(join(outDir, "size.json"), JSON.stringify(sizes, null, 2) + "\n");
 
@@ -79,7 +84,8 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(
   `bundle: ${sizes.file}  raw ${kb(sizes.raw)} (${sizes.raw} B), minified ${kb(sizes.minified)} (${sizes.minified} B), ` +
     `gzip -9 ${kb(sizes.gzip)} (${sizes.gzip} B); budget ${kb(BUDGET_GZIP_BYTES)}` +
-    ` | ${worker.file} ${kb(sizes.worker.minified)} (gzip ${kb(sizes.worker.gzip)}) | dist/wasm/kernels.wasm ${kernels.length} B`,
+    ` | ${worker.file} ${kb(sizes.worker.minified)} (gzip ${kb(sizes.worker.gzip)}) | ${server.file} ${kb(sizes.server.minified)} (gzip ${kb(sizes.server.gzip)})` +
+    ` | dist/wasm/kernels.wasm ${kernels.length} B`,
 );
 if (sizes.gzip >= BUDGET_GZIP_BYTES) {
   console.error(`bundle: gzip size ${sizes.gzip} B is over the budget of ${BUDGET_GZIP_BYTES} B`);

@@ -381,6 +381,7 @@ function caseList(base) {
     vocabCase("missing-sep", "vocab.txt has no [SEP]", "TokenizerError", "the vocabulary has no [SEP] token", () => base.vocab.replace("[SEP]\n", "[UNUSED]\n")),
     vocabCase("duplicate", 'vocab.txt lists "the" twice', "TokenizerError", 'duplicate token "the" on lines', () => base.vocab.replace("\nof\n", "\nthe\n")),
     vocabCase("empty-line", "vocab.txt has an empty line", "TokenizerError", "is empty; expected one non-empty token per line", () => base.vocab.replace("\nof\n", "\n\n")),
+    vocabCase("too-few", "vocab.txt is truncated: fewer tokens than the config's vocab_size (every later word would be [UNK])", "TokenizerError", `has ${V - 3} tokens but the model's vocab_size is ${V}`, () => base.vocab.split("\n").slice(0, V - 3).join("\n") + "\n"),
     vocabCase("too-many", "vocab.txt has more tokens than the config's vocab_size", "TokenizerError", `has ${V + 3} tokens but the model's vocab_size is ${V}`, () => base.vocab + "extra1\nextra2\nextra3\n"),
     vocabCase("not-utf8", "vocab.txt is not UTF-8 (a lone continuation byte)", "FileError", "is not valid UTF-8 text", () => concat(enc.encode(base.vocab), new Uint8Array([0x80, 0x0a]))),
 

@@ -50,3 +50,8 @@ export class FileError extends DistilBertError {
 export class UsageError extends DistilBertError {
   override name = "UsageError";
 }
+
+/** A model used after its dispose(). */
+export class DisposedError extends DistilBertError {
+  override name = "DisposedError";
+}

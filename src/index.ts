@@ -12,15 +12,32 @@ export {
   softmax,
   type Classification,
   type ClassifyOptions,
+  type ClassifierOptions,
   type ForwardOptions,
   type ForwardOutput,
   type IdRows,
 } from "./model/classifier.js";
 export { parseConfig, parameterCount, type DistilBertConfig } from "./model/config.js";
-export { DistilBertModel, DistilBertForSequenceClassification, type PackedBatch } from "./model/distilbert.js";
+export { DistilBertModel, type EncoderRows, type PackedBatch } from "./model/distilbert.js";
+export {
+  DistilBertEncoder,
+  DistilBertForMaskedLM,
+  DistilBertForQuestionAnswering,
+  DistilBertForSequenceClassification,
+  DistilBertForTokenClassification,
+  type DistilBertHead,
+  type HeadForwardOptions,
+} from "./model/heads.js";
+export type { PoolingMode, SentenceTransformersFiles } from "./model/sentence.js";
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
 export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
 export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
+export { pipeline, pipelineFor, loadModelFromUrl, TASKS, type Task, type TaskTypes, type Pipeline, type PipelineSource, type PipelineOptions } from "./pipelines/index.js";
+export { fillMask, type FillMaskOptions, type FillMaskOutput, type FillMaskResult } from "./pipelines/fill-mask.js";
+export { questionAnswering, qaWindows, bestSpans, type QaAnswer, type QaInput, type QaOptions, type QaWindow } from "./pipelines/question-answering.js";
+export { tokenClassification, AGGREGATIONS, type Aggregation, type EntityGroup, type TokenEntity, type TokenClassificationOptions } from "./pipelines/token-classification.js";
+export { featureExtraction, type FeatureExtractionOptions, type Features } from "./pipelines/feature-extraction.js";
+export { textClassification, type LabelScore, type TextClassificationOptions } from "./pipelines/text-classification.js";
 export * from "./errors.js";
 export { Tensor } from "./tensor/tensor.js";
 export type { Activation, AttentionSpan, Backend, LinearWeight, Workspace } from "./tensor/backend.js";
@@ -29,5 +46,18 @@ export { WasmBackend, wasmKernelBytes, wasmSimdSupported, relaxedSimdSupported, 
 export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/wasm/pool.js";
 export { naiveBackend } from "./tensor/naive.js";
 export { erf, erfc, gelu } from "./tensor/erf.js";
-export { WordPieceTokenizer, type Encoding, type EncodeOptions, type BatchEncoding } from "./tokenizer/index.js";
+export {
+  WordPieceTokenizer,
+  loadTokenizer,
+  codePointOffsets,
+  type Encoding,
+  type EncodeOptions,
+  type WindowOptions,
+  type BatchEncoding,
+  type SpecialTokens,
+  type TruncationStrategy,
+  type NormalizerFlags,
+  type TokenizerFiles,
+  type LoadTokenizerOptions,
+} from "./tokenizer/index.js";
 export { SafetensorsFile, writeSafetensors, type ByteReader, type Dtype, type TensorInfo, type WriteTensor } from "./safetensors/index.js";

@@ -415,9 +415,51 @@ describe("download CLI", () => {
     expect(offline.stderr).toMatch(/HF_HUB_OFFLINE is set/);
     const flag = await cli(["download", "--bogus"], {});
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/^error: download: Unknown option '--bogus'[\s\S]*usage: distilbert-ts download/);
+    expect(flag.stderr).toMatch(/^error: download: unknown option --bogus;[\s\S]*usage: distilbert-ts download/);
     const two = await cli(["download", "a/b", "c/d"], {});
     expect(two.code).toBe(2);
     expect(hub.count()).toBe(before);
+  });
+
+  it("a repo with only pytorch_model.bin: refused by name, with how to convert it (and nothing kept as a model)", async () => {
+    const st = hub.files.get("model.safetensors")!;
+    hub.files.delete("model.safetensors");
+    hub.files.set("pytorch_model.bin", Buffer.from("PK\x03\x04 not really a pickle"));
+    try {
+      const dir = join(tempDir(), "m");
+      const r = await cli(["download", MODEL, "--revision", REV, "--dir", dir, "--quiet"], { HF_ENDPOINT: hub.hubUrl });
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^error: model\\.safetensors: ${MODEL} at revision ${REV} has only pytorch_model\\.bin; distilbert-ts reads only safetensors checkpoints`));
+      expect(lines[0]).toContain(`M.from_pretrained(m, revision='${REV}').save_pretrained(d)`);
+      expect(lines[0]).toMatch(/then use --model model-dir$/);
+      expect(await isDownloadComplete(dir)).toBe(false);
+      // Without pytorch_model.bin either, the plain 404 stays.
+      hub.files.delete("pytorch_model.bin");
+      const none = await cli(["download", MODEL, "--revision", REV, "--dir", dir, "--quiet"], { HF_ENDPOINT: hub.hubUrl });
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/model\.safetensors: .* answered 404: the file is not in/);
+    } finally {
+      hub.files.delete("pytorch_model.bin");
+      hub.files.set("model.safetensors", st);
+    }
+  });
+
+  it("loadDefaultModel (distilbert-ts/node) downloads the default model once into the CLI's folder, then loads it", async () => {
+    const home = tempDir();
+    const env = { DISTILBERT_TS_HOME: home, HF_ENDPOINT: hub.hubUrl };
+    const { loadDefaultModel } = await import("../src/node/default-model.js");
+    const model = await loadDefaultModel({ env });
+    expectVerifiedCopy(defaultModelDir(env));
+    const before = hub.count();
+    const again = await loadDefaultModel({ env });
+    expect(hub.count()).toBe(before);
+    const [a, b] = [await model.classify("a fine film"), await again.classify("a fine film")];
+    expect(b).toEqual(a);
+    // The CLI, given the same home, uses the same folder (and the same default backend: equal results).
+    const r = await cli(["classify", "--json", "a fine film"], { DISTILBERT_TS_HOME: home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).scores).toEqual(a.scores);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The classifier's last layer computes only each sequence's first row ([CLS]), the only row its head reads
- * (DistilBertForSequenceClassification.lastLayerFirstRowsOnly): the logits must be the full computation's, bit for
+ * (compared with `fullLastLayer: true`): the logits must be the full computation's, bit for
  * bit, on every backend, for packed batches of mixed lengths, padded batches (key masks) and head masks; and the wasm
  * backend's one-call attention with firstOnly must give exactly the full attention's first rows.
  */
@@ -34,14 +34,12 @@ describe("last layer for the [CLS] rows only", () => {
         const r = rng(cfg.seed);
         const seq = (len: number) => [2, ...Array.from({ length: len - 2 }, () => 5 + Math.floor(r() * 290)), 3];
         const seqs = [seq(60), seq(3), seq(17), seq(2), seq(33)];
-        const full = () => {
-          model.model.lastLayerFirstRowsOnly = false;
-          try {
-            return [model.logitsOf(seqs).map(bits), bits(model.forward(padded, mask).logits.data), bits(model.forward(padded, mask, { headMask }).logits.data)];
-          } finally {
-            model.model.lastLayerFirstRowsOnly = true;
-          }
-        };
+        const fullLastLayer = true;
+        const full = () => [
+          model.logitsOf(seqs, 8192, { fullLastLayer }).map(bits),
+          bits(model.forward(padded, mask, { fullLastLayer }).logits.data),
+          bits(model.forward(padded, mask, { headMask, fullLastLayer }).logits.data),
+        ];
         // A padded batch: rows shorter than 20 padded with id 0, mask 0 (padded rows stay as queries only).
         const padded = [seq(20), [...seq(7), ...new Array(13).fill(0)], [...seq(12), ...new Array(8).fill(0)]];
         const mask = padded.map((row, b) => row.map((_, t) => (t < [20, 7, 12][b] ? 1 : 0)));

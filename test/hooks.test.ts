@@ -8,11 +8,45 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { InputError } from "../src/errors.js";
 import { activationTable, compilePattern, ForwardTaps, type Hook } from "../src/model/activations.js";
 import type { DistilBertClassifier, ForwardOutput } from "../src/model/classifier.js";
+import { SafetensorsFile } from "../src/safetensors/index.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { backendCases } from "./helpers/backends.js";
-import { loadTiny } from "./helpers/fixture.js";
+import { loadTiny, tinyFiles } from "./helpers/fixture.js";
 
 // [CLS] w w w w w w [SEP] (hello world-like ids from bert-base-uncased's vocab) and a second sentence of equal length.
+/**
+ * Each activation and the Hugging Face module (DistilBertForSequenceClassification, modeling_distilbert.py) whose
+ * output it is, written out here from HF's source rather than derived from src/model/activations.ts.
+ */
+function HF_PATHS(nLayers: number): Record<string, string> {
+  const m: Record<string, string> = {
+    "embeddings.word": "distilbert.embeddings.word_embeddings",
+    "embeddings.position": "distilbert.embeddings.position_embeddings",
+    "embeddings.out": "distilbert.embeddings",
+  };
+  for (let i = 0; i < nLayers; i++) {
+    const p = `distilbert.transformer.layer.${i}`;
+    Object.assign(m, {
+      [`layer.${i}.attn.q`]: `${p}.attention.q_lin`,
+      [`layer.${i}.attn.k`]: `${p}.attention.k_lin`,
+      [`layer.${i}.attn.v`]: `${p}.attention.v_lin`,
+      [`layer.${i}.attn.scores`]: `${p}.attention (scores after masked_fill)`,
+      [`layer.${i}.attn.probs`]: `${p}.attention (weights; output_attentions)`,
+      [`layer.${i}.attn.context`]: `${p}.attention.out_lin (input)`,
+      [`layer.${i}.attn.out`]: `${p}.attention.out_lin`,
+      [`layer.${i}.sa_ln.out`]: `${p}.sa_layer_norm`,
+      [`layer.${i}.ffn.pre`]: `${p}.ffn.lin1`,
+      [`layer.${i}.ffn.act`]: `${p}.ffn.activation`,
+      [`layer.${i}.ffn.out`]: `${p}.ffn.lin2`,
+      [`layer.${i}.out`]: `${p}.output_layer_norm`,
+    });
+  }
+  m["head.pre_classifier"] = "pre_classifier";
+  m["head.relu"] = "ReLU in DistilBertForSequenceClassification.forward";
+  m["head.logits"] = "classifier";
+  return m;
+}
+
 const A = [101, 7592, 2088, 2003, 1037, 3231, 2000, 102];
 const B = [101, 1045, 2293, 2023, 3185, 2172, 999, 102];
 
@@ -83,8 +117,13 @@ for (const bc of backendCases) {
         const want = a.shape.map((s) => sym[s]);
         expect(seen[i].shape, a.name).toEqual(want);
         expect(out.captured[a.name].shape, a.name).toEqual(want);
-        expect(a.hfPath.length).toBeGreaterThan(0);
       });
+      expect(Object.fromEntries(table.map((a) => [a.name, a.hfPath]))).toEqual(HF_PATHS(nLayers));
+      // Every path that names a module with parameters names one the checkpoint really has (HF's state_dict keys).
+      const tensors = new Set(SafetensorsFile.parse(tinyFiles().weights).tensors.keys());
+      const withWeights = table.filter((a) => !/[ (]/.test(a.hfPath) && !a.hfPath.endsWith(".activation") && a.hfPath !== "distilbert.embeddings");
+      expect(withWeights.length).toBe(2 + 8 * nLayers + 2);
+      for (const a of withWeights) expect(tensors.has(`${a.hfPath}.weight`), `${a.name} → ${a.hfPath}.weight`).toBe(true);
       // the hook context names the block
       const ctxLayers: (number | null)[] = [];
       model.forward([A], undefined, { hooks: { "**.out": (_t, ctx) => void ctxLayers.push(ctx.layer) } });

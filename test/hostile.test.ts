@@ -161,12 +161,13 @@ describe("hostile model corpus", () => {
     expect(r.tokens).toEqual(["[CLS]", "this", "film", "was", "good", "[SEP]"]);
     expect(r.logits.every(Number.isFinite)).toBe(true);
     const files = filesOf(BASE);
-    const viaJson = await loadModel({
+    // The folder has both: tokenizer.json is the one loadModelFromDir reads, so vocab.txt is checked here.
+    const viaVocab = await loadModel({
       config: new TextDecoder().decode(files["config.json"]),
-      tokenizerJson: new TextDecoder().decode(files["tokenizer.json"]),
+      vocab: new TextDecoder().decode(files["vocab.txt"]),
       weights: files["model.safetensors"],
     });
-    expect((await viaJson.classify("this film was good")).logits).toEqual(r.logits);
+    expect((await viaVocab.classify("this film was good")).logits).toEqual(r.logits);
   });
 
   it("every case breaks one file only: the folder's other files are the base's bytes", () => {
@@ -400,7 +401,8 @@ describe("hostile inputs built in memory", () => {
     const lines = b.vocab.trimEnd().split("\n");
     lines[lines.length - 1] = "__proto__";
     lines[lines.length - 2] = "constructor";
-    const model = await loadModel({ ...b, vocab: lines.join("\n") + "\n" });
+    // tokenizerJson left out: given, it would be the tokenizer (it is preferred, as AutoTokenizer prefers it).
+    const model = await loadModel({ ...b, tokenizerJson: undefined, vocab: lines.join("\n") + "\n" });
     expect(model.tokenizer.tokenToId("__proto__")).toBe(lines.length - 1);
     expect(model.tokenizer.tokenToId("toString")).toBeUndefined();
   });

@@ -9,8 +9,9 @@ import { WeightsError } from "../src/errors.js";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { SafetensorsFile, writeSafetensors, type WriteTensor } from "../src/safetensors/index.js";
-import { gelu } from "../src/tensor/erf.js";
+import { geluReference } from "./helpers/erf-reference.js";
 import { backendCases } from "./helpers/backends.js";
+import { expectSameBits } from "./helpers/equal.js";
 import { rng } from "./helpers/random.js";
 
 type W = (name: string) => Float64Array;
@@ -77,7 +78,7 @@ function referenceForward(cfg: Record<string, number | string>, w: W, ids: numbe
     for (let i = 0; i < T * D; i++) a[i] += x[i];
     ln(a, T, `${p}.sa_layer_norm`, wb);
     const f = lin(a, T, `${p}.ffn.lin1`, D, F, wb);
-    for (let i = 0; i < f.length; i++) f[i] = cfg.activation === "relu" ? Math.max(0, f[i]) : gelu(f[i]);
+    for (let i = 0; i < f.length; i++) f[i] = cfg.activation === "relu" ? Math.max(0, f[i]) : geluReference(f[i]);
     const o = lin(f, T, `${p}.ffn.lin2`, F, D, wb);
     for (let i = 0; i < T * D; i++) o[i] += a[i];
     ln(o, T, `${p}.output_layer_norm`, wb);
@@ -108,10 +109,18 @@ const specArb = fc.record({
   seed: fc.nat(),
 });
 
+/**
+ * Gates at ~5× the largest difference seen over 1,600 random configs per backend (`SHAPE_RUNS=600` and `=1000 npx
+ * vitest run test/model-shapes.test.ts`): js logits 4.7e-7, hidden 4.2e-6; wasm (1 or 2 threads) logits 1.8e-6,
+ * hidden 2.5e-6. Shapes are random, so the error has a tail; the README's 1e-4 would hide a 50× regression.
+ */
+const GATE = { logits: 1e-5, hidden: 2e-5 };
+
 for (const bc of backendCases) {
   describe(`any config shape, ${bc.name} backend`, () => {
-    it("property: random configs match an independent float64 forward (logits and hidden states ≤ 1e-4)", async () => {
+    it(`property: random configs match an independent float64 forward (logits ≤ ${GATE.logits.toExponential()}, hidden states ≤ ${GATE.hidden.toExponential()})`, async () => {
       const backend = await bc.create();
+      const worst = { logits: 0, hidden: 0 };
       await fc.assert(
         fc.asyncProperty(specArb, async (s) => {
           const labels = Array.from({ length: s.nLabels }, (_, i) => `L${i}`);
@@ -125,20 +134,27 @@ for (const bc of backendCases) {
           const mask = ids.map((_, t) => (t === 0 || r() < 0.8 ? 1 : 0));
           const ref = referenceForward(JSON.parse(m.config), weightsOf(m.weights), ids, mask);
           const out = model.forward([ids], [mask], { outputHiddenStates: true });
-          out.logits.data.forEach((v, j) => expect(Math.abs(v - ref.logits[j])).toBeLessThanOrEqual(1e-4));
+          let dl = 0;
+          out.logits.data.forEach((v, j) => (dl = Math.max(dl, Math.abs(v - ref.logits[j]))));
+          let dh = 0;
           ref.hidden.forEach((h, l) => {
             for (let t = 0; t < T; t++) {
               if (mask[t] === 0) continue;
               for (let c = 0; c < s.nHeads * s.headDim; c++) {
-                expect(Math.abs(out.hiddenStates![l].data[t * s.nHeads * s.headDim + c] - h[t * s.nHeads * s.headDim + c])).toBeLessThanOrEqual(1e-4);
+                dh = Math.max(dh, Math.abs(out.hiddenStates![l].data[t * s.nHeads * s.headDim + c] - h[t * s.nHeads * s.headDim + c]));
               }
             }
           });
-          const fast = model.forward([ids], [mask]);
-          fast.logits.data.forEach((v, j) => expect(Math.abs(v - ref.logits[j])).toBeLessThanOrEqual(1e-4));
+          worst.logits = Math.max(worst.logits, dl);
+          worst.hidden = Math.max(worst.hidden, dh);
+          expect(dl).toBeLessThanOrEqual(GATE.logits);
+          expect(dh).toBeLessThanOrEqual(GATE.hidden);
+          // The fast path (padded rows skipped, last layer for [CLS] only) computes the same rows the same way.
+          expectSameBits(model.forward([ids], [mask]).logits.data, out.logits.data, "fast-path logits");
         }),
-        { numRuns: 40 },
+        { numRuns: Number(process.env.SHAPE_RUNS ?? 40) },
       );
+      console.log(`[${bc.name}] random configs: max |diff| logits ${worst.logits.toExponential(2)}, hidden ${worst.hidden.toExponential(2)}`);
     });
   });
 }

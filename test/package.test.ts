@@ -77,12 +77,12 @@ describe("dist/wasm/kernels.wasm", () => {
 });
 
 describe("browser bundle", () => {
-  it("is one import-free ES module under 40 KB gzipped", () => {
+  it("is one import-free ES module under 56 KB gzipped", () => {
     const code = readFileSync(BUNDLE);
     const text = code.toString("utf8");
     const gzip = gzipSync(code, { level: 9 }).length;
-    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 40 KB`);
-    expect(gzip).toBeLessThan(40 * 1024);
+    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 56 KB`);
+    expect(gzip).toBeLessThan(56 * 1024);
     expect(text).not.toMatch(/["'`]node:/);
     expect(text).not.toMatch(/\bimport\s*\(|\bimport\s*["'{*]|\brequire\s*\(/);
     expect(text).not.toMatch(/\beval\s*\(|new Function\s*\(/);
@@ -105,18 +105,26 @@ describe("installed from the tarball", () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it.skipIf(node === null)("Node imports both entry points and classifies like the source tree", async () => {
+  it.skipIf(node === null)("Node imports every entry point (the study tools too) and classifies like the source tree", async () => {
     writeFileSync(
       join(project, "main.mjs"),
       `import { loadModel } from "distilbert-ts";
-import { loadModelFromDir } from "distilbert-ts/node";
+import { loadModelFromDir, downloadModel, loadDefaultModel, studyInput as fromNode } from "distilbert-ts/node";
+import { studyInput, renderStudyReport, runProbe, renderProbeReport } from "distilbert-ts/study";
 const model = await loadModelFromDir(process.argv[2], { backend: "js" });
 const r = await model.classify("A fine, moving film.");
-console.log(JSON.stringify({ loadModel: typeof loadModel, label: r.label, score: r.score }));
+const study = studyInput(model, { text: "A fine, moving film." });
+const html = renderStudyReport(study);
+const probe = runProbe(model, "A film from {}.", ["France", "Chad"], "positive");
+console.log(JSON.stringify({ loadModel: typeof loadModel, label: r.label, score: r.score, study: study.label, lens: study.lens.length,
+  html: html.startsWith("<!DOCTYPE html>"), probe: probe.rows.length, probeLabel: probe.label, probeHtml: renderProbeReport(probe).length > 0,
+  node: [typeof downloadModel, typeof loadDefaultModel, fromNode === studyInput] }));
 `,
     );
     const { stdout } = await run(node!, [join(project, "main.mjs"), tinyDir()], { cwd: project });
-    const got = JSON.parse(stdout) as { loadModel: string; label: string; score: number };
+    const got = JSON.parse(stdout) as { loadModel: string; label: string; score: number; study: string; lens: number; html: boolean; probe: number; probeLabel: string; probeHtml: boolean; node: unknown[] };
+    expect(got).toMatchObject({ study: got.label, html: true, probe: 2, probeLabel: "POSITIVE", probeHtml: true, node: ["function", "function", true] });
+    expect(got.lens).toBeGreaterThan(1);
     const want = await (await loadTiny(new JsBackend())).classify("A fine, moving film.");
     expect(got.loadModel).toBe("function");
     expect(got.label).toBe(want.label);
@@ -142,6 +150,10 @@ console.log(JSON.stringify({ loadModel: typeof loadModel, label: r.label, score:
       join(project, "use.ts"),
       `import { loadModel, SafetensorsError, type Classification } from "distilbert-ts";
 import { loadModelFromDir } from "distilbert-ts/node";
+import { studyInput, type Study } from "distilbert-ts/study";
+export function g(model: Awaited<ReturnType<typeof loadModelFromDir>>): Study {
+  return studyInput(model, { text: "x" });
+}
 export async function f(config: string, vocab: string, weights: Uint8Array): Promise<Classification> {
   const model = await loadModel({ config, vocab, weights });
   const r: Classification = await model.classify("text");

@@ -7,6 +7,7 @@ import { COUNTRIES } from "../src/analysis/countries.js";
 import { defaultProbeLabel, fillTemplate, parseValueList, probeCsv, probeStats, runProbe } from "../src/analysis/probe.js";
 import { InputError } from "../src/errors.js";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
+import { niceCountStep } from "../src/report/probe-report.js";
 import { runCli } from "./helpers/cli.js";
 import { loadTiny, tinyDir } from "./helpers/fixture.js";
 
@@ -141,5 +142,12 @@ describe("distilbert-ts probe (CLI)", () => {
       expect(r.stderr.split("\n")[0]).toMatch(/^error: /);
       expect(r.stderr).toMatch(re);
     }
+  });
+});
+
+describe("probe page axis", () => {
+  it("count ticks step by 1, 2 or 5 × 10^k, at most 5 intervals: 91 values → 0, 20, …, 100 (not 23/46/68/91)", () => {
+    const cases: [number, number][] = [[1, 1], [3, 1], [5, 1], [6, 2], [10, 2], [11, 5], [91, 20], [100, 20], [101, 50], [195, 50], [1000, 200]];
+    for (const [max, step] of cases) expect(niceCountStep(max), String(max)).toBe(step);
   });
 });

@@ -15,6 +15,8 @@ import { runProbe, type ProbeResult } from "../src/analysis/probe.js";
 import { studyInput, type Study } from "../src/analysis/study.js";
 import { renderProbeReport } from "../src/report/probe-report.js";
 import { renderStudyReport } from "../src/report/study-report.js";
+import { loadModel } from "../src/model/load.js";
+import { randomModel } from "../src/model/random-model.js";
 import { loadTiny } from "./helpers/fixture.js";
 import { repoRoot } from "./helpers/shared.js";
 
@@ -92,12 +94,15 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
         return { layer: c.dataset.layer, head: c.dataset.head, png: c.toDataURL(), cls: document.getElementById("cls-title")!.textContent };
       });
     const before = await state();
-    expect([before.layer, before.head]).toEqual(["0", "0"]);
+    // It opens on the last layer, the one the classifier reads (the [CLS] panel's own text says so).
+    expect([before.layer, before.head]).toEqual([String(L - 1), "0"]);
+    expect(before.cls).toBe(`layer ${L - 1}, head 0`);
     // every thumbnail got painted (a T×T canvas)
     const sizes = await page.$$eval(".thumb canvas", (cs) => cs.map((c) => (c as HTMLCanvasElement).width));
     expect(sizes).toEqual(new Array(L * H).fill(T));
 
     await page.click(`.thumb[data-layer="${L - 1}"][data-head="2"]`);
+    await page.mouse.move(0, 0);
     const after = await state();
     expect([after.layer, after.head]).toEqual([String(L - 1), "2"]);
     expect(after.png).not.toBe(before.png);
@@ -114,7 +119,11 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     await page.mouse.move(geo.x + pad + 5 * cell + cell / 2, geo.y + pad + 3 * cell + cell / 2);
     const tip = await page.locator("#tip").textContent();
     const want = study.attentions[L - 1][2][3 * T + 5];
-    expect(tip).toBe(`${study.tokens[3]} (#3) → ${study.tokens[5]} (#5): ${want.toFixed(4)}`);
+    // The page holds one byte per weight (square root, per head max): the tooltip is within that step of the engine's.
+    const shown = /: (\d\.\d{4})$/.exec(tip ?? "");
+    expect(tip).toMatch(new RegExp(`^${study.tokens[3].replace(/[[\]]/g, "\\$&")} \\(#3\\) → ${study.tokens[5].replace(/[[\]]/g, "\\$&")} \\(#5\\): `));
+    const m = Math.max(...study.attentions[L - 1][2]);
+    expect(Math.abs(Number(shown![1]) - want)).toBeLessThanOrEqual((m * (Math.sqrt(want / m) * 255 + 1)) / 65025 + 5e-5);
 
     // the select boxes drive the same view; the masked head draws blank
     await page.selectOption("#sel-layer", "0");
@@ -125,6 +134,34 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     await page.click(`.thumb[data-layer="0"][data-head="0"]`);
     await page.mouse.move(geo.x + pad + cell / 2, geo.y + pad + cell / 2);
     await screenshot(page, "inspect-report.png");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("at 226 tokens with DistilBERT's 6 × 12 heads: the large map keeps token labels and the page stays near 5 MB", async () => {
+    const m = randomModel({ vocabSize: 400, dim: 96, nLayers: 6, nHeads: 12, hiddenDim: 192, maxPositionEmbeddings: 512, seed: 5 });
+    const model = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: "js" });
+    const ids = [model.tokenizer.clsId, ...Array.from({ length: 224 }, (_, i) => 200 + (i % 150)), model.tokenizer.sepId];
+    const long = studyInput(model, { ids, tokens: ids.map((id) => model.tokenizer.idToToken(id)!) }, { occlusion: false });
+    const html = renderStudyReport(long);
+    // 10.21 MB with two bytes per weight; one byte: 5.31 MB with occlusion (bench/report-size.mjs), a little less here.
+    expect(html.length).toBeLessThan(5.4e6);
+    const { page, problems } = await open(html, "report-226.html");
+    const geo = await page.locator("#attn-main").evaluate((c) => ({ cell: Number(c.getAttribute("data-cell")), pad: Number(c.getAttribute("data-pad")), every: Number(c.getAttribute("data-label-every")) }));
+    expect(geo.cell).toBeLessThan(9);
+    expect(geo.every).toBeGreaterThan(1);
+    expect(geo.every * geo.cell).toBeGreaterThanOrEqual(10);
+    // Ink in the label margin left of the map: the labels are drawn.
+    const ink = await page.evaluate((pad) => {
+      const c = document.getElementById("attn-main") as HTMLCanvasElement;
+      const dpr = window.devicePixelRatio || 1;
+      const d = c.getContext("2d")!.getImageData(0, Math.round(pad * dpr), Math.round((pad - 6) * dpr), Math.round(200 * dpr)).data;
+      let dark = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 128) dark++;
+      return dark;
+    }, geo.pad);
+    expect(ink).toBeGreaterThan(100);
+    await page.locator("#attention").screenshot({ path: join(ARTIFACTS, "inspect-report-226.png") });
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -141,6 +178,21 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     expect(await page.isVisible("#chart-zoom")).toBe(true);
     expect(await page.isVisible("#chart-full")).toBe(false);
     await page.uncheck("#zoom");
+    // The histogram: as wide as its card, a labelled count axis, ticks at a nice step from 0.
+    const hist = await page.evaluate(() => {
+      const svg = document.querySelector("#hist svg") as SVGSVGElement;
+      const card = document.getElementById("hist")!;
+      const style = getComputedStyle(card);
+      const inner = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      return { ratio: svg.getBoundingClientRect().width / inner, ylabel: svg.querySelector(".ylabel")?.textContent, ticks: Array.from(svg.querySelectorAll(".ytick")).map((t) => Number(t.textContent)) };
+    });
+    expect(hist.ratio).toBeGreaterThan(0.98);
+    expect(hist.ylabel).toBe("number of values");
+    const step = hist.ticks[1];
+    expect(hist.ticks[0]).toBe(0);
+    expect(hist.ticks).toEqual(hist.ticks.map((_, i) => i * step));
+    expect(String(step)).toMatch(/^[125]0*$/);
+    expect(hist.ticks.length).toBeGreaterThanOrEqual(3);
     await screenshot(page, "probe-chart.png");
     expect(problems).toEqual([]);
     await page.close();

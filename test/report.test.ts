@@ -39,8 +39,10 @@ describe("study of one input (tiny model)", () => {
     // layer 0 of the lens: the head on embeddings.out[CLS], computed here by hand in float64
     const out = model.forward([study.ids], undefined, { capture: ["embeddings.out"] });
     const cls = Array.from(out.captured["embeddings.out"].data.subarray(0, model.config.dim));
-    const pre = model.model.preClassifier.w;
-    const cl = model.model.classifier.w;
+    const head = model.model;
+    if (head.architecture !== "DistilBertForSequenceClassification") throw new Error("a classifier was loaded");
+    const pre = head.preClassifier.w;
+    const cl = head.classifier.w;
     const relu = Array.from({ length: pre.dOut }, (_, o) => Math.max(0, cls.reduce((s, x, i) => s + x * pre.weight[o * pre.dIn + i], pre.bias![o])));
     const logits = Array.from({ length: cl.dOut }, (_, o) => relu.reduce((s, x, i) => s + x * cl.weight[o * cl.dIn + i], cl.bias![o]));
     logits.forEach((v, j) => expect(Math.abs(study.lens[0].logits[j] - v)).toBeLessThan(1e-4));
@@ -130,20 +132,57 @@ describe("study of one input (tiny model)", () => {
     expect(JSON.parse(json![1]).tokens[1]).toBe(evil);
   });
 
-  it("embeds attention as uint16 scaled per head, decodable to within 1/65535 of each head's max", () => {
+  it("embeds attention as one byte per weight (square root of w / head max), decodable to within max·(q+¼)/255²", () => {
     const html = renderStudyReport(study);
     const data = JSON.parse(/id="report-data">([^<]*)</.exec(html)![1]) as { attn: { scale: number[]; b64: string } };
     const bytes = Uint8Array.from(atob(data.attn.b64), (c) => c.charCodeAt(0));
     const T = study.tokens.length;
     const { nLayers: L, nHeads: H } = study.config;
-    expect(bytes.length).toBe(L * H * T * T * 2);
+    expect(bytes.length).toBe(L * H * T * T);
+    let worst = 0;
     for (let k = 0; k < L * H; k++) {
       const a = study.attentions[Math.floor(k / H)][k % H];
+      const m = data.attn.scale[k];
       for (let i = 0; i < T * T; i++) {
-        const q = bytes[2 * (k * T * T + i)] | (bytes[2 * (k * T * T + i) + 1] << 8);
-        expect(Math.abs((q / 65535) * data.attn.scale[k] - a[i])).toBeLessThanOrEqual(data.attn.scale[k] / 65535);
+        const q = bytes[k * T * T + i];
+        const err = Math.abs((q / 255) ** 2 * m - a[i]);
+        expect(err).toBeLessThanOrEqual((m * (q + 0.25)) / 65025 + 1e-9);
+        worst = Math.max(worst, err);
       }
     }
+    expect(worst).toBeGreaterThan(0); // it is a lossy encoding: the bound above is what is promised
+  });
+
+  it("each label has one colour: occlusion chips do not change when the report follows the other label", () => {
+    const text = "I loved this film, but the ending was weak.";
+    const chips = (label: string) => {
+      const html = renderStudyReport(studyInput(model, { text }, { label }));
+      return [...html.matchAll(/<span class="tok" style="background:(rgb\(\d+,\d+,\d+\))/g)].map((m) => m[1]);
+    };
+    const [neg, pos] = [chips("NEGATIVE"), chips("POSITIVE")];
+    expect(neg.length).toBeGreaterThan(5);
+    expect(pos).toEqual(neg);
+    // And each chip is a tint of one label's colour (the one of that label's probability bar): white + t·(colour − white).
+    const html = renderStudyReport(studyInput(model, { text }));
+    const bars = [...html.matchAll(/class="fill" style="width:[\d.]+%;background:#([0-9a-f]{6})"/g)].map((m) => [1, 3, 5].map((i) => parseInt(m[1].slice(i - 1, i + 1), 16)));
+    expect(bars).toHaveLength(model.config.labels.length);
+    for (const c of neg) {
+      const rgb = c.match(/\d+/g)!.map(Number);
+      const fits = bars.some((bar) => {
+        const t = (255 - rgb[0]) / (255 - bar[0]);
+        return [1, 2].every((k) => Math.abs(255 + t * (bar[k] - 255) - rgb[k]) <= 1.01);
+      });
+      expect(fits, c).toBe(true);
+    }
+  });
+
+  it("the hidden-state norm colours start at 0, and the note gives the range the norms span", () => {
+    const html = renderStudyReport(study);
+    const all = study.hiddenNorms.flat();
+    const section = html.slice(html.indexOf('id="norms"'), html.indexOf('id="lens"'));
+    expect(section).toContain(`Colour runs from 0 (white) to the largest norm on the table (${Math.max(...all).toFixed(2)}, dark); the norms here span ${Math.min(...all).toFixed(2)}–${Math.max(...all).toFixed(2)}.`);
+    // The smallest norm is not painted white (it would be, on a min–max scale).
+    expect(section).not.toMatch(/<td style="background:rgb\(255,255,255\)/);
   });
 });
 

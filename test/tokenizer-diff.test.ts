@@ -76,6 +76,21 @@ describe.skipIf(shared === null)("differential vs @huggingface/tokenizers", () =
     );
   });
 
+  it("gives identical ids and token type ids on ~300 random text pairs ([CLS] a [SEP] b [SEP])", () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const want = peer!.encode(a, { text_pair: b, return_token_type_ids: true });
+        const e = ours!.encode(a, { pair: b, maxLength: Infinity });
+        expect(e.ids).toEqual(want.ids);
+        // token_type_ids: 1 after the first [SEP] (through the last one), where our sequence ids put the pair. An
+        // empty pair is no pair for both (transformers' `if text_pair`).
+        const firstSep = e.sequenceIds.indexOf(null, 1);
+        expect(e.ids.map((_, k) => (b !== "" && k > firstSep ? 1 : 0))).toEqual(want.token_type_ids);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("decodes identically (with and without special tokens)", () => {
     fc.assert(
       fc.property(text, (t) => {

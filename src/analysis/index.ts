@@ -2,7 +2,7 @@
 export { parseHeadMaskText, formatHeadMask } from "./head-mask.js";
 export { studyInput, logitLens, occlusion, type Study, type StudyOptions, type LensRow, type OcclusionRow } from "./study.js";
 export {
-  runProbe, probeStats, probeCsv, fillTemplate, checkTemplate, parseValueList, defaultProbeLabel, PLACEHOLDER,
+  runProbe, probeStats, probeCsv, fillTemplate, checkTemplate, parseValueList, defaultProbeLabel, matchLabel, PLACEHOLDER,
   type ProbeResult, type ProbeRow, type ProbeStats,
 } from "./probe.js";
 export { COUNTRIES, VALUE_SETS } from "./countries.js";

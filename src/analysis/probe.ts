@@ -68,12 +68,22 @@ export function defaultProbeLabel(labels: readonly string[]): string {
   return labels.find((l) => l.toUpperCase() === "POSITIVE") ?? labels[labels.length - 1];
 }
 
+/**
+ * A label name as the user typed it → the model's label: exact, else ignoring case ("positive" is POSITIVE), the rule
+ * eval applies to gold labels too. undefined when neither matches (or the case-blind match is ambiguous).
+ */
+export function matchLabel(labels: readonly string[], name: string): string | undefined {
+  if (labels.includes(name)) return name;
+  const folded = labels.filter((l) => l.toLowerCase() === name.toLowerCase());
+  return folded.length === 1 ? folded[0] : undefined;
+}
+
 export function runProbe(model: DistilBertClassifier, template: string, values: readonly string[], label?: string): ProbeResult {
   checkTemplate(template);
   if (values.length === 0) throw new InputError("values", "the list is empty", "at least one value");
   const labels = model.config.labels;
-  const target = label ?? defaultProbeLabel(labels);
-  if (!labels.includes(target)) throw new InputError("label", `${JSON.stringify(target)} is not a label of this model`, `one of ${labels.join(", ")}`);
+  const target = label === undefined ? defaultProbeLabel(labels) : matchLabel(labels, label);
+  if (target === undefined) throw new InputError("label", `${JSON.stringify(label)} is not a label of this model`, `one of ${labels.join(", ")} (case is ignored)`);
   const texts = values.map((v) => fillTemplate(template, v));
   const results = model.classifySync(texts);
   const rows: ProbeRow[] = values.map((value, i) => ({

@@ -28,6 +28,8 @@ export interface OcclusionRow {
   delta: number;
   /** The label predicted without the token. */
   label: string;
+  /** Every label's probability without the token (config order): which label a token supported, for 3+ labels too. */
+  probs: number[];
 }
 
 export interface Study {
@@ -149,7 +151,9 @@ export function studyInput(
  */
 export function logitLens(model: DistilBertClassifier, hiddenStates: readonly Tensor[], b = 0): LensRow[] {
   const { backend } = model;
-  const { preClassifier, classifier } = model.model;
+  const head = model.model;
+  if (head.architecture !== "DistilBertForSequenceClassification") throw new InputError("logit lens", `the model is a ${head.architecture}`, "a sequence classifier (masked LMs: maskedLmLens)");
+  const { preClassifier, classifier } = head;
   const dim = model.config.dim;
   return hiddenStates.map((hs, layer) => {
     const T = hs.shape[1];
@@ -204,6 +208,7 @@ export function occlusion(
           prob: p[labelIndex],
           delta: fullProb - p[labelIndex],
           label: model.config.labels[argmax(p)],
+          probs: p,
         };
       });
     }

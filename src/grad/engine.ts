@@ -74,7 +74,12 @@ export class GradientEngine {
     const precision = options.precision ?? "f32";
     if (precision !== "f32" && precision !== "f64") throw new InputError("gradients: precision", `is ${JSON.stringify(precision)}`, '"f32" or "f64"');
     this.ops = precision === "f64" ? f64Ops() : backendOps(model.backend);
-    this.head = sequenceClassificationHead(model.model);
+    const head = model.model;
+    // The backward pass has the sequence classifier's head; other heads would add theirs in heads.ts.
+    if (head.architecture !== "DistilBertForSequenceClassification") {
+      throw new InputError("gradients", `the model is a ${head.architecture}`, "a DistilBertForSequenceClassification");
+    }
+    this.head = sequenceClassificationHead(head);
     this.recompute = options.recompute ?? true;
   }
 

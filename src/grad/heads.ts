@@ -3,7 +3,7 @@
  * head (token classification, question answering, ...) supplies only these two functions, and the encoder's
  * backward is shared.
  */
-import type { DistilBertForSequenceClassification } from "../model/distilbert.js";
+import type { DistilBertForSequenceClassification } from "../model/heads.js";
 import { addInto, type Vec } from "./kernels.js";
 import type { GradProbe } from "./encoder.js";
 import type { GradOps } from "./ops.js";

@@ -3,9 +3,11 @@
  * the Hugging Face module it corresponds to. `B` is the batch, `T` the padded length, `H` heads, `dh` = dim / H.
  */
 import { InputError } from "../errors.js";
+import { didYouMean } from "../suggest.js";
 import type { Taps } from "../layers/context.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { DistilBertConfig } from "./config.js";
+import { type DistilBertHead, headActivations } from "./heads.js";
 
 export interface ActivationInfo {
   /** e.g. "layer.3.attn.probs" */
@@ -32,7 +34,8 @@ const PER_LAYER: [string, string[], string, string][] = [
   ["out", ["B", "T", "dim"], "output_layer_norm", "block output = hidden_states[i+1]"],
 ];
 
-export function activationTable(config: DistilBertConfig): ActivationInfo[] {
+/** Every activation of a model of this config; with `head`, that head's own `head.*` names (sentence modules). */
+export function activationTable(config: DistilBertConfig, head?: DistilBertHead): ActivationInfo[] {
   const t: ActivationInfo[] = [
     { name: "embeddings.word", shape: ["B", "T", "dim"], hfPath: "distilbert.embeddings.word_embeddings", description: "word embedding rows" },
     { name: "embeddings.position", shape: ["B", "T", "dim"], hfPath: "distilbert.embeddings.position_embeddings", description: "position embedding rows (positions 0..T-1)" },
@@ -43,11 +46,7 @@ export function activationTable(config: DistilBertConfig): ActivationInfo[] {
       t.push({ name: `layer.${i}.${suffix}`, shape, hfPath: `distilbert.transformer.layer.${i}.${hf}`, description });
     }
   }
-  t.push(
-    { name: "head.pre_classifier", shape: ["B", "dim"], hfPath: "pre_classifier", description: "pre_classifier(hidden[:, 0])" },
-    { name: "head.relu", shape: ["B", "dim"], hfPath: "ReLU in DistilBertForSequenceClassification.forward", description: "ReLU of the above" },
-    { name: "head.logits", shape: ["B", "labels"], hfPath: "classifier", description: "logits" },
-  );
+  for (const [name, shape, hfPath, description] of headActivations(config, head)) t.push({ name, shape, hfPath, description });
   return t;
 }
 
@@ -85,6 +84,11 @@ export function compilePattern(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/** Names to suggest for a mistyped pattern: each name, and its per-layer form with "*" ("layer.*.attn.probs"). */
+function suggestionNames(names: readonly string[]): string[] {
+  return [...new Set([...names.map((n) => n.replace(/^layer\.\d+\./, "layer.*.")), ...names])];
+}
+
 /** The taps of one forward pass: user captures and hooks, plus internal collectors (hidden states, attentions). */
 export class ForwardTaps implements Taps {
   readonly captured: Record<string, Tensor> = {};
@@ -93,12 +97,12 @@ export class ForwardTaps implements Taps {
   private readonly collectors = new Map<string, (t: Tensor) => void>();
   private readonly cache = new Map<string, boolean>();
 
-  constructor(config: DistilBertConfig, capture: readonly string[], hooks: Record<string, Hook>) {
-    const names = activationTable(config).map((a) => a.name);
+  constructor(config: DistilBertConfig, capture: readonly string[], hooks: Record<string, Hook>, head?: DistilBertHead) {
+    const names = activationTable(config, head).map((a) => a.name);
     const check = (pattern: string, what: string): RegExp => {
       const re = compilePattern(pattern);
       if (!names.some((n) => re.test(n))) {
-        throw new InputError(what, `pattern ${JSON.stringify(pattern)} matches no activation of this model`, `a name or pattern like "layer.*.attn.probs" (see activationTable())`);
+        throw new InputError(what, `pattern ${JSON.stringify(pattern)} matches no activation of this model${didYouMean(pattern, suggestionNames(names), (n) => JSON.stringify(n))}`, `a name or pattern like "layer.*.attn.probs" (all names: activationTable(config), or \`distilbert-ts inspect --list\`)`);
       }
       return re;
     };

@@ -15,7 +15,26 @@ export interface DistilBertConfig {
   readonly labels: readonly string[];
   readonly label2id: ReadonlyMap<string, number>;
   readonly sinusoidalPosEmbds: boolean;
+  /**
+   * Which head sits on the encoder, from `architectures[0]` (HF's AutoModel picks the class the same way).
+   * A config without `architectures` is read as a sequence classifier, as this engine always did.
+   */
+  readonly architecture: Architecture;
+  /** HF's `problem_type`: how a sequence classifier's logits become scores (softmax, sigmoid or none). */
+  readonly problemType: ProblemType;
 }
+
+export const ARCHITECTURES = [
+  "DistilBertForSequenceClassification",
+  "DistilBertForMaskedLM",
+  "DistilBertForQuestionAnswering",
+  "DistilBertForTokenClassification",
+  "DistilBertModel",
+] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export type ProblemType = "single_label_classification" | "multi_label_classification" | "regression";
+const PROBLEM_TYPES: readonly ProblemType[] = ["single_label_classification", "multi_label_classification", "regression"];
 
 /**
  * Upper bounds that no real DistilBERT comes near; they exist so that a hostile config.json cannot make the engine
@@ -93,6 +112,8 @@ export function parseConfig(input: string | object, source = "config.json"): Dis
     activation: parseActivation(obj.has("activation") ? obj.get("activation") : DEFAULTS.activation, source),
     padTokenId: 0,
     sinusoidalPosEmbds: false,
+    architecture: parseArchitecture(obj.get("architectures"), source),
+    problemType: parseProblemType(obj.get("problem_type"), source),
     ...parseLabels(obj, source),
   };
   const pad = obj.has("pad_token_id") ? obj.get("pad_token_id") : DEFAULTS.pad_token_id;
@@ -115,6 +136,27 @@ function parseActivation(v: unknown, source: string): "gelu" | "relu" {
   if (v === "gelu" || v === "relu") return v;
   const what = typeof v === "string" ? `activation ${quoted(v)} is not supported` : `field "activation" is ${describe(v)}`;
   throw new ConfigError(source, what, '"gelu" (exact erf GELU) or "relu"');
+}
+
+function parseArchitecture(v: unknown, source: string): Architecture {
+  if (v === undefined || v === null) return "DistilBertForSequenceClassification";
+  if (!Array.isArray(v) || v.length === 0 || typeof v[0] !== "string") {
+    throw new ConfigError(source, `field "architectures" is ${describe(v)}`, 'a list like ["DistilBertForMaskedLM"]');
+  }
+  const name = v[0] as string;
+  const known = ARCHITECTURES.find((a) => a === name);
+  if (known === undefined) {
+    throw new ConfigError(source, `architecture ${quoted(name, 60)} is not supported`, `one of ${ARCHITECTURES.join(", ")}`);
+  }
+  return known;
+}
+
+function parseProblemType(v: unknown, source: string): ProblemType {
+  // HF infers an unset problem_type from the labels at training time; at inference an unset one means softmax.
+  if (v === undefined || v === null) return "single_label_classification";
+  const known = PROBLEM_TYPES.find((p) => p === v);
+  if (known === undefined) throw new ConfigError(source, `field "problem_type" is ${describe(v)}`, PROBLEM_TYPES.map((p) => `"${p}"`).join(", "));
+  return known;
 }
 
 function parseLabels(obj: Map<string, unknown>, source: string): { labels: string[]; label2id: Map<string, number> } {

@@ -4,19 +4,24 @@ import type { Backend } from "../tensor/backend.js";
 import { JsBackend } from "../tensor/js-backend.js";
 import { WasmBackend, wasmSimdSupported } from "../tensor/wasm/backend.js";
 import type { WorkerFactory } from "../tensor/wasm/pool.js";
-import { WordPieceTokenizer } from "../tokenizer/index.js";
+import { loadTokenizer, type WordPieceTokenizer } from "../tokenizer/index.js";
 import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
-import { DistilBertForSequenceClassification } from "./distilbert.js";
+import { type DistilBertHead, loadHead } from "./heads.js";
+import { parseSentenceModules, type SentenceModule, type SentenceTransformersFiles } from "./sentence.js";
 import { SafetensorsWeights } from "./weights.js";
 
 export interface LoadModelOptions {
   /** config.json, as text or parsed. */
   config: string | object;
-  /** vocab.txt text; or give tokenizerJson. */
-  vocab?: string;
-  /** tokenizer.json, as text or parsed; used when vocab is absent. */
+  /** tokenizer.json, as text or parsed: the tokenizer whenever given (as AutoTokenizer prefers it). */
   tokenizerJson?: string | object;
+  /** vocab.txt text, used when tokenizerJson is absent, shaped by tokenizerConfig (default: uncased BERT). */
+  vocab?: string;
+  /** tokenizer_config.json (text or parsed): do_lower_case, strip_accents, model_max_length, special tokens. */
+  tokenizerConfig?: string | object;
+  /** special_tokens_map.json (text or parsed), when the model has one. */
+  specialTokensMap?: string | object;
   /**
    * The safetensors file: its bytes (F32 tensors are then used in place, no copy, when aligned, so the whole buffer
    * stays alive with the model), or a ByteReader (`{ byteLength, read(position, length) }`, synchronous) that
@@ -42,11 +47,26 @@ export interface LoadModelOptions {
   workerFactory?: WorkerFactory;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
+  /**
+   * For a bare DistilBertModel saved by sentence-transformers: modules.json and the modules' files (Pooling, Dense,
+   * Normalize), so that the model's output is its sentence embedding.
+   */
+  sentenceTransformers?: SentenceTransformersFiles;
   /** File names used in error messages. */
-  sources?: { config?: string; vocab?: string; tokenizerJson?: string; weights?: string };
+  sources?: {
+    config?: string;
+    vocab?: string;
+    tokenizerJson?: string;
+    tokenizerConfig?: string;
+    specialTokensMap?: string;
+    weights?: string;
+  };
 }
 
-/** Build a classifier from a model folder's files, in any JS runtime. */
+/**
+ * Build a model from a model folder's files, in any JS runtime. The head comes from config.json's `architectures`
+ * (a config without it is a sequence classifier).
+ */
 export async function loadModel(options: LoadModelOptions): Promise<DistilBertClassifier> {
   if (options === null || typeof options !== "object") throw new InputError("loadModel", "options are missing", "{ config, vocab | tokenizerJson, weights }");
   const sources = options.sources ?? {};
@@ -64,34 +84,49 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   const tensorsNeeded = 8 + 16 * config.nLayers;
   const parseOptions = { source: sources.weights ?? "model.safetensors", maxHeaderLength: (1 << 20) + 1024 * tensorsNeeded };
   const file = isReader ? SafetensorsFile.open(weights, parseOptions) : SafetensorsFile.parse(weights, parseOptions);
-  let tokenizer: WordPieceTokenizer;
-  if (options.vocab !== undefined) {
-    tokenizer = WordPieceTokenizer.fromVocab(options.vocab, { source: sources.vocab ?? "vocab.txt", modelMaxLength: config.maxPositionEmbeddings });
-  } else if (options.tokenizerJson !== undefined) {
-    tokenizer = WordPieceTokenizer.fromTokenizerJson(options.tokenizerJson, { source: sources.tokenizerJson ?? "tokenizer.json", modelMaxLength: config.maxPositionEmbeddings });
-  } else {
+  if (options.vocab === undefined && options.tokenizerJson === undefined) {
     throw new InputError("loadModel", "neither vocab nor tokenizerJson was given", "the text of vocab.txt or tokenizer.json");
   }
+  // tokenizer_config.json's model_max_length, capped by the position embeddings (the model's own limit).
+  const tokenizer: WordPieceTokenizer = loadTokenizer(
+    {
+      tokenizerJson: options.tokenizerJson,
+      vocab: options.vocab,
+      tokenizerConfig: options.tokenizerConfig,
+      specialTokensMap: options.specialTokensMap,
+    },
+    { sources, maxPositions: config.maxPositionEmbeddings },
+  );
   if (tokenizer.vocabSize > config.vocabSize) {
-    throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `at most ${config.vocabSize} tokens`);
+    const source = options.tokenizerJson !== undefined ? (sources.tokenizerJson ?? "tokenizer.json") : (sources.vocab ?? "vocab.txt");
+    throw new TokenizerError(source, `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `at most ${config.vocabSize} tokens`);
   }
   const backend = await resolveBackend(options);
   const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
-  let model: DistilBertForSequenceClassification;
+  let model: DistilBertHead;
   let report: ReturnType<SafetensorsWeights["report"]>;
   try {
-    model = DistilBertForSequenceClassification.load(src, config, backend);
+    const modules: SentenceModule[] = options.sentenceTransformers !== undefined && config.architecture === "DistilBertModel"
+      ? parseSentenceModules(options.sentenceTransformers, config.dim, backend)
+      : [];
+    model = loadHead(src, config, backend, modules);
     report = src.report();
   } catch (e) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose(); // stop a pool we started
     throw e;
+  }
+  // A vocabulary shorter than the embedding table (a truncated vocab.txt) loads, but every word past its end would
+  // come out [UNK]: refuse it, once the weights have shown that config.vocab_size is the embedding's real size.
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
+    throw new TokenizerError(sources.vocab ?? sources.tokenizerJson ?? "vocab", `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `${config.vocabSize} tokens, one per row of the embedding (is the file truncated, or from another model?)`);
   }
   if (report.nonFinite.length > 0) {
     if (backend !== options.backend && backend instanceof WasmBackend) backend.dispose();
     const first = report.nonFinite[0];
     throw new WeightsError(`${file.source}: tensor "${first.name}"`, `holds ${first.count} NaN/Inf values (first at index ${first.firstIndex}); ${report.nonFinite.length} tensor(s) affected`, "finite weights");
   }
-  return new DistilBertClassifier(config, tokenizer, model, backend, report);
+  return new DistilBertClassifier(config, tokenizer, model, backend, report, { ownsBackend: backend !== options.backend });
 }
 
 function isByteReader(w: unknown): w is ByteReader {

@@ -8,6 +8,7 @@ import { isDownloadComplete, readManifest } from "./download.js";
 import { writeWithBackpressure } from "./formats/output.js";
 import { defaultModelDir } from "./home.js";
 import { loadModelFromDir } from "./model-dir.js";
+import { closestNames, didYouMean } from "../suggest.js";
 
 export interface CliIO {
   stdin: Readable;
@@ -40,19 +41,49 @@ export const COMMON_OPTIONS: Options = {
   "check-weights": { type: "boolean" },
 };
 
+/** The --help lines for COMMON_OPTIONS, shown under every command's usage. */
+export const COMMON_HELP = [
+  "common options:",
+  "  --check-weights  scan every weight for NaN/Inf when the model loads, and refuse a model that has any",
+  "  --debug          print the stack trace of an error",
+  "  -h, --help       this help",
+].join("\n");
+
 export function parseCommandArgs(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
+  const options = { ...COMMON_OPTIONS, ...cmd.options };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    // node:util's messages already name the flag ("Unknown option '--x'"); keep them, minus its advice about "--".
-    const msg = (e as Error).message.split(". To specify")[0].replace(/\.$/, "");
-    throw new UsageError(cmd.name, msg);
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw unknownOption(cmd, argv, err.message);
+    // node:util's other messages already name the flag ("Option '--model <value>' argument missing").
+    throw new UsageError(cmd.name, err.message.split(". To specify")[0].replace(/\.$/, ""));
   }
   if (!cmd.positionals && parsed.positionals.length > 0) {
     throw new UsageError(cmd.name, `unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
   }
   return { values: parsed.values as Values, positionals: parsed.positionals };
+}
+
+/**
+ * An unknown flag: the closest known flags when it looks like a typo (`--modle`), else, for commands that take
+ * texts, how to pass a text that starts with "-" (`classify -- "-5 stars"`), which node:util would say in its own words.
+ */
+function unknownOption(cmd: Command, argv: string[], message: string): UsageError {
+  const flag = /Unknown option '([^']*)'/.exec(message)?.[1] ?? "?";
+  const names = Object.keys({ ...COMMON_OPTIONS, ...cmd.options });
+  const bare = flag.replace(/^-+/, "").split("=")[0];
+  const close = /^--[A-Za-z]/.test(flag) ? closestNames(bare, names) : [];
+  const arg = argv.find((a) => a === flag || a.startsWith(flag)) ?? flag;
+  if (close.length > 0) {
+    return new UsageError(cmd.name, `unknown option ${flag}${didYouMean(bare, names, (n) => `--${n}`)}`);
+  }
+  // "-5 stars", "-x": more likely a text than a flag (a mistyped long flag is answered with the list below).
+  if (cmd.positionals && !/^--[A-Za-z][\w-]*(=.*)?$/.test(arg)) {
+    return new UsageError(cmd.name, `unknown option ${JSON.stringify(arg)}`, `a known option, or a text that starts with "-" put after "--": distilbert-ts ${cmd.name} -- ${JSON.stringify(arg)}`);
+  }
+  return new UsageError(cmd.name, `unknown option ${flag}`, `one of ${names.map((n) => `--${n}`).join(", ")}`);
 }
 
 export function stringOpt(values: Values, name: string): string | undefined {

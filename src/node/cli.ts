@@ -3,11 +3,12 @@
  * The distilbert-ts command line. Exit codes: 0 success; 2 bad input, bad usage or a bad model (one `error:` line
  * on stderr); 1 an internal error (a bug: please report it). Stack traces only with --debug.
  */
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DistilBertError, UsageError } from "../errors.js";
 import { printable } from "../printable.js";
-import { parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
+import { didYouMean } from "../suggest.js";
+import { COMMON_HELP, parseCommandArgs, type CliIO, type Command } from "./cli-support.js";
 import { classifyCommand } from "./commands/classify.js";
 import { attributeCommand } from "./commands/attribute.js";
 import { downloadCommand } from "./commands/download.js";
@@ -15,9 +16,14 @@ import { evalCommand } from "./commands/eval.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { patchCommand } from "./commands/patch.js";
 import { probeCommand } from "./commands/probe.js";
+import { qaCommand } from "./commands/qa.js";
+import { embedCommand, fillMaskCommand, nerCommand } from "./commands/tasks.js";
+import { serveCommand } from "./commands/serve.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
-export const commands: Command[] = [downloadCommand, classifyCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, attributeCommand, patchCommand];
+export const commands: Command[] = [
+  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand, attributeCommand, patchCommand,
+];
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -27,8 +33,14 @@ export function usage(): string {
     "commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "run `distilbert-ts <command> --help` for a command's options",
+    "run `distilbert-ts <command> --help` for a command's options; `distilbert-ts --version` prints the version",
   ].join("\n");
+}
+
+/** The package's version, from the package.json beside dist/ (the same file npm installed). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return typeof pkg.version === "string" ? pkg.version : "unknown";
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
@@ -38,12 +50,19 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(usage() + "\n");
     return name === undefined ? 2 : 0;
   }
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.stdout.write(`distilbert-ts ${version()}\n`);
+    return 0;
+  }
   const cmd = commands.find((c) => c.name === name);
   try {
-    if (cmd === undefined) throw new UsageError("distilbert-ts", `unknown command ${JSON.stringify(name)}`, commands.map((c) => c.name).join(", "));
+    if (cmd === undefined) {
+      const known = commands.map((c) => c.name);
+      throw new UsageError("distilbert-ts", `unknown command ${JSON.stringify(name)}${didYouMean(name, known)}`, known.join(", "));
+    }
     const { values, positionals } = parseCommandArgs(cmd, rest);
     if (values.help === true) {
-      io.stdout.write(`usage: ${cmd.usage}\n`);
+      io.stdout.write(`usage: ${cmd.usage}\n${COMMON_HELP}\n`);
       return 0;
     }
     return await cmd.run(values, positionals, io);

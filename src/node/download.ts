@@ -501,6 +501,29 @@ async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
+/** Whether the repo has a PyTorch pickle checkpoint (asked only once model.safetensors turned out to be missing). */
+async function hasPytorchBin(job: FetchJob): Promise<boolean> {
+  const url = resolveUrl(job.endpoint, job.modelId, job.revision, "pytorch_model.bin");
+  try {
+    const opened = await open(url, job.token, 0, job.timeoutMs, "pytorch_model.bin", async () => true);
+    if ("have" in opened) return true; // the Hub's redirect named the file's hash: it exists
+    opened.res.destroy();
+    return opened.res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** What to do with a repo that only has pytorch_model.bin: convert it once, with Python, to a folder for --model. */
+export function onlyPytorchBin(modelId: string, revision: string): DownloadError {
+  const py = `from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; m, d = '${modelId}', 'model-dir'; M.from_pretrained(m, revision='${revision}').save_pretrained(d); T.from_pretrained(m, revision='${revision}').save_pretrained(d)`;
+  return new DownloadError(
+    "model.safetensors",
+    `${modelId} at revision ${revision} has only pytorch_model.bin; distilbert-ts reads only safetensors checkpoints (a .bin is a Python pickle, which can run code when loaded)`,
+    `a safetensors copy: convert it once with Python (save_pretrained writes model.safetensors), python -c "${py}", then use --model model-dir`,
+  );
+}
+
 async function fetchOne(job: FetchJob): Promise<FileResult> {
   const { dir, file, manifest, emit } = job;
   const name = file.name;
@@ -543,6 +566,10 @@ async function fetchOne(job: FetchJob): Promise<FileResult> {
       res.resume();
       await rm(partial, { force: true });
       continue;
+    }
+    if (status === 404 && name === "model.safetensors" && (header(res.headers, "x-error-code") ?? "EntryNotFound") === "EntryNotFound") {
+      res.resume();
+      if (await hasPytorchBin(job)) throw onlyPytorchBin(job.modelId, job.revision);
     }
     if (status !== 200 && status !== 206) throw statusError(res, url, name, job.modelId, job.revision, job.token !== undefined);
     const expected = opened.expected;

@@ -5,29 +5,101 @@ import { join } from "node:path";
 import { FileError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { loadModel, type LoadModelOptions } from "../model/load.js";
+import type { SentenceTransformersFiles } from "../model/sentence.js";
 import type { ByteReader } from "../safetensors/index.js";
+import { type LoadTokenizerOptions, loadTokenizer, type WordPieceTokenizer } from "../tokenizer/index.js";
 import { nodeWorkerFactory } from "./wasm-workers.js";
+
+/** The tokenizer files of a folder, as paths; the ones the folder lacks are undefined. */
+export interface TokenizerFilePaths {
+  /** tokenizer.json: when present, vocab.txt is not read. */
+  tokenizerJson?: string;
+  vocab?: string;
+  tokenizerConfig?: string;
+  specialTokensMap?: string;
+}
 
 export interface ModelFiles {
   dir: string;
   config: string;
   weights: string;
-  /** vocab.txt or tokenizer.json */
+  /** The file that defines the vocabulary: tokenizer.json, or vocab.txt when there is none. */
   tokenizer: string;
   tokenizerKind: "vocab" | "tokenizerJson";
+  /** Every tokenizer file the folder has (tokenizer_config.json, special_tokens_map.json too). */
+  tokenizerFiles: TokenizerFilePaths;
+  /** modules.json of a sentence-transformers folder, when there is one. */
+  modules?: string;
+}
+
+const TOKENIZER_EXPECTED = "tokenizer.json, or vocab.txt (with tokenizer_config.json)";
+
+/**
+ * Which tokenizer files of `dir` to read, as AutoTokenizer chooses: tokenizer.json first, else vocab.txt; with
+ * tokenizer_config.json and special_tokens_map.json when present. A tokenizer-only folder (no config.json) is fine.
+ */
+export async function findTokenizerFiles(dir: string): Promise<TokenizerFilePaths> {
+  return tokenizerFilesIn(dir, await listFolder(dir, `a tokenizer folder (${TOKENIZER_EXPECTED})`));
+}
+
+function tokenizerFilesIn(dir: string, names: string[]): TokenizerFilePaths {
+  const has = new Set(names);
+  const at = (name: string) => (has.has(name) ? join(dir, name) : undefined);
+  const files: TokenizerFilePaths = {
+    tokenizerConfig: at("tokenizer_config.json"),
+    specialTokensMap: at("special_tokens_map.json"),
+  };
+  if (has.has("tokenizer.json")) files.tokenizerJson = join(dir, "tokenizer.json");
+  else if (has.has("vocab.txt")) files.vocab = join(dir, "vocab.txt");
+  else throw new FileError(join(dir, "vocab.txt"), "is missing (and there is no tokenizer.json)", TOKENIZER_EXPECTED);
+  return files;
+}
+
+async function listFolder(dir: string, expected: string): Promise<string[]> {
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new FileError(dir, "is not a directory", expected);
+    return await readdir(dir);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    throw new FileError(dir, `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, expected);
+  }
+}
+
+/** The texts of a folder's tokenizer files, ready for `loadTokenizer` / `loadModel`. */
+export async function readTokenizerFiles(paths: TokenizerFilePaths): Promise<{
+  files: { tokenizerJson?: string; vocab?: string; tokenizerConfig?: string; specialTokensMap?: string };
+  sources: { tokenizerJson?: string; vocab?: string; tokenizerConfig?: string; specialTokensMap?: string };
+}> {
+  const keys = ["tokenizerJson", "vocab", "tokenizerConfig", "specialTokensMap"] as const;
+  const texts = await Promise.all(
+    keys.map(async (k) => {
+      const path = paths[k];
+      return path === undefined ? undefined : decodeUtf8(await readFileChecked(path), path);
+    }),
+  );
+  const files: Record<string, string | undefined> = {};
+  const sources: Record<string, string | undefined> = {};
+  keys.forEach((k, i) => {
+    if (texts[i] === undefined) return;
+    files[k] = texts[i];
+    sources[k] = paths[k];
+  });
+  return { files, sources };
+}
+
+/**
+ * The tokenizer of a model or tokenizer folder (no config.json needed), as `AutoTokenizer.from_pretrained(dir)`:
+ * tokenizer.json first, else vocab.txt with tokenizer_config.json and special_tokens_map.json.
+ */
+export async function loadTokenizerFromDir(dir: string, options: Omit<LoadTokenizerOptions, "sources"> = {}): Promise<WordPieceTokenizer> {
+  const { files, sources } = await readTokenizerFiles(await findTokenizerFiles(dir));
+  return loadTokenizer(files, { ...options, sources });
 }
 
 /** Which files of `dir` make the model: config.json, one *.safetensors (model.safetensors first), a tokenizer. */
 export async function findModelFiles(dir: string): Promise<ModelFiles> {
-  let names: string[];
-  try {
-    const st = await stat(dir);
-    if (!st.isDirectory()) throw new FileError(dir, "is not a directory", "a model folder (config.json, model.safetensors, vocab.txt)");
-    names = await readdir(dir);
-  } catch (e) {
-    if (e instanceof FileError) throw e;
-    throw new FileError(dir, `cannot read the model folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a model folder (config.json, model.safetensors, vocab.txt)");
-  }
+  const names = await listFolder(dir, "a model folder (config.json, model.safetensors, vocab.txt)");
   const has = new Set(names);
   if (!has.has("config.json")) throw new FileError(join(dir, "config.json"), "is missing", "the model's Hugging Face config.json");
   const safetensors = names.filter((n) => n.endsWith(".safetensors")).sort();
@@ -36,12 +108,12 @@ export async function findModelFiles(dir: string): Promise<ModelFiles> {
   else if (safetensors.length === 1) weights = safetensors[0];
   else if (safetensors.length === 0) throw new FileError(join(dir, "model.safetensors"), "is missing (no *.safetensors file in the folder)", "the model weights as safetensors");
   else throw new FileError(dir, `has several weight files (${safetensors.join(", ")}) and no model.safetensors`, "one *.safetensors file, or one named model.safetensors");
-  let tokenizer: string;
-  let tokenizerKind: ModelFiles["tokenizerKind"];
-  if (has.has("vocab.txt")) [tokenizer, tokenizerKind] = ["vocab.txt", "vocab"];
-  else if (has.has("tokenizer.json")) [tokenizer, tokenizerKind] = ["tokenizer.json", "tokenizerJson"];
-  else throw new FileError(join(dir, "vocab.txt"), "is missing (and there is no tokenizer.json)", "vocab.txt or tokenizer.json");
-  return { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer: join(dir, tokenizer), tokenizerKind };
+  const tokenizerFiles = tokenizerFilesIn(dir, names);
+  const tokenizerKind: ModelFiles["tokenizerKind"] = tokenizerFiles.tokenizerJson !== undefined ? "tokenizerJson" : "vocab";
+  const tokenizer = (tokenizerFiles.tokenizerJson ?? tokenizerFiles.vocab) as string;
+  const files: ModelFiles = { dir, config: join(dir, "config.json"), weights: join(dir, weights), tokenizer, tokenizerKind, tokenizerFiles };
+  if (has.has("modules.json")) files.modules = join(dir, "modules.json");
+  return files;
 }
 
 export async function readFileChecked(path: string): Promise<Buffer> {
@@ -52,7 +124,10 @@ export async function readFileChecked(path: string): Promise<Buffer> {
   }
 }
 
-export type LoadFromDirOptions = Omit<LoadModelOptions, "config" | "vocab" | "tokenizerJson" | "weights" | "sources">;
+export type LoadFromDirOptions = Omit<
+  LoadModelOptions,
+  "config" | "vocab" | "tokenizerJson" | "tokenizerConfig" | "specialTokensMap" | "weights" | "sources"
+>;
 
 /** The largest single readSync: Node refuses lengths of 2 GiB and more. */
 const MAX_READ = 1 << 30;
@@ -132,13 +207,15 @@ async function openWeights(path: string): Promise<OpenWeights> {
 }
 
 /**
- * Load a model folder: config.json, model.safetensors (or the one *.safetensors file), vocab.txt or tokenizer.json.
+ * Load a model folder: config.json, model.safetensors (or the one *.safetensors file), and the tokenizer files as
+ * `findTokenizerFiles` picks them (tokenizer.json first, else vocab.txt; tokenizer_config.json when present).
  * The weights are read tensor by tensor through the file descriptor (closed when this settles, loaded or not), so
  * the file is never whole in memory: the model keeps one copy of each weight (the wasm backend: its packed copy).
  */
 export async function loadModelFromDir(dir: string, options: LoadFromDirOptions = {}): Promise<DistilBertClassifier> {
   const files = await findModelFiles(dir);
-  const [config, tokenizer] = await Promise.all([readFileChecked(files.config), readFileChecked(files.tokenizer)]);
+  const [config, tokenizer] = await Promise.all([readFileChecked(files.config), readTokenizerFiles(files.tokenizerFiles)]);
+  const sentenceTransformers = files.modules === undefined ? undefined : await readSentenceModules(dir, files.modules);
   const opened = await openWeights(files.weights);
   try {
     return await loadModel({
@@ -146,13 +223,46 @@ export async function loadModelFromDir(dir: string, options: LoadFromDirOptions 
       // Node has no global Worker: a wasm thread pool starts worker_threads.
       workerFactory: options.workerFactory ?? ((options.threads ?? 1) > 1 ? nodeWorkerFactory() : undefined),
       config: decodeUtf8(config, files.config),
-      [files.tokenizerKind]: decodeUtf8(tokenizer, files.tokenizer),
+      ...tokenizer.files,
       weights: opened.weights,
-      sources: { config: files.config, vocab: files.tokenizer, tokenizerJson: files.tokenizer, weights: files.weights },
+      sentenceTransformers,
+      sources: { config: files.config, ...tokenizer.sources, weights: files.weights },
     });
   } finally {
     opened.close();
   }
+}
+
+/**
+ * modules.json and, for each module it lists, the files the core reads (its config.json, its model.safetensors).
+ * Paths come from the file: parseSentenceModules refuses any that leaves the folder; here they are only joined to it
+ * after the same check, and a module folder without a file simply lacks it (the core says which it needed).
+ */
+async function readSentenceModules(dir: string, modulesPath: string): Promise<SentenceTransformersFiles> {
+  const modules = decodeUtf8(await readFileChecked(modulesPath), modulesPath);
+  const files: Record<string, string | Uint8Array> = {};
+  let list: unknown;
+  try {
+    list = JSON.parse(modules);
+  } catch {
+    return { modules, files }; // the core reports the bad JSON
+  }
+  if (!Array.isArray(list)) return { modules, files };
+  for (const m of list.slice(0, 64)) {
+    const p = (m as { path?: unknown } | null)?.path;
+    if (typeof p !== "string" || p === "" || p.includes("..") || p.startsWith("/") || p.includes("\\")) continue;
+    for (const [name, text] of [["config.json", true], ["model.safetensors", false]] as const) {
+      const path = join(dir, p, name);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch {
+        continue;
+      }
+      files[`${p}/${name}`] = text ? decodeUtf8(bytes, path) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+  }
+  return { modules, files };
 }
 
 function decodeUtf8(bytes: Uint8Array, path: string): string {

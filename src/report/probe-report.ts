@@ -53,28 +53,39 @@ function edge(p: number): string {
   return p >= 0.5 ? diverging(1) : diverging(-1);
 }
 
+/** A "nice" tick step for counts: the smallest 1, 2 or 5 times a power of ten that needs at most `most` intervals to reach `max`. */
+export function niceCountStep(max: number, most = 5): number {
+  const raw = Math.max(1, max / most);
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * pow).find((s) => s >= raw) ?? 10 * pow;
+  return Math.max(1, Math.round(step));
+}
+
 function histogram(r: ProbeResult): string {
   const bins = 20;
   const counts = new Array<number>(bins).fill(0);
   for (const row of r.rows) counts[Math.min(bins - 1, Math.floor(row.prob * bins))]++;
-  const W = 640;
-  const H = 170;
-  const m = { l: 36, r: 12, t: 10, b: 34 };
+  // As wide as the card (the SVG scales to 100%), with the count axis labelled.
+  const W = 1100;
+  const H = 230;
+  const m = { l: 62, r: 14, t: 12, b: 38 };
   const bw = (W - m.l - m.r) / bins;
-  const top = Math.max(1, ...counts);
+  const step = niceCountStep(Math.max(1, ...counts));
+  const top = Math.ceil(Math.max(1, ...counts) / step) * step;
   const y = (c: number) => m.t + (1 - c / top) * (H - m.t - m.b);
   const parts: string[] = [];
-  for (let g = 0; g <= 4; g++) {
-    const c = Math.round((top * g) / 4);
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(c)}" y2="${y(c)}" stroke="#eceef3"/><text x="${m.l - 6}" y="${y(c) + 4}" text-anchor="end" font-size="10.5" fill="#5b6475">${c}</text>`);
+  for (let c = 0; c <= top; c += step) {
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(c)}" y2="${y(c)}" stroke="#eceef3"/><text x="${m.l - 6}" y="${y(c) + 4}" text-anchor="end" font-size="11" fill="#5b6475" class="ytick">${c}</text>`);
   }
   counts.forEach((c, i) => {
     const mid = (i + 0.5) / bins;
     parts.push(`<rect x="${(m.l + i * bw + 1).toFixed(1)}" y="${y(c).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(H - m.b - y(c)).toFixed(1)}" fill="${side(mid)}" stroke="${edge(mid)}" stroke-width="0.6"><title>${(i / bins).toFixed(2)}–${((i + 1) / bins).toFixed(2)}: ${c} value${c === 1 ? "" : "s"}</title></rect>`);
   });
-  for (let g = 0; g <= 10; g += 2) parts.push(`<text x="${m.l + (g / 10) * (W - m.l - m.r)}" y="${H - m.b + 14}" text-anchor="middle" font-size="10.5" fill="#5b6475">${(g / 10).toFixed(1)}</text>`);
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle" font-size="11" fill="#5b6475">P(${esc(r.label)})</text>`);
-  return `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="histogram">${parts.join("")}</svg>`;
+  for (let g = 0; g <= 10; g += 1) parts.push(`<text x="${m.l + (g / 10) * (W - m.l - m.r)}" y="${H - m.b + 15}" text-anchor="middle" font-size="11" fill="#5b6475">${(g / 10).toFixed(1)}</text>`);
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle" font-size="12" fill="#5b6475">P(${esc(r.label)}), in bins of 0.05</text>`);
+  const cy = (m.t + H - m.b) / 2;
+  parts.push(`<text x="16" y="${cy}" transform="rotate(-90 16 ${cy})" text-anchor="middle" font-size="12" fill="#5b6475" class="ylabel">number of values</text>`);
+  return `<svg class="chart hist" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="histogram">${parts.join("")}</svg>`;
 }
 
 function bars(r: ProbeResult, lo: number, hi: number): string {
@@ -114,6 +125,7 @@ const CSS = `
 .stat .s { font-size: 12.5px; }
 svg.bars .row:hover rect { stroke: #1d2330; stroke-width: 1.2; }
 svg.chart { max-width: 100%; height: auto; }
+svg.hist { width: 100%; }
 `;
 
 const SCRIPT = `

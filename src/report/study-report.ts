@@ -1,7 +1,7 @@
 /**
  * The `inspect --html` report: one self-contained HTML page (inline CSS, script and SVG; nothing loaded from
  * anywhere) about one input. Static charts are SVG written here; the attention viewer is a small script over data
- * embedded as JSON (attention weights as base64 uint16, each head scaled to its own maximum).
+ * embedded as JSON (attention weights as base64 uint8, square-root companded per head: see pageData).
  */
 import type { Study } from "../analysis/study.js";
 import { attributionSection, ATTRIBUTION_CSS, occlusionAsAttribution } from "./attribution-report.js";
@@ -14,7 +14,32 @@ export interface StudyReportOptions {
   generator?: string;
 }
 
+/** One colour per label, used for that label everywhere on the page (bars, lens lines, occlusion). */
 const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e"];
+const labelColor = (j: number) => LABEL_COLORS[j % LABEL_COLORS.length];
+
+/** White → the label's colour, t in [0, 1]: how strongly something speaks for that label. */
+function labelTint(j: number, t: number): string {
+  const hex = labelColor(j);
+  const c = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  return rgb(c.map((v) => Math.round(255 + (v - 255) * x)) as [number, number, number]);
+}
+
+/**
+ * The label an occluded token supported: the one whose probability drops most when it is removed (for two labels,
+ * the target when delta > 0, else the other), and by how much. Colours follow this label, never the prediction, so
+ * that a colour always means the same label on the page.
+ */
+function supported(s: Study, o: Study["occlusion"][number]): { j: number; drop: number } {
+  let j = 0;
+  let drop = -Infinity;
+  s.probs.forEach((p, k) => {
+    const d = p - o.probs[k];
+    if (d > drop) [j, drop] = [k, d];
+  });
+  return { j, drop: Math.max(0, drop) };
+}
 
 export function renderStudyReport(s: Study, options: StudyReportOptions = {}): string {
   const T = s.tokens.length;
@@ -39,20 +64,27 @@ export function renderStudyReport(s: Study, options: StudyReportOptions = {}): s
 }
 
 function summary(s: Study): string {
-  const maxAbs = Math.max(1e-9, ...s.occlusion.map((o) => Math.abs(o.delta)));
-  const delta = new Map<number, number>();
-  for (const o of s.occlusion) for (let i = o.index; i < o.index + o.count; i++) delta.set(i, o.delta);
+  const sup = s.occlusion.map((o) => supported(s, o));
+  const maxDrop = Math.max(1e-9, ...sup.map((x) => x.drop));
+  const byToken = new Map<number, number>();
+  s.occlusion.forEach((o, r) => {
+    for (let i = o.index; i < o.index + o.count; i++) byToken.set(i, r);
+  });
   const chips = s.tokens
     .map((t, i) => {
-      const d = delta.get(i);
-      const bg = d === undefined ? "#eef0f4" : diverging(d / maxAbs);
-      const tip = d === undefined ? `${t} (#${i}, not occluded)` : `${t} (#${i}): removing it moves P(${s.label}) by ${d >= 0 ? "−" : "+"}${Math.abs(d).toFixed(4)}`;
-      return `<span class="tok" style="background:${bg}" title="${esc(tip)}">${esc(t)}</span>`;
+      const r = byToken.get(i);
+      if (r === undefined) return `<span class="tok" style="background:#eef0f4" title="${esc(`${t} (#${i}, not occluded)`)}">${esc(t)}</span>`;
+      const { j, drop } = sup[r];
+      const d = s.occlusion[r].delta;
+      const tip = `${t} (#${i}): supports ${s.labels[j]} (removing it lowers P(${s.labels[j]}) by ${drop.toFixed(4)}); P(${s.label}) moves by ${d >= 0 ? "−" : "+"}${Math.abs(d).toFixed(4)}`;
+      const bg = labelTint(j, drop / maxDrop);
+      return `<span class="tok" style="background:${bg};color:${drop / maxDrop > 0.6 ? "#fff" : "#111"}" title="${esc(tip)}">${esc(t)}</span>`;
     })
     .join("");
+  const key = s.labels.map((l, j) => `<span class="sw" style="background:${labelColor(j)}"></span> supports ${esc(l)}`).join(", ");
   const bars = s.labels
     .map((l, j) => {
-      const c = LABEL_COLORS[j % LABEL_COLORS.length];
+      const c = labelColor(j);
       return `<div class="pbar"><span class="pl">${esc(l)}</span><span class="track"><span class="fill" style="width:${(s.probs[j] * 100).toFixed(2)}%;background:${c}"></span></span><span class="pv mono">${pct(s.probs[j], 2)}</span><span class="pv mono muted">logit ${s.logits[j].toFixed(4)}</span></div>`;
     })
     .join("");
@@ -62,10 +94,10 @@ function summary(s: Study): string {
   return `<section class="card" id="summary">
 <h2>Input and prediction</h2>
 ${s.text !== null ? `<p class="text">“${esc(s.text)}”</p>` : ""}
-<div class="pred"><span class="pill" style="background:${LABEL_COLORS[s.labelIndex % LABEL_COLORS.length]};color:#fff">${esc(s.label)}</span> <b>${pct(s.probs[s.labelIndex], 2)}</b></div>
+<div class="pred"><span class="pill" style="background:${labelColor(s.labelIndex)};color:#fff">${esc(s.label)}</span> <b>${pct(s.probs[s.labelIndex], 2)}</b></div>
 <div class="bars">${bars}</div>
 <div class="toks">${chips}</div>
-<p class="note">Tokens as the model sees them (WordPiece). Colour = occlusion attribution: <span class="sw" style="background:${diverging(1)}"></span> removing the token lowers P(${esc(s.label)}) (it supported the prediction), <span class="sw" style="background:${diverging(-1)}"></span> removing it raises P(${esc(s.label)}). Hover a token for the number.</p>
+<p class="note">Tokens as the model sees them (WordPiece). Colour = occlusion attribution, in each label's own colour (the same on the whole page): ${key}, meaning removing the token lowers that label's probability most; the stronger the colour, the larger the drop. Hover a token for the numbers.</p>
 ${mask}
 </section>`;
 }
@@ -95,7 +127,7 @@ function attentionSection(s: Study): string {
 <label>Head <select id="sel-head">${opts(H, (i) => String(i))}</select></label>
 <label title="Colour each map from 0 to its own largest weight; off: from 0 to 1"><input type="checkbox" id="norm" checked> scale to each head's max</label>
 </div>
-<div class="canvaswrap"><canvas id="attn-main" data-layer="0" data-head="0" width="10" height="10"></canvas><div id="hl"></div><div id="tip" role="status"></div></div>
+<div class="canvaswrap"><canvas id="attn-main" data-layer="${L - 1}" data-head="0" width="10" height="10"></canvas><div id="hl"></div><div id="tip" role="status"></div></div>
 <div class="legend"><span id="leg-lo">0</span><span class="lg"></span><span id="leg-hi">1</span><span id="sel-title" class="mono"></span></div>
 </div>
 </div>
@@ -126,11 +158,14 @@ function normsSection(s: Study): string {
   const all = s.hiddenNorms.flat();
   const lo = Math.min(...all);
   const hi = Math.max(...all);
-  const span = hi - lo > 1e-12 ? hi - lo : 1;
-  const rows = s.hiddenNorms.map((row, l) => `<tr><th class="l">${l === 0 ? "embeddings" : `layer ${l - 1}`}</th>${row.map((v, t) => cell((v - lo) / span, v.toFixed(1), `${s.tokens[t]}: ‖h‖ = ${v.toFixed(3)}`)).join("")}</tr>`);
+  // The scale starts at 0, not at the smallest norm: stretching 9.6–10.1 over the whole ramp made tiny differences
+  // look large. Norms after a LayerNorm are all alike, and the colours now say so.
+  const top = hi > 1e-12 ? hi : 1;
+  const rows = s.hiddenNorms.map((row, l) => `<tr><th class="l">${l === 0 ? "embeddings" : `layer ${l - 1}`}</th>${row.map((v, t) => cell(v / top, v.toFixed(1), `${s.tokens[t]}: ‖h‖ = ${v.toFixed(3)}`)).join("")}</tr>`);
   return `<section class="card" id="norms">
 <h2>Hidden-state norms by layer and token</h2>
-<p class="note">‖h‖₂ of each token's vector in <code>hidden_states</code> (row “embeddings” = <code>embeddings.out</code>, row “layer i” = <code>layer.i.out</code>). DistilBERT ends each block with a LayerNorm, so norms mostly track its learned gain; a token whose norm stands out is one the block wrote strongly into. Colour runs from the smallest norm on the table (${lo.toFixed(2)}, white) to the largest (${hi.toFixed(2)}, dark).</p>
+<p class="note">‖h‖₂ of each token's vector in <code>hidden_states</code> (row “embeddings” = <code>embeddings.out</code>, row “layer i” = <code>layer.i.out</code>). DistilBERT ends each block with a LayerNorm, so norms mostly track its learned gain; a token whose norm stands out is one the block wrote strongly into. Colour runs from 0 (white) to the largest norm on the table (${hi.toFixed(2)}, dark); the norms here span ${lo.toFixed(2)}–${hi.toFixed(2)}.</p>
+<div class="legend"><span>0</span><span class="lg"></span><span>${hi.toFixed(2)}</span></div>
 <div class="scroll"><table class="data heat"><thead><tr><th></th>${s.tokens.map((t) => `<th class="tk">${esc(t)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div>
 </section>`;
 }
@@ -150,7 +185,7 @@ function lensSection(s: Study): string {
   s.lens.forEach((r, i) => parts.push(`<text x="${x(i)}" y="${Hh - m.b + 16}" text-anchor="middle" font-size="11" fill="#5b6475">${r.layer === 0 ? "emb" : `L${r.layer - 1}`}</text>`));
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${Hh - 4}" text-anchor="middle" font-size="11" fill="#5b6475">hidden state the head is applied to (emb = embeddings, Li = output of layer i)</text>`);
   s.labels.forEach((label, k) => {
-    const c = LABEL_COLORS[k % LABEL_COLORS.length];
+    const c = labelColor(k);
     const pts = s.lens.map((r, i) => `${x(i).toFixed(1)},${y(r.probs[k]).toFixed(1)}`).join(" ");
     const strong = k === s.labelIndex;
     parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="${strong ? 2.5 : 1.5}" ${strong ? "" : 'stroke-opacity="0.7"'}/>`);
@@ -162,7 +197,7 @@ function lensSection(s: Study): string {
   for (let i = 1; i < ends.length; i++) ends[i].y = Math.max(ends[i].y, ends[i - 1].y + 15);
   for (const e of ends) {
     const strong = e.k === s.labelIndex;
-    parts.push(`<text x="${W - m.r + 8}" y="${e.y.toFixed(1)}" font-size="12" fill="${LABEL_COLORS[e.k % LABEL_COLORS.length]}" font-weight="${strong ? 700 : 400}">P(${esc(e.label)}) ${e.p.toFixed(3)}</text>`);
+    parts.push(`<text x="${W - m.r + 8}" y="${e.y.toFixed(1)}" font-size="12" fill="${labelColor(e.k)}" font-weight="${strong ? 700 : 400}">P(${esc(e.label)}) ${e.p.toFixed(3)}</text>`);
   }
   const flip = firstStable(s);
   const rows = s.lens.map((r) => `<tr><td class="l">${r.layer === 0 ? "embeddings" : `layer ${r.layer - 1}`}</td>${r.probs.map((p) => `<td>${p.toFixed(4)}</td>`).join("")}<td class="l">${esc(s.labels[r.probs.indexOf(Math.max(...r.probs))])}</td></tr>`);
@@ -199,10 +234,14 @@ function occlusionSection(s: Study): string {
   const mid = lw + (W - lw - vw) / 2;
   const half = (W - lw - vw) / 2 - 4;
   const maxAbs = Math.max(1e-9, ...s.occlusion.map((o) => Math.abs(o.delta)));
+  const sup = s.occlusion.map((o) => supported(s, o));
+  const maxDrop = Math.max(1e-9, ...sup.map((x) => x.drop));
+  // With two labels, raising P(target) is lowering the other one: that side gets the other label's colour.
+  const other = s.labels.length === 2 ? labelColor(1 - s.labelIndex) : "#5b6475";
   const parts: string[] = [
     `<line x1="${mid}" x2="${mid}" y1="4" y2="${Hh - 20}" stroke="#9aa3b2"/>`,
-    `<text x="${mid - 6}" y="${Hh - 4}" text-anchor="end" font-size="11" fill="${diverging(-1)}">◀ removal raises P(${esc(s.label)})</text>`,
-    `<text x="${mid + 6}" y="${Hh - 4}" font-size="11" fill="${diverging(1)}">removal lowers P(${esc(s.label)}) ▶</text>`,
+    `<text x="${mid - 6}" y="${Hh - 4}" text-anchor="end" font-size="11" fill="${other}">◀ removal raises P(${esc(s.label)})</text>`,
+    `<text x="${mid + 6}" y="${Hh - 4}" font-size="11" fill="${labelColor(s.labelIndex)}">removal lowers P(${esc(s.label)}) ▶</text>`,
   ];
   s.occlusion.forEach((o, r) => {
     const yy = 4 + r * rowH;
@@ -212,7 +251,8 @@ function occlusionSection(s: Study): string {
     parts.push(`<g><title>removing “${esc(o.token)}” (#${o.index}${o.count > 1 ? `–${o.index + o.count - 1}` : ""}): P(${esc(s.label)}) ${s.probs[s.labelIndex].toFixed(4)} → ${o.prob.toFixed(4)}${esc(flipped)}</title>`);
     const label = o.token.length > 16 ? `${o.token.slice(0, 15)}…` : o.token;
     parts.push(`<text x="${lw - 8}" y="${yy + 15}" text-anchor="end" font-size="12" class="mono">${esc(label)}</text>`);
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${yy + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${diverging(o.delta / maxAbs)}" stroke="${o.delta >= 0 ? diverging(1) : diverging(-1)}" stroke-width="0.6"/>`);
+    const { j, drop } = sup[r];
+    parts.push(`<rect x="${x0.toFixed(1)}" y="${yy + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 6}" rx="2" fill="${labelTint(j, 0.25 + (0.75 * drop) / maxDrop)}" stroke="${labelColor(j)}" stroke-width="0.6"/>`);
     parts.push(`<text x="${W - vw + 8}" y="${yy + 15}" font-size="12" class="mono">${o.delta >= 0 ? "+" : "−"}${Math.abs(o.delta).toFixed(4)}${o.label !== s.label ? " ⇄" : ""}</text></g>`);
   });
   const top = [...s.occlusion].sort((a, b) => b.delta - a.delta);
@@ -220,7 +260,7 @@ function occlusionSection(s: Study): string {
   const worst = top[top.length - 1];
   return `<section class="card" id="occlusion">
 <h2>Token attributions by occlusion</h2>
-<p class="note">${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
+<p class="note">Bars take the colour of the label the token supports (the one whose probability drops most without it), as everywhere on this page. ${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
 <div class="scroll"><svg class="chart" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="occlusion attributions">${parts.join("")}</svg></div>
 </section>`;
 }
@@ -233,7 +273,11 @@ function cell(t: number, text: string, title: string): string {
 function pageData(s: Study) {
   const { nLayers: L, nHeads: H } = s.config;
   const T = s.tokens.length;
-  const q = new Uint16Array(L * H * T * T);
+  // One byte per weight: q = round(255 · sqrt(w / max of the head)), read back as (q / 255)² · max. The map is drawn
+  // with far fewer than 256 colours, and the square root keeps small weights (most of them) finer than a linear byte
+  // would: the error is at most max · (q + ¼) / 255², so max / 260100 for the smallest. Half the size of uint16: the
+  // page at 226 tokens × 6 layers × 12 heads went from 10.21 MB to 5.31 MB (bench/report-size.mjs).
+  const bytes = new Uint8Array(L * H * T * T);
   const scale: number[] = [];
   for (let l = 0; l < L; l++) {
     for (let h = 0; h < H; h++) {
@@ -242,14 +286,8 @@ function pageData(s: Study) {
       for (let i = 0; i < a.length; i++) if (a[i] > max) max = a[i];
       scale.push(max);
       const base = (l * H + h) * T * T;
-      for (let i = 0; i < a.length; i++) q[base + i] = max > 0 ? Math.round((Math.max(0, a[i]) / max) * 65535) : 0;
+      for (let i = 0; i < a.length; i++) bytes[base + i] = max > 0 ? Math.round(255 * Math.sqrt(Math.max(0, a[i]) / max)) : 0;
     }
-  }
-  // Little-endian bytes whatever the host's order.
-  const bytes = new Uint8Array(q.length * 2);
-  for (let i = 0; i < q.length; i++) {
-    bytes[2 * i] = q[i] & 255;
-    bytes[2 * i + 1] = q[i] >> 8;
   }
   return {
     tokens: s.tokens,
@@ -257,7 +295,7 @@ function pageData(s: Study) {
     nHeads: H,
     label: s.label,
     headMask: s.headMask,
-    attn: { encoding: "uint16 little-endian, value = q / 65535 * scale[layer * nHeads + head]; [layer][head][query][key]", scale, b64: base64(bytes) },
+    attn: { encoding: "uint8, value = (q / 255)^2 * scale[layer * nHeads + head]; [layer][head][query][key]", scale, b64: base64(bytes) },
   };
 }
 
@@ -316,8 +354,8 @@ const SCRIPT = `
   var raw = atob(D.attn.b64);
   var att = [];
   for (var k = 0; k < L * H; k++) {
-    var a = new Float32Array(T * T), s = D.attn.scale[k] / 65535, base = k * T * T * 2;
-    for (var i = 0; i < T * T; i++) a[i] = (raw.charCodeAt(base + 2 * i) | (raw.charCodeAt(base + 2 * i + 1) << 8)) * s;
+    var a = new Float32Array(T * T), s = D.attn.scale[k], base = k * T * T;
+    for (var i = 0; i < T * T; i++) { var q = raw.charCodeAt(base + i) / 255; a[i] = q * q * s; }
     att.push(a);
   }
   function color(t) {
@@ -348,18 +386,19 @@ const SCRIPT = `
   ctx0.font = "12px ui-monospace, Menlo, Consolas, monospace";
   var labelW = 0;
   D.tokens.forEach(function (t) { labelW = Math.max(labelW, ctx0.measureText(t).width); });
-  var cell = 3, pad = 8, showLabels = false;
-  // Cells as large as the viewer allows (at most 30 px, the map at most 560 px); labels only when they fit.
+  var cell = 3, pad = 8, every = 1;
+  // Cells as large as the viewer allows (at most 30 px, the map at most 560 px). Labels always: when cells are
+  // smaller than a line of text, every n-th token is labelled (n so that labels sit >= 10 px apart; hover for all).
   function layout() {
     var avail = Math.max(160, main.parentElement.parentElement.clientWidth - 8);
     var labelPad = Math.min(120, Math.ceil(labelW) + 10);
     cell = Math.max(3, Math.min(30, Math.floor(Math.min(560, avail - labelPad) / T)));
-    showLabels = cell >= 9;
-    if (!showLabels) cell = Math.max(3, Math.min(30, Math.floor(Math.min(560, avail - 8) / T)));
-    pad = showLabels ? labelPad : 8;
-    main.setAttribute("data-cell", String(cell)); main.setAttribute("data-pad", String(pad));
+    every = cell >= 9 ? 1 : Math.ceil(10 / cell);
+    pad = labelPad;
+    main.setAttribute("data-cell", String(cell)); main.setAttribute("data-pad", String(pad)); main.setAttribute("data-label-every", String(every));
   }
-  var layer = 0, head = 0;
+  // The last layer first: it is the one the classifier reads (the [CLS] panel below says so).
+  var layer = L - 1, head = 0;
   function draw() {
     layout();
     var k = layer * H + head, size = T * cell, dpr = window.devicePixelRatio || 1;
@@ -372,14 +411,18 @@ const SCRIPT = `
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(image(k), pad, pad, size, size);
     ctx.strokeStyle = "#c9ced8"; ctx.strokeRect(pad - 0.5, pad - 0.5, size + 1, size + 1);
-    if (showLabels) {
-      ctx.fillStyle = "#1d2330"; ctx.font = Math.min(12, cell - 1) + "px ui-monospace, Menlo, Consolas, monospace";
-      ctx.textBaseline = "middle"; ctx.textAlign = "right";
-      for (var i = 0; i < T; i++) ctx.fillText(clip(D.tokens[i]), pad - 5, pad + i * cell + cell / 2);
-      for (var j = 0; j < T; j++) {
-        ctx.save(); ctx.translate(pad + j * cell + cell / 2, pad - 5); ctx.rotate(-Math.PI / 2);
-        ctx.textAlign = "left"; ctx.fillText(clip(D.tokens[j]), 0, 0); ctx.restore();
-      }
+    ctx.fillStyle = "#1d2330"; ctx.font = Math.max(9, Math.min(12, cell * every - 1)) + "px ui-monospace, Menlo, Consolas, monospace";
+    ctx.textBaseline = "middle"; ctx.textAlign = "right";
+    for (var i = 0; i < T; i += every) ctx.fillText(clip(D.tokens[i]), pad - 5, pad + i * cell + cell / 2);
+    for (var j = 0; j < T; j += every) {
+      ctx.save(); ctx.translate(pad + j * cell + cell / 2, pad - 5); ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = "left"; ctx.fillText(clip(D.tokens[j]), 0, 0); ctx.restore();
+    }
+    if (every > 1) {
+      // Ticks beside the labelled rows and columns, so that each label points at its token.
+      ctx.strokeStyle = "#8a93a3"; ctx.beginPath();
+      for (var t2 = 0; t2 < T; t2 += every) { var c2 = pad + t2 * cell + cell / 2; ctx.moveTo(pad - 4, c2); ctx.lineTo(pad - 1, c2); ctx.moveTo(c2, pad - 4); ctx.lineTo(c2, pad - 1); }
+      ctx.stroke();
     }
     main.setAttribute("data-layer", String(layer)); main.setAttribute("data-head", String(head));
     thumbs.forEach(function (b) { b.classList.toggle("sel", +b.getAttribute("data-layer") === layer && +b.getAttribute("data-head") === head); });

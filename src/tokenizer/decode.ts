@@ -21,11 +21,16 @@ export function cleanUpTokenization(text: string): string {
 }
 
 /**
- * The WordPiece decoder followed by transformers' default `clean_up_tokenization_spaces` pass over the whole
- * string (what `tokenizer.decode` returns for bert-base-uncased, whose config enables it).
+ * The WordPiece decoder followed by transformers' `clean_up_tokenization_spaces` pass over the whole string (what
+ * `tokenizer.decode` returns for bert-base-uncased, whose config enables it); `cleanUpSpaces` false skips that pass.
  */
-export function decodeWordPiece(tokens: readonly string[], decoder: { prefix: string; cleanup: boolean } | null): string {
-  if (decoder === null) return cleanUpTokenization(tokens.join(" "));
+export function decodeWordPiece(
+  tokens: readonly string[],
+  decoder: { prefix: string; cleanup: boolean } | null,
+  cleanUpSpaces = true,
+): string {
+  const final = cleanUpSpaces ? cleanUpTokenization : (t: string) => t;
+  if (decoder === null) return final(tokens.join(" "));
   let out = "";
   for (let i = 0; i < tokens.length; i++) {
     let piece = tokens[i];
@@ -33,5 +38,5 @@ export function decodeWordPiece(tokens: readonly string[], decoder: { prefix: st
     // Rust's decoder cleans each token on its own; patterns spanning tokens (" ' ", " n't") need the final pass.
     out += decoder.cleanup ? cleanUpTokenization(piece) : piece;
   }
-  return cleanUpTokenization(out);
+  return final(out);
 }

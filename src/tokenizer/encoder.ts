@@ -55,7 +55,15 @@ export class PieceEncoder {
   ids = new Int32Array(256);
   starts = new Int32Array(256);
   ends = new Int32Array(256);
+  /** Index of the pre-tokenized word (or added token) each piece belongs to: Hugging Face's `word_ids`. */
+  words = new Int32Array(256);
   count = 0;
+  /** Words (pre-tokenizer splits and added tokens) started so far in this run. */
+  private wordCount = 0;
+  /** Word of the pieces being emitted. */
+  private word = 0;
+  /** `run` stops before a word once this many pieces exist (see `run`). */
+  private limit = Infinity;
 
   /** The normalized text of the current segment, one entry per UTF-16 unit. */
   private units = new Uint16Array(1024);
@@ -72,17 +80,25 @@ export class PieceEncoder {
 
   constructor(private readonly cfg: EncoderConfig) {}
 
-  run(text: string): void {
+  /**
+   * Pieces of `text`. With a finite `limit`, no word is started once `limit` pieces exist (the word that crosses it is
+   * finished): what Rust `tokenizers` 0.23 does under right truncation, whose overflow then covers only that much.
+   */
+  run(text: string, limit = Infinity): void {
     this.count = 0;
+    this.wordCount = 0;
+    this.limit = limit;
     let pos = 0;
     if (!this.cfg.rawAdded.isEmpty) {
       for (const m of this.cfg.rawAdded.find(text)) {
         if (m.start > pos) this.segment(text, pos, m.start);
+        if (this.count >= this.limit) return;
+        this.word = this.wordCount++;
         this.emit(m.id, m.start, m.end);
         pos = m.end;
       }
     }
-    if (pos < text.length) this.segment(text, pos, text.length);
+    if (pos < text.length && this.count < this.limit) this.segment(text, pos, text.length);
   }
 
   /** The normalized form of `text` (used to prepare normalized added tokens). */
@@ -107,6 +123,8 @@ export class PieceEncoder {
     let pos = 0;
     for (const m of added.find(this.unitsToString(n))) {
       if (m.start > pos) this.preTokenize(pos, m.start);
+      if (this.count >= this.limit) return;
+      this.word = this.wordCount++;
       this.emit(m.id, this.srcStart[m.start], this.srcEnd[m.end - 1]);
       pos = m.end;
     }
@@ -251,16 +269,25 @@ export class PieceEncoder {
         continue;
       }
       if (wordStart >= 0) {
+        if (!this.startWord()) return;
         this.wordPiece(wordStart, k);
         wordStart = -1;
       }
       if (c === C_PUNCT) {
         const end = k + 1 < to && cls[k + 1] === C_PUNCT_CONT ? k + 2 : k + 1;
+        if (!this.startWord()) return;
         this.wordPiece(k, end);
         k = end - 1;
       }
     }
-    if (wordStart >= 0) this.wordPiece(wordStart, to);
+    if (wordStart >= 0 && this.startWord()) this.wordPiece(wordStart, to);
+  }
+
+  /** Numbers the next word; false once the piece limit is reached (no more words then). */
+  private startWord(): boolean {
+    if (this.count >= this.limit) return false;
+    this.word = this.wordCount++;
+    return true;
   }
 
   /** Greedy longest-match-first WordPiece over normalized units [from, to). */
@@ -370,10 +397,14 @@ export class PieceEncoder {
       const e = new Int32Array(size);
       e.set(this.ends);
       this.ends = e;
+      const w = new Int32Array(size);
+      w.set(this.words);
+      this.words = w;
     }
     this.ids[n] = id;
     this.starts[n] = start;
     this.ends[n] = end;
+    this.words[n] = this.word;
     this.count = n + 1;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * BERT WordPiece tokenizer that reproduces Hugging Face's fast (Rust) tokenizer for bert-base-uncased: same ids,
- * and offsets into the original string in UTF-16 units.
+ * BERT WordPiece tokenizer that reproduces Hugging Face's fast (Rust) tokenizer: same ids, tokens, word ids and
+ * sequence ids, and offsets into the original strings in UTF-16 units (`codePointOffsets` gives Python's).
  */
 import { InputError, TokenizerError } from "../errors.js";
 import { type AddedToken, AddedTokenMatcher } from "./added.js";
@@ -8,25 +8,59 @@ import { decodeWordPiece } from "./decode.js";
 import { PieceEncoder } from "./encoder.js";
 import { specFromTokenizerJson, specFromVocabText, type TokenizerSpec } from "./load.js";
 import { VocabTrie } from "./trie.js";
-import { charTableFor } from "./unicode.js";
+import { charTableFor, type NormalizerFlags } from "./unicode.js";
+import { checkStride, TRUNCATION_STRATEGIES, type TruncationStrategy, truncatedLengths, windowRanges } from "./windows.js";
+
+export type { TruncationStrategy } from "./windows.js";
+export type { NormalizerFlags } from "./unicode.js";
 
 export interface Encoding {
   ids: number[];
   tokens: string[];
-  /** [start, end) into the original string in UTF-16 units; [0, 0] for the [CLS]/[SEP] the encoder adds. */
+  /**
+   * [start, end) in UTF-16 units of the text the token came from: the first text where `sequenceIds[k]` is 0, the
+   * pair where it is 1 (as Hugging Face's fast tokenizers); [0, 0] for the special tokens the encoder adds.
+   */
   offsets: [number, number][];
   attentionMask: number[];
-  /** True if tokens were dropped by maxLength. */
+  /** True if tokens were dropped by maxLength (for `encodeWindows`: if there is more than one window). */
   truncated: boolean;
   /** Length before truncation, including special tokens. */
   numTokens: number;
+  /** Hugging Face's `sequence_ids()`: 0 for tokens of the text, 1 for the pair's, null for added special tokens. */
+  sequenceIds: (number | null)[];
+  /**
+   * Hugging Face's `word_ids()`: index of the pre-tokenized word (a run of letters/digits, one punctuation mark, one
+   * CJK ideograph, or one added token such as "[MASK]" typed in the text) within its own text; null for the special
+   * tokens the encoder adds.
+   */
+  wordIds: (number | null)[];
 }
 
 export interface EncodeOptions {
-  /** Default true: wrap the pieces in [CLS] … [SEP]. */
+  /** Default true: wrap the pieces in [CLS] … [SEP] (a pair: [CLS] text [SEP] pair [SEP]). */
   addSpecialTokens?: boolean;
   /** Default `tokenizer.modelMaxLength`; Infinity disables truncation. Counts the special tokens. */
   maxLength?: number;
+  /**
+   * A second text (Hugging Face's `text_pair`): question answering passes the question first, the context here. An
+   * empty string is no pair, as in transformers (`tokenizer(text, "")` encodes `text` alone).
+   */
+  pair?: string;
+  /** Which text loses tokens when a pair is too long; default "longest_first", as Hugging Face's `truncation=True`. */
+  truncation?: TruncationStrategy;
+}
+
+export interface WindowOptions extends EncodeOptions {
+  /** Tokens that consecutive windows share (Hugging Face's `stride`); default 0. */
+  stride?: number;
+  /**
+   * Reproduce Rust `tokenizers` 0.23 (what transformers 5.17's fast tokenizers run on), which under truncation
+   * stops tokenizing each text at the word that reaches `maxLength` tokens: the windows then cover only about the
+   * first `maxLength` tokens of a long text instead of all of it (huggingface/tokenizers#2091; 0.22 covers it all).
+   * Default false: every window, as `tokenizers` 0.22 and its documentation give.
+   */
+  stopAtMaxLength?: boolean;
 }
 
 export interface BatchEncoding {
@@ -43,7 +77,25 @@ export interface TokenizerOptions {
   modelMaxLength?: number;
 }
 
+/** The special tokens by role, as `tokenizer_config.json` names them. */
+export interface SpecialTokens {
+  cls: string;
+  sep: string;
+  pad: string;
+  unk: string;
+  /** Absent from vocabularies without a mask token. */
+  mask: string | undefined;
+}
+
 const DEFAULT_MODEL_MAX_LENGTH = 512;
+
+/** One text's pieces, copied out of the encoder. */
+interface Pieces {
+  ids: number[];
+  starts: number[];
+  ends: number[];
+  words: number[];
+}
 
 export class WordPieceTokenizer {
   readonly vocabSize: number;
@@ -52,6 +104,10 @@ export class WordPieceTokenizer {
   readonly padId: number;
   readonly unkId: number;
   readonly maskId: number | undefined;
+  /** The special tokens by role (their ids: `clsId`, `sepId`, …). */
+  readonly specialTokens: Readonly<SpecialTokens>;
+  /** What the normalizer does: lowercase, strip accents, isolate CJK ideographs, clean control characters. */
+  readonly normalizer: Readonly<NormalizerFlags>;
   /** Default maxLength of `encode`, including special tokens. */
   modelMaxLength: number;
 
@@ -60,6 +116,7 @@ export class WordPieceTokenizer {
   private readonly specialIds: Set<number>;
   private readonly encoder: PieceEncoder;
   private readonly decoder: TokenizerSpec["decoder"];
+  private readonly cleanUpSpaces: boolean;
 
   static fromVocab(vocabText: string, options?: TokenizerOptions): WordPieceTokenizer {
     const source = options?.source ?? "vocab.txt";
@@ -72,6 +129,11 @@ export class WordPieceTokenizer {
       throw new TokenizerError(source, `expected JSON text or an object, got ${json === null ? "null" : typeof json}`);
     }
     return new WordPieceTokenizer(specFromTokenizerJson(json, source), options);
+  }
+
+  /** @internal Built by `loadTokenizer` from a spec it has already adjusted to tokenizer_config.json. */
+  static fromSpec(spec: TokenizerSpec, options?: TokenizerOptions): WordPieceTokenizer {
+    return new WordPieceTokenizer(spec, options);
   }
 
   private constructor(spec: TokenizerSpec, options: TokenizerOptions | undefined) {
@@ -97,17 +159,28 @@ export class WordPieceTokenizer {
     this.unkId = idOf(spec.unkToken, "unk token");
     this.clsId = spec.clsToken.id ?? idOf(spec.clsToken.token, "classifier token");
     this.sepId = spec.sepToken.id ?? idOf(spec.sepToken.token, "separator token");
+    const padToken = spec.padToken ?? "[PAD]";
     // Padded positions are masked out, so a vocabulary without [PAD] still works with id 0.
-    this.padId = spec.padId ?? this.tokenIds.get("[PAD]") ?? 0;
-    this.maskId = this.tokenIds.get("[MASK]");
+    this.padId = spec.padId ?? this.tokenIds.get(padToken) ?? 0;
+    const maskToken = spec.maskToken ?? "[MASK]";
+    this.maskId = this.tokenIds.get(maskToken);
     for (const [what, id] of [["classifier", this.clsId], ["separator", this.sepId], ["padding", this.padId]] as const) {
       if (this.idToTokenTable[id] === undefined) {
         throw new TokenizerError(source, `the ${what} token id ${id} is not in the vocabulary`, `an id below ${this.vocabSize}`);
       }
     }
+    this.specialTokens = Object.freeze({
+      cls: this.idToTokenTable[this.clsId]!,
+      sep: this.idToTokenTable[this.sepId]!,
+      pad: this.idToTokenTable[this.padId]!,
+      unk: spec.unkToken,
+      mask: this.maskId === undefined ? undefined : maskToken,
+    });
+    this.normalizer = Object.freeze({ ...spec.flags });
     this.decoder = spec.decoder;
+    this.cleanUpSpaces = spec.cleanUpSpaces ?? true;
     this.modelMaxLength = checkMaxLength(
-      options?.modelMaxLength ?? spec.truncationMaxLength ?? DEFAULT_MODEL_MAX_LENGTH,
+      options?.modelMaxLength ?? spec.modelMaxLength ?? spec.truncationMaxLength ?? DEFAULT_MODEL_MAX_LENGTH,
       "modelMaxLength",
       0,
     );
@@ -129,46 +202,64 @@ export class WordPieceTokenizer {
     }
   }
 
+  /**
+   * One text, or a pair with `pair`, as Hugging Face's `tokenizer(text, text_pair, truncation=…, max_length=…)`:
+   * the first window only; `truncated` says whether tokens were dropped. `encodeWindows` returns them all.
+   */
   encode(text: string, options?: EncodeOptions): Encoding {
+    return this.encodeAll(text, options, false)[0];
+  }
+
+  /**
+   * Every window of a text (or of a pair's truncated text) that is too long, as Hugging Face's
+   * `return_overflowing_tokens=True` with `stride`: the first window is `encode`'s, the others overlap the one before
+   * by `stride` tokens and keep the other text of a pair whole. Offsets stay in each token's own text. A pair needs
+   * `truncation` "only_first" or "only_second" (question answering: the question first, "only_second").
+   */
+  encodeWindows(text: string, options?: WindowOptions): Encoding[] {
+    return this.encodeAll(text, options, true);
+  }
+
+  private encodeAll(text: string, options: WindowOptions | undefined, overflowing: boolean): Encoding[] {
     checkText(text, "text");
+    if (options?.pair !== undefined) checkText(options.pair, "pair");
+    // An empty pair is no pair, as in transformers' tokenizer(text, text_pair) (`if text_pair`).
+    const pair = options?.pair === "" ? undefined : options?.pair;
     const addSpecial = options?.addSpecialTokens ?? true;
     if (typeof addSpecial !== "boolean") throw new InputError("addSpecialTokens", `is ${String(addSpecial)}`, "a boolean");
-    const specials = addSpecial ? 2 : 0;
+    const strategy = options?.truncation ?? "longest_first";
+    if (!TRUNCATION_STRATEGIES.includes(strategy)) {
+      throw new InputError("truncation", `is ${JSON.stringify(strategy)}`, TRUNCATION_STRATEGIES.map((t) => `"${t}"`).join(", "));
+    }
+    const specials = addSpecial ? (pair === undefined ? 2 : 3) : 0;
     const maxLength = checkMaxLength(options?.maxLength ?? this.modelMaxLength, "maxLength", specials);
+    const early = options?.stopAtMaxLength ?? false;
+    if (typeof early !== "boolean") throw new InputError("stopAtMaxLength", `is ${String(early)}`, "a boolean");
+    const limit = overflowing && early ? maxLength : Infinity;
 
-    const enc = this.encoder;
-    enc.run(text);
-    const pieces = enc.count;
-    const kept = Math.min(pieces, maxLength - specials);
-    const table = this.idToTokenTable;
-    // Built with push so that V8 keeps the arrays packed.
-    const ids: number[] = [];
-    const tokens: string[] = [];
-    const offsets: [number, number][] = [];
-    const attentionMask: number[] = [];
-    if (addSpecial) {
-      ids.push(this.clsId);
-      tokens.push(table[this.clsId]!);
-      offsets.push([0, 0]);
-      attentionMask.push(1);
+    const a = this.pieces(text, limit);
+    const b = pair === undefined ? undefined : this.pieces(pair, limit);
+    const lenA = a.ids.length;
+    const lenB = b?.ids.length;
+    const numTokens = lenA + (lenB ?? 0) + specials;
+    const [keepA, keepB] = truncatedLengths(lenA, lenB, maxLength - specials, strategy);
+    if (!overflowing || (keepA === lenA && keepB === lenB)) {
+      const truncated = keepA < lenA || keepB !== lenB;
+      return [this.assemble(a, [0, keepA], b, b === undefined ? undefined : [0, keepB!], addSpecial, truncated, numTokens)];
     }
-    const encIds = enc.ids;
-    const starts = enc.starts;
-    const ends = enc.ends;
-    for (let k = 0; k < kept; k++) {
-      const id = encIds[k];
-      ids.push(id);
-      tokens.push(table[id]!);
-      offsets.push([starts[k], ends[k]]);
-      attentionMask.push(1);
+    if (b !== undefined && strategy === "longest_first") {
+      throw new InputError("truncation", "is \"longest_first\", which cuts both texts of a pair", '"only_first" or "only_second" for the windows of a pair');
     }
-    if (addSpecial) {
-      ids.push(this.sepId);
-      tokens.push(table[this.sepId]!);
-      offsets.push([0, 0]);
-      attentionMask.push(1);
-    }
-    return { ids, tokens, offsets, attentionMask, truncated: kept < pieces, numTokens: pieces + specials };
+    // Exactly one sequence is cut into windows; the other (of a pair) is repeated whole in each.
+    const cutB = b !== undefined && strategy === "only_second";
+    const size = cutB ? keepB! : keepA;
+    const stride = checkStride(options?.stride ?? 0, size);
+    const ranges = windowRanges(cutB ? lenB! : lenA, size, stride);
+    return ranges.map((r) =>
+      cutB
+        ? this.assemble(a, [0, lenA], b, r, addSpecial, true, numTokens)
+        : this.assemble(a, r, b, b === undefined ? undefined : [0, lenB!], addSpecial, true, numTokens),
+    );
   }
 
   encodeBatch(texts: string[], options?: EncodeOptions & { padTo?: number }): BatchEncoding {
@@ -197,18 +288,20 @@ export class WordPieceTokenizer {
   /** WordPiece pieces without specials or truncation, for long-text windowing. */
   tokenizeToIds(text: string): { ids: number[]; offsets: [number, number][] } {
     checkText(text, "text");
-    const enc = this.encoder;
-    enc.run(text);
-    const ids: number[] = [];
-    const offsets: [number, number][] = [];
-    for (let k = 0; k < enc.count; k++) {
-      ids.push(enc.ids[k]);
-      offsets.push([enc.starts[k], enc.ends[k]]);
-    }
-    return { ids, offsets };
+    const p = this.pieces(text, Infinity);
+    return { ids: p.ids, offsets: p.starts.map((s, k): [number, number] => [s, p.ends[k]]) };
   }
 
+  /**
+   * Hugging Face's `decode`: the WordPiece decoder ("##" pieces glued to the one before), then the cleanup of
+   * spaces before punctuation and contractions unless tokenizer_config.json turns `clean_up_tokenization_spaces` off.
+   */
   decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
+    return decodeWordPiece(this.convertIdsToTokens(ids, options), this.decoder, this.cleanUpSpaces);
+  }
+
+  /** Hugging Face's `convert_ids_to_tokens`; throws an InputError naming the first id outside the vocabulary. */
+  convertIdsToTokens(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string[] {
     if (ids === null || typeof ids !== "object" || typeof ids.length !== "number") {
       throw new InputError("ids", `is ${ids === null ? "null" : typeof ids}`, "an array of token ids");
     }
@@ -223,6 +316,16 @@ export class WordPieceTokenizer {
       if (skip && this.specialIds.has(id)) continue;
       tokens.push(token);
     }
+    return tokens;
+  }
+
+  /** True for the ids of special tokens ([CLS], [SEP], [PAD], [MASK], [UNK] and added special tokens). */
+  isSpecialId(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** Tokens → text with the tokenizer's decoder (HF's convert_tokens_to_string): pieces joined, cleanup applied. */
+  decodeTokens(tokens: readonly string[]): string {
     return decodeWordPiece(tokens, this.decoder);
   }
 
@@ -233,6 +336,94 @@ export class WordPieceTokenizer {
   tokenToId(token: string): number | undefined {
     return this.tokenIds.get(token);
   }
+
+  private pieces(text: string, limit: number): Pieces {
+    const enc = this.encoder;
+    enc.run(text, limit);
+    const n = enc.count;
+    // Built with push so that V8 keeps the arrays packed.
+    const ids: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const words: number[] = [];
+    for (let k = 0; k < n; k++) {
+      ids.push(enc.ids[k]);
+      starts.push(enc.starts[k]);
+      ends.push(enc.ends[k]);
+      words.push(enc.words[k]);
+    }
+    return { ids, starts, ends, words };
+  }
+
+  /** [CLS] a[ra] [SEP] (b[rb] [SEP]), or the bare pieces without special tokens. */
+  private assemble(
+    a: Pieces,
+    ra: [number, number],
+    b: Pieces | undefined,
+    rb: [number, number] | undefined,
+    addSpecial: boolean,
+    truncated: boolean,
+    numTokens: number,
+  ): Encoding {
+    const table = this.idToTokenTable;
+    const e: Encoding = { ids: [], tokens: [], offsets: [], attentionMask: [], truncated, numTokens, sequenceIds: [], wordIds: [] };
+    const special = (id: number) => {
+      e.ids.push(id);
+      e.tokens.push(table[id]!);
+      e.offsets.push([0, 0]);
+      e.attentionMask.push(1);
+      e.sequenceIds.push(null);
+      e.wordIds.push(null);
+    };
+    const part = (p: Pieces, [from, to]: [number, number], seq: number) => {
+      for (let k = from; k < to; k++) {
+        const id = p.ids[k];
+        e.ids.push(id);
+        e.tokens.push(table[id]!);
+        e.offsets.push([p.starts[k], p.ends[k]]);
+        e.attentionMask.push(1);
+        e.sequenceIds.push(seq);
+        e.wordIds.push(p.words[k]);
+      }
+    };
+    if (addSpecial) special(this.clsId);
+    part(a, ra, 0);
+    if (addSpecial) special(this.sepId);
+    if (b !== undefined && rb !== undefined) {
+      part(b, rb, 1);
+      if (addSpecial) special(this.sepId);
+    }
+    return e;
+  }
+}
+
+/**
+ * The offsets of `encoding` in code points instead of UTF-16 units, i.e. the character positions Python (and so
+ * Hugging Face's pipelines, `start`/`end`) reports. `pair` is the second text when the encoding is of a pair.
+ */
+export function codePointOffsets(encoding: Encoding, text: string, pair?: string): [number, number][] {
+  const maps = [codePointMap(text), pair === undefined ? null : codePointMap(pair)];
+  return encoding.offsets.map(([s, e], k): [number, number] => {
+    const seq = encoding.sequenceIds[k];
+    const map = seq === null ? null : maps[seq];
+    if (map === null || map === undefined) return [s, e];
+    return [map[s], map[e]];
+  });
+}
+
+/** Code-point index of every UTF-16 position 0..length (a position inside a pair maps to the pair's start). */
+function codePointMap(text: string): Int32Array {
+  const map = new Int32Array(text.length + 1);
+  let cp = 0;
+  for (let i = 0; i < text.length; i++) {
+    map[i] = cp;
+    const c = text.charCodeAt(i);
+    const lowFollows = c >= 0xd800 && c < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    if (lowFollows) map[++i] = cp;
+    cp++;
+  }
+  map[text.length] = cp;
+  return map;
 }
 
 function checkText(text: unknown, where: string): void {
@@ -247,3 +438,5 @@ function checkMaxLength(value: unknown, where: string, specials: number): number
   }
   return value;
 }
+
+export { loadTokenizer, type TokenizerFiles, type LoadTokenizerOptions } from "./files.js";

@@ -21,13 +21,41 @@ export interface TokenizerSpec {
   truncationMaxLength: number | undefined;
   /** From the file's padding settings, when it has any. */
   padId: number | undefined;
+  /** Names from tokenizer_config.json / special_tokens_map.json; undefined: "[PAD]", "[MASK]". */
+  padToken?: string;
+  maskToken?: string;
+  /** tokenizer_config.json's `model_max_length`, when it gives a usable one. */
+  modelMaxLength?: number;
+  /** tokenizer_config.json's `clean_up_tokenization_spaces`; undefined: true. */
+  cleanUpSpaces?: boolean;
+  /** tokenizer.json's BertNormalizer `strip_accents` as written (null: follows lowercase); undefined: no normalizer. */
+  rawStripAccents?: boolean | null;
 }
 
-const BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+/** The special tokens of a vocab.txt tokenizer, by role. */
+export interface SpecialNames {
+  unk: string;
+  cls: string;
+  sep: string;
+  pad: string;
+  mask: string;
+}
+
+export const BERT_SPECIAL_NAMES: Readonly<SpecialNames> = { unk: "[UNK]", cls: "[CLS]", sep: "[SEP]", pad: "[PAD]", mask: "[MASK]" };
 
 const BERT_UNCASED: NormalizerFlags = { cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true };
 
-export function specFromVocabText(text: string, source: string): TokenizerSpec {
+/**
+ * A bare vocab.txt as BertTokenizerFast builds it: lowercasing BertNormalizer, the special tokens (`names`) as
+ * unnormalized special added tokens, a WordPiece decoder. `extra` adds further special tokens (tokenizer_config.json's
+ * additional special tokens) that must be in the vocabulary too.
+ */
+export function specFromVocabText(
+  text: string,
+  source: string,
+  names: Readonly<SpecialNames> = BERT_SPECIAL_NAMES,
+  extra: readonly string[] = [],
+): TokenizerSpec {
   if (typeof text !== "string") throw new TokenizerError(source, `vocab must be text, got ${typeof text}`);
   const lines = text.split("\n");
   // One final newline is the normal file ending, not an empty token.
@@ -51,34 +79,41 @@ export function specFromVocabText(text: string, source: string): TokenizerSpec {
     }
     vocab.set(token, i);
   }
-  requireToken(vocab, "[UNK]", source);
-  requireToken(vocab, "[CLS]", source);
-  requireToken(vocab, "[SEP]", source);
-  // What BertTokenizerFast does with a bare vocab.txt: the BERT specials become unnormalized special added tokens.
+  requireToken(vocab, names.unk, source);
+  requireToken(vocab, names.cls, source);
+  requireToken(vocab, names.sep, source);
+  for (const token of extra) requireToken(vocab, token, source);
+  // What BertTokenizerFast does with a bare vocab.txt: the specials become unnormalized special added tokens.
   const added: AddedToken[] = [];
-  for (const content of BERT_SPECIALS) {
+  const seen = new Set<string>();
+  for (const content of [names.pad, names.unk, names.cls, names.sep, names.mask, ...extra]) {
     const id = vocab.get(content);
-    if (id === undefined) continue;
+    if (id === undefined || seen.has(content)) continue;
+    seen.add(content);
     added.push({ content, id, singleWord: false, lstrip: false, rstrip: false, normalized: false, special: true });
   }
   return {
     source,
     vocab,
     added,
-    unkToken: "[UNK]",
+    unkToken: names.unk,
     continuingPrefix: "##",
     maxInputCharsPerWord: 100,
     flags: BERT_UNCASED,
-    clsToken: { token: "[CLS]", id: vocab.get("[CLS]") },
-    sepToken: { token: "[SEP]", id: vocab.get("[SEP]") },
+    clsToken: { token: names.cls, id: vocab.get(names.cls) },
+    sepToken: { token: names.sep, id: vocab.get(names.sep) },
     decoder: { prefix: "##", cleanup: true },
     truncationMaxLength: undefined,
     padId: undefined,
+    padToken: names.pad,
+    maskToken: names.mask,
   };
 }
 
 function requireToken(vocab: Map<string, number>, token: string, source: string): void {
-  if (!vocab.has(token)) throw new TokenizerError(source, `the vocabulary has no ${token} token`, `a line ${token}`);
+  // Plain ASCII names ([UNK]) read best bare; anything else (from a config file) is quoted and bounded.
+  const name = /^[\x21-\x7e]{1,40}$/.test(token) ? token : show(token);
+  if (!vocab.has(token)) throw new TokenizerError(source, `the vocabulary has no ${name} token`, `a line ${name}`);
 }
 
 type Json = Record<string, unknown>;
@@ -168,7 +203,9 @@ export function specFromTokenizerJson(input: string | object, source: string): T
     throw new TokenizerError(source, `the vocabulary has no unk_token ${show(unkToken)}`, "the unk token in model.vocab");
   }
 
-  const flags = parseNormalizer(own(root, "normalizer"), source);
+  const normalizer = own(root, "normalizer");
+  const flags = parseNormalizer(normalizer, source);
+  const rawStrip = isObject(normalizer) ? own(normalizer, "strip_accents") : undefined;
   parsePreTokenizer(own(root, "pre_tokenizer"), source);
   const [cls, sep] = parsePostProcessor(own(root, "post_processor"), source);
   for (const special of [cls, sep]) {
@@ -224,6 +261,7 @@ export function specFromTokenizerJson(input: string | object, source: string): T
     decoder,
     truncationMaxLength,
     padId,
+    rawStripAccents: isObject(normalizer) ? (typeof rawStrip === "boolean" ? rawStrip : null) : undefined,
   };
 }
 

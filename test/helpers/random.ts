@@ -55,3 +55,18 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: n
   }
   return { max, at };
 }
+
+/**
+ * Largest distance in float32 units in the last place between two float32 arrays: how many representable float32
+ * values lie between a[i] and b[i] (0 = the same bits, ±0 counted as equal). For kernels that should round once.
+ */
+export function maxUlpDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  const ia = new Int32Array(a.buffer, a.byteOffset, a.length);
+  const ib = new Int32Array(b.buffer, b.byteOffset, b.length);
+  // Map the sign-magnitude bit patterns onto a monotone integer line (negative floats below positive ones).
+  const line = (i: number) => (i < 0 ? -(i & 0x7fffffff) : i);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(line(ia[i]) - line(ib[i])));
+  return max;
+}

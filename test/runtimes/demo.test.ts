@@ -80,6 +80,42 @@ describe.skipIf(bin === null)("browser demo", () => {
     await page.close();
   });
 
+  it("?model=/fixture/ (a relative URL) loads; layers and heads count from 0 as in the report; the map has a colour scale", async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(`${server.url}?model=/fixture/`);
+    await page.locator('#status[data-state="ready"]').waitFor({ timeout: 30_000 });
+    expect(await page.inputValue("#model-url")).toBe("/fixture/");
+    const cfg = (await loadTiny(new JsBackend())).config;
+    const layers = await page.$$eval("#layer option", (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]));
+    expect(layers).toEqual(Array.from({ length: cfg.nLayers }, (_, l) => [String(l), String(l)]));
+    expect(await page.inputValue("#layer")).toBe(String(cfg.nLayers - 1));
+    const heads = await page.$$eval("#head option", (os) => os.map((o) => o.textContent));
+    expect(heads).toEqual(["mean of heads", ...Array.from({ length: cfg.nHeads }, (_, h) => String(h))]);
+    await page.locator("#attn[data-tokens]").waitFor({ timeout: 15_000 });
+    const legend = page.locator("#attn-legend");
+    expect(await legend.isVisible()).toBe(true);
+    expect(await legend.locator(".lg-ticks span").allTextContents()).toEqual(["0", "0.06", "0.25", "0.56", "1"]);
+    // Each tick sits at sqrt(weight) of the bar's width.
+    const at = await legend.evaluate((l) => {
+      const bar = l.querySelector(".lg-bar")!.getBoundingClientRect();
+      return Array.from(l.querySelectorAll(".lg-ticks span")).map((t) => {
+        const r = t.getBoundingClientRect();
+        return (r.left + r.width / 2 - bar.left) / bar.width;
+      });
+    });
+    [0, 0.0625, 0.25, 0.5625, 1].forEach((w, i) => expect(Math.abs(at[i] - Math.sqrt(w))).toBeLessThan(0.02));
+    // The bar's ends are the colours the cells use for 0 and 1.
+    expect(await legend.locator(".lg-bar").evaluate((e) => getComputedStyle(e).backgroundImage)).toBe("linear-gradient(90deg, rgb(255, 255, 255), rgb(38, 62, 150))");
+    await page.locator("#attn-card").screenshot({ path: join(repoRoot, "test/artifacts/demo-attention.png") });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("loads a model folder picked with the folder input (File.stream() in the worker) on the js backend, same answer", async () => {
     const page = await browser.context.newPage();
     const errors: string[] = [];

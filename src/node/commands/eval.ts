@@ -1,4 +1,5 @@
 import { FileError, UsageError } from "../../errors.js";
+import { matchLabel } from "../../analysis/probe.js";
 import type { DistilBertClassifier } from "../../model/classifier.js";
 import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
@@ -67,9 +68,9 @@ export function labelIndex(value: unknown, model: Pick<DistilBertClassifier, "co
   if (/^[0-9]+$/.test(v) && Number(v) < labels.length) return Number(v);
   const exact = label2id.get(v);
   if (exact !== undefined) return exact;
-  const lower = v.toLowerCase();
-  const i = labels.findIndex((l) => l.toLowerCase() === lower);
-  return i >= 0 ? i : undefined;
+  // The same case rule as probe --label.
+  const name = matchLabel(labels, v);
+  return name === undefined ? undefined : labels.indexOf(name);
 }
 
 const num = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));

@@ -7,7 +7,9 @@ import { GradientEngine } from "../../grad/engine.js";
 import { activationTable } from "../../model/activations.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { renderStudyReport } from "../../report/study-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { parseConfig } from "../../model/config.js";
+import { loadCliModel, resolveModelDir, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { findModelFiles, readFileChecked } from "../model-dir.js";
 import { writeNpy } from "../npy.js";
 
 export const inspectCommand: Command = {
@@ -15,6 +17,9 @@ export const inspectCommand: Command = {
   summary: "run one input: logits, hidden states, attentions, captured activations (.npy), an HTML report",
   usage: [
     "distilbert-ts inspect [--model DIR] [--json] [--capture PATTERN ...] [--out DIR] [--head-mask MASK] [--html FILE] (--ids 101,7592,102 | TEXT)",
+    "       distilbert-ts inspect [--model DIR] --list [--json]",
+    "  TEXT is one text (quote it: \"the film was fine\"); several TEXT arguments are refused, not joined",
+    "  --list            every activation --capture can name: name, shape, Hugging Face module",
     "  --json            print everything as one JSON object: hidden_states [n_layers+1][T][dim] (embeddings output",
     "                    first), attentions [n_layers][n_heads][T][T], and \"captured\": {name: nested arrays}",
     "  --capture PATTERN activations to capture, by name or pattern (repeat it, or separate with commas):",
@@ -36,12 +41,21 @@ export const inspectCommand: Command = {
     out: { type: "string" },
     "head-mask": { type: "string" },
     html: { type: "string" },
+    list: { type: "boolean" },
     gradients: { type: "string", multiple: true },
     target: { type: "string" },
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
     const idsArg = stringOpt(values, "ids");
+    if (values.list === true) {
+      const stray = ["ids", "capture", "out", "head-mask", "html"].find((o) => values[o] !== undefined);
+      if (stray !== undefined || texts.length > 0) throw new UsageError("--list", `does not run an input, so ${stray !== undefined ? `--${stray}` : "TEXT"} does not apply`, "--list alone (with --model DIR, --json)");
+      return listActivations(values, io);
+    }
+    // One rule across commands: each argument is a separate text. inspect looks at one input, so it refuses several
+    // rather than joining them (classify and tokenize take each as its own text).
+    if (texts.length > 1) throw new UsageError("inspect", `takes one TEXT, got ${texts.length} arguments`, `one quoted text ("the film was fine"), or classify/tokenize for several texts`);
     if ((idsArg === undefined) === (texts.length === 0)) {
       throw new UsageError("inspect", idsArg === undefined ? "nothing to inspect" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
@@ -59,7 +73,7 @@ export const inspectCommand: Command = {
     const headMask = maskText === undefined ? undefined : parseHeadMaskText(maskText, config.nLayers, config.nHeads);
     let ids: number[];
     let tokens: string[];
-    const text = texts.join(" ");
+    const text = texts[0] ?? "";
     if (idsArg !== undefined) {
       ids = idsArg.split(",").map((s, i) => {
         const v = Number(s.trim());
@@ -125,6 +139,25 @@ export const inspectCommand: Command = {
     return 0;
   },
 };
+
+/** inspect --list: the activation table of the model's config (the weights are not needed, nor loaded). */
+async function listActivations(values: Values, io: CliIO): Promise<number> {
+  const files = await findModelFiles(await resolveModelDir(stringOpt(values, "model"), io));
+  const config = parseConfig(new TextDecoder().decode(await readFileChecked(files.config)), files.config);
+  const table = activationTable(config);
+  const dims: Record<string, number> = { B: 1, H: config.nHeads, dim: config.dim, hidden: config.hiddenDim, dh: config.dim / config.nHeads, labels: config.labels.length };
+  const shape = (s: readonly string[]) => s.map((d) => (d in dims ? `${d}=${dims[d]}` : d)).join(", ");
+  if (values.json === true) {
+    await writeLine(io.stdout, JSON.stringify(table.map((a) => ({ name: a.name, shape: a.shape, hf_path: a.hfPath, description: a.description }))));
+    return 0;
+  }
+  const w = Math.max(...table.map((a) => a.name.length));
+  const sw = Math.max(...table.map((a) => shape(a.shape).length)) + 2;
+  await writeLine(io.stdout, `${"name".padEnd(w)}  ${"shape".padEnd(sw)}  Hugging Face module`);
+  for (const a of table) await writeLine(io.stdout, `${a.name.padEnd(w)}  ${`[${shape(a.shape)}]`.padEnd(sw)}  ${a.hfPath}`);
+  await writeLine(io.stdout, `T is the number of tokens; patterns: "layer.*.attn.probs" (one segment), "layer.0.**" (any depth); docs/activations.md`);
+  return 0;
+}
 
 async function writeCaptured(
   dir: string,

@@ -13,7 +13,7 @@ export const probeCommand: Command = {
     "  --template T   a sentence with {} where each value goes (every {} is replaced)",
     "  --values FILE  one value per line (blank lines and # comments skipped); - reads stdin",
     `  --set NAME     a bundled list: ${Object.keys(VALUE_SETS).join(", ")} (the default; 195 countries: UN members and observer states)`,
-    "  --label NAME   the label whose probability is compared (default POSITIVE, else the last label)",
+    "  --label NAME   the label whose probability is compared (default POSITIVE, else the last label; case is ignored)",
     "  --csv, --json  machine-readable output (sorted rows and summary statistics)",
     "  --html FILE    a self-contained page with the statistics, a histogram and a sorted bar chart",
   ].join("\n"),

@@ -53,6 +53,6 @@ export class BadRecordLog {
   };
 }
 
-export function openInput(path: string, format: InputFormat, text: KeySpec, extra: readonly KeySpec[], badLog: BadRecordLog | undefined): Promise<RecordReader> {
-  return RecordReader.open({ path, format, text, extra, onBadRecord: badLog?.report });
+export function openInput(path: string, format: InputFormat, text: KeySpec, extra: readonly KeySpec[], badLog: BadRecordLog | undefined, keepSkipped = false): Promise<RecordReader> {
+  return RecordReader.open({ path, format, text, extra, onBadRecord: badLog?.report, keepSkipped });
 }

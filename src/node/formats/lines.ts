@@ -18,7 +18,29 @@ export interface RawLine {
 /** No text is this long; a longer "line" is a binary file or a file without newlines, and would exhaust memory. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
-/** Lines of `input`; a UTF-8 byte order mark at the very start is dropped. `source` names the input in errors. */
+/**
+ * Byte order marks of the encodings a text editor may save in (UTF-32 first: its LE mark starts with UTF-16 LE's).
+ * Such a file is refused by name, rather than with "is not valid UTF-8" on a line that looks fine in the editor.
+ */
+const FOREIGN_BOMS: readonly [string, readonly number[], string][] = [
+  ["UTF-32 LE", [0xff, 0xfe, 0x00, 0x00], "UTF-32LE"],
+  ["UTF-32 BE", [0x00, 0x00, 0xfe, 0xff], "UTF-32BE"],
+  ["UTF-16 LE", [0xff, 0xfe], "UTF-16LE"],
+  ["UTF-16 BE", [0xfe, 0xff], "UTF-16BE"],
+];
+
+/** The encoding a byte order mark at the start of `head` names, unless it is UTF-8's (or there is none). */
+export function foreignBom(head: Uint8Array): { name: string; iconv: string } | undefined {
+  for (const [name, bom, iconv] of FOREIGN_BOMS) {
+    if (head.length >= bom.length && bom.every((b, i) => head[i] === b)) return { name, iconv };
+  }
+  return undefined;
+}
+
+/**
+ * Lines of `input`; a UTF-8 byte order mark at the very start is dropped, a UTF-16 or UTF-32 one is refused with the
+ * encoding named. `source` names the input in errors.
+ */
 export async function* splitLines(input: AsyncIterable<Uint8Array | string>, source: string): AsyncGenerator<RawLine> {
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -40,6 +62,11 @@ export async function* splitLines(input: AsyncIterable<Uint8Array | string>, sou
       if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
         start = 3;
         offset += 3;
+      }
+      const bom = foreignBom(chunk);
+      if (bom !== undefined) {
+        const file = source === "stdin" ? "FILE" : source;
+        throw new FileError(source, `is ${bom.name} text (it starts with a ${bom.name} byte order mark), not UTF-8`, `UTF-8 text; convert it with: iconv -f ${bom.iconv} -t UTF-8 ${file} > converted.txt`);
       }
     }
     for (;;) {

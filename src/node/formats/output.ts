@@ -159,6 +159,11 @@ export class RecordFormatter {
     return s + formatRecord([...this.inputColumns.map((c) => cell(row[c])), ...results.map(cell)], this.delimiter) + "\n";
   }
 
+  /** The file already has its header (a resumed run): do not write it again. */
+  markHeaderWritten(): void {
+    this.headerDone = true;
+  }
+
   /** A CSV/TSV file with no records still gets its header. */
   finish(): string {
     if (this.format === "jsonl" || this.headerDone) return "";

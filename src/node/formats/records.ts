@@ -1,10 +1,12 @@
 /**
  * Input files as a stream of records, one at a time (constant memory whatever the file's size):
  *   .txt          one text a line (every line, empty ones too, so output row i is input line i)
- *   .jsonl        one JSON object a line; the text is one of its fields (blank lines are skipped)
- *   .csv / .tsv   a header row, then records; the text is one column (blank lines are skipped)
+ *   .jsonl        one JSON object a line; the text is one of its fields (a blank line is an empty text, as in .txt)
+ *   .csv / .tsv   a header row, then records; the text is one column (blank lines are not records: a quoted field
+ *                 may span lines, so output rows pair with records, not lines)
  * A record that cannot be read (not UTF-8, bad JSON, bad quoting, wrong field count, missing field) is reported with
- * the line it starts on; it stops the run unless the caller skips bad records.
+ * the line it starts on; it stops the run unless the caller skips bad records. With `keepSkipped`, a skipped record
+ * still yields a placeholder (its `skipped` says why) so that the caller's output stays aligned with the input.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -33,6 +35,8 @@ export interface InputRecord {
   row: Record<string, unknown>;
   /** The text to classify. */
   text: string;
+  /** Set on a bad record kept as a placeholder (keepSkipped): why it was skipped, e.g. "line 7: is not valid UTF-8". */
+  skipped?: string;
 }
 
 export interface BadRecord {
@@ -57,6 +61,8 @@ export interface RecordReaderOptions {
   extra?: readonly KeySpec[];
   /** When given, bad records are reported here and skipped; otherwise the first one throws a FileError. */
   onBadRecord?: (bad: BadRecord) => void;
+  /** Yield a placeholder for each skipped record (classify keeps output rows aligned with input records). */
+  keepSkipped?: boolean;
 }
 
 const SKIP_HINT = "--skip-bad-lines to skip such records";
@@ -108,9 +114,16 @@ export class RecordReader {
     return undefined;
   }
 
-  private bad(lineNo: number, problem: string): void {
+  /** Reports a bad record (or throws, when bad records are not skipped); the placeholder to yield, if one is kept. */
+  private bad(lineNo: number, problem: string): InputRecord | undefined {
     if (this.options.onBadRecord === undefined) throw new FileError(`${this.options.path}:${lineNo}`, problem, `a well-formed record (or ${SKIP_HINT})`);
     this.options.onBadRecord({ lineNo, problem });
+    if (this.options.keepSkipped !== true) return undefined;
+    return { lineNo, row: Object.create(null) as Record<string, unknown>, text: "", skipped: `line ${lineNo}: ${problem}` };
+  }
+
+  private *keep(r: InputRecord | undefined): Generator<InputRecord> {
+    if (r !== undefined) yield r;
   }
 
   async *records(): AsyncGenerator<InputRecord> {
@@ -127,7 +140,7 @@ export class RecordReader {
       this.bytesRead = l.offset;
       const text = decodeLine(l.bytes);
       if (text === undefined) {
-        this.bad(l.lineNo, "is not valid UTF-8");
+        yield* this.keep(this.bad(l.lineNo, "is not valid UTF-8"));
         continue;
       }
       const row: Record<string, unknown> = Object.create(null);
@@ -142,19 +155,23 @@ export class RecordReader {
       this.bytesRead = l.offset;
       const line = decodeLine(l.bytes);
       if (line === undefined) {
-        this.bad(l.lineNo, "is not valid UTF-8");
+        yield* this.keep(this.bad(l.lineNo, "is not valid UTF-8"));
         continue;
       }
-      if (line.trim() === "") continue;
+      if (line.trim() === "") {
+        // A blank line is an empty text (as in .txt): classify marks it, so output lines pair with input lines.
+        if (this.options.keepSkipped === true) yield { lineNo: l.lineNo, row: Object.create(null) as Record<string, unknown>, text: "" };
+        continue;
+      }
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch (e) {
-        this.bad(l.lineNo, `is not valid JSON (${(e as Error).message})`);
+        yield* this.keep(this.bad(l.lineNo, `is not valid JSON (${(e as Error).message})`));
         continue;
       }
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        this.bad(l.lineNo, `is ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}, not a JSON object`);
+        yield* this.keep(this.bad(l.lineNo, `is ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}, not a JSON object`));
         continue;
       }
       const row: Record<string, unknown> = Object.create(null);
@@ -166,12 +183,14 @@ export class RecordReader {
       const textName = this.keyName(textKey);
       const text = row[textName];
       if (typeof text !== "string") {
-        this.bad(l.lineNo, text === undefined ? `has no field ${JSON.stringify(textName)} (fields: ${Object.keys(row).join(", ")}); choose one with ${textKey.option}` : `field ${JSON.stringify(textName)} is ${text === null ? "null" : typeof text}, not a string`);
+        const b = this.bad(l.lineNo, text === undefined ? `has no field ${JSON.stringify(textName)} (fields: ${Object.keys(row).join(", ")}); choose one with ${textKey.option}` : `field ${JSON.stringify(textName)} is ${text === null ? "null" : typeof text}, not a string`);
+        // The placeholder keeps the record's fields: only its text was unusable.
+        if (b !== undefined) yield { ...b, row };
         continue;
       }
       const missing = extra.find((k) => row[this.keyName(k)] === undefined);
       if (missing !== undefined) {
-        this.bad(l.lineNo, `has no field ${JSON.stringify(this.keyName(missing))} (choose one with ${missing.option})`);
+        yield* this.keep(this.bad(l.lineNo, `has no field ${JSON.stringify(this.keyName(missing))} (choose one with ${missing.option})`));
         continue;
       }
       yield { lineNo: l.lineNo, row, text };
@@ -191,8 +210,9 @@ export class RecordReader {
       if (line === undefined) {
         if (header === undefined) throw new FileError(`${path}:${l.lineNo}`, "the header is not valid UTF-8", "a UTF-8 header row");
         // A bad line inside a multi-line record spoils that record: drop what was read of it.
-        this.bad(l.lineNo, "is not valid UTF-8");
+        const b = this.bad(l.lineNo, "is not valid UTF-8");
         parser.reset();
+        yield* this.keep(b);
         continue;
       }
       if (!parser.pending && line === "") continue;
@@ -203,7 +223,7 @@ export class RecordReader {
         if (!(e instanceof DelimitedSyntaxError)) throw e;
         parser.reset();
         if (header === undefined) throw new FileError(`${path}:${start}`, `the header row: ${e.message}`, "a CSV/TSV header row");
-        this.bad(start, e.message);
+        yield* this.keep(this.bad(start, e.message));
         continue;
       }
       if (fields === undefined) continue;
@@ -224,14 +244,14 @@ export class RecordReader {
         continue;
       }
       if (fields.length !== header.length) {
-        this.bad(start, `has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${header.length}`);
+        yield* this.keep(this.bad(start, `has ${fields.length} field${fields.length === 1 ? "" : "s"} but the header has ${header.length}`));
         continue;
       }
       const row: Record<string, unknown> = Object.create(null);
       header.forEach((h, i) => (row[h] = fields![i]));
       yield { lineNo: start, row, text: fields[textIndex] };
     }
-    if (parser.pending) this.bad(start, "a quoted field is never closed");
+    if (parser.pending) yield* this.keep(this.bad(start, "a quoted field is never closed"));
     if (header === undefined) throw new FileError(path, "is empty", `a ${delimiter === "," ? "CSV" : "TSV"} file with a header row`);
   }
 }

@@ -202,7 +202,16 @@ export class WasmBackend implements Backend {
     const ex = instance.exports as unknown as KernelExports;
     // Bytes [0, 64) stay unused so that address 0 can mean "no bias"; the pool's control block follows.
     const ctrl = 64;
-    const pool = factory !== null ? await GemmPool.start(threads, factory, module, memory, ctrl, options.spinMicroseconds) : null;
+    let pool: GemmPool | null = null;
+    if (factory !== null) {
+      try {
+        pool = await GemmPool.start(threads, factory, module, memory, ctrl, options.spinMicroseconds);
+      } catch (e) {
+        // Said, not swallowed: loadModel's "auto" would otherwise fall back to js on one thread without a word.
+        const why = e instanceof Error ? e.message : String((e as { message?: unknown } | null)?.message ?? e);
+        throw new InputError("WasmBackend: threads", `${threads} threads were asked for but a pool worker could not start (${why})`, "threads: 1, or a workerFactory that can start workers in this host");
+      }
+    }
     return new WasmBackend(memory, ex, pool, description, ctrl + CTRL_BYTES);
   }
 

@@ -16,6 +16,8 @@ export interface PoolWorker {
   postMessage(message: unknown): void;
   onMessage(listener: (data: unknown) => void): void;
   onError(listener: (error: unknown) => void): void;
+  /** Optional: let the host exit while this worker idles (Node's worker.unref()); called once the pool is ready. */
+  unref?(): void;
   terminate(): unknown;
 }
 
@@ -39,7 +41,10 @@ export const CTRL_WORDS = 32;
 export const CTRL_BYTES = CTRL_WORDS * 4;
 /** Job sequence number: bumped to start a job (or to stop the workers). */
 const SEQ = 0;
-/** (job id << 16) | first unclaimed panel: participants claim chunks of panels with a compare-exchange here. */
+/**
+ * (job id << 16) | first unclaimed panel: participants claim chunks of panels with a compare-exchange here. Between
+ * jobs it is closed ((next job's id << 16) | CLOSED) while the next job's parameters are written.
+ */
 const NEXT = 1;
 /** Panels finished in the current job. */
 const DONE = 2;
@@ -76,11 +81,14 @@ const MR_ = 28;
 /** Word index of the f64 eps (words 30–31: 8-byte aligned, as the control block is 64-aligned). */
 const EPS = 30;
 
+const CLOSED = 0xffff;
+
 const OP_GEMM = 1;
 const OP_EXIT = 2;
 const OP_ATTENTION = 3;
 const OP_PACK_A = 4;
 const OP_LAYER_NORM = 5;
+const OP_NAMES: Record<number, string> = { [OP_GEMM]: "gemm", [OP_ATTENTION]: "attention", [OP_PACK_A]: "packA", [OP_LAYER_NORM]: "layerNorm" };
 
 /**
  * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
@@ -112,35 +120,41 @@ const jobId = (seq: number) => seq & 0x7fff;
 /**
  * Claim and compute chunks of job `seq` until none is left: the caller and every worker run this. Work is
  * claimed dynamically rather than split in fixed shares, so a worker the OS has not scheduled yet (a busy machine)
- * delays the job by at most the chunk it holds, never by its whole share. A claim only succeeds while the job is
- * live, so a late worker cannot act on the next job's half-written parameters.
+ * delays the job by at most the chunk it holds, never by its whole share.
+ *
+ * A worker may get here late, when the job it woke for is long done and the caller is writing the next one's
+ * parameters. So nothing but the claim word, PANELS and CHUNK (all read atomically) is read before a claim succeeds;
+ * a claim only succeeds on an open claim word of this job, unchanged since it was read, and the caller closes that
+ * word before it writes the next job's parameters (GemmPool.begin). Once a chunk is claimed the parameters are this
+ * job's and stay so: the caller writes no new ones until every claimed chunk is counted in DONE.
  */
 function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, ctrlD: Float64Array, seq: number, participant: number): void {
   const id = jobId(seq);
-  const P = ctrl[PANELS];
-  const chunk = ctrl[CHUNK];
-  const op = ctrl[OP];
-  const ap = ctrl[A_P], bp = ctrl[B_P], c = ctrl[C_P], ldc = ctrl[LDC], M = ctrl[M_], K = ctrl[K_];
-  const bias = ctrl[BIAS], alpha = ctrlF[ALPHA], act = ctrl[ACT];
-  // An attention unit works in this participant's own scratch.
-  const work = ctrl[WORK] + participant * ctrl[WORK_STRIDE];
   for (;;) {
     const w = Atomics.load(ctrl, NEXT);
     const p0 = w & 0xffff;
-    if (w >>> 16 !== id || p0 >= P) return;
+    if (w >>> 16 !== id) return;
+    const P = Atomics.load(ctrl, PANELS);
+    if (p0 >= P) return;
+    const chunk = Atomics.load(ctrl, CHUNK);
     if (Atomics.compareExchange(ctrl, NEXT, w, w + chunk) !== w) continue;
     const p1 = Math.min(P, p0 + chunk);
+    const op = ctrl[OP];
+    const ap = ctrl[A_P], bp = ctrl[B_P], c = ctrl[C_P], ldc = ctrl[LDC], M = ctrl[M_], K = ctrl[K_];
     try {
-      if (op === OP_ATTENTION) ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work, ctrl[FIRST_ONLY]);
-      else if (op === OP_PACK_A) {
+      if (op === OP_ATTENTION) {
+        // An attention unit works in this participant's own scratch.
+        const work = ctrl[WORK] + participant * ctrl[WORK_STRIDE];
+        ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work, ctrl[FIRST_ONLY]);
+      } else if (op === OP_PACK_A) {
         // Blocks [p0, p1) of MR rows: their packed copy starts at row p0·MR of the packed layout, as the source does.
         const r0 = p0 * ctrl[MR_];
         const r1 = Math.min(M, p1 * ctrl[MR_]);
         ex.packA(ap + r0 * ldc * 4, bp + r0 * K * 4, r1 - r0, K, ldc);
-      } else if (op === OP_LAYER_NORM) ex.layerNorm(c + p0 * K * 4, ap + p0 * K * 4, bp, bias, p1 - p0, K, ctrlD[EPS / 2]);
-      else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, bias, alpha, act);
+      } else if (op === OP_LAYER_NORM) ex.layerNorm(c + p0 * K * 4, ap + p0 * K * 4, bp, ctrl[BIAS], p1 - p0, K, ctrlD[EPS / 2]);
+      else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, ctrl[BIAS], ctrlF[ALPHA], ctrl[ACT]);
     } catch {
-      Atomics.store(ctrl, FAILED, 1);
+      Atomics.store(ctrl, FAILED, op);
     }
     if (Atomics.add(ctrl, DONE, p1 - p0) + (p1 - p0) >= P) Atomics.notify(ctrl, DONE);
   }
@@ -207,6 +221,8 @@ export class GemmPool {
         w.postMessage(init);
       }
       await Promise.all(ready);
+      // Only now: while the pool starts, the workers are what keeps an awaiting host alive.
+      for (const w of workers) w.unref?.();
     } catch (e) {
       for (const w of workers) w.terminate();
       throw e;
@@ -216,14 +232,13 @@ export class GemmPool {
 
   /** gemm over panels [0, P) with the pool's help; returns when every panel is done. P ≤ MAX_POOL_PANELS. */
   gemm(ex: KernelExports, ap: number, bp: number, c: number, ldc: number, M: number, K: number, P: number, bias: number, alpha: number, act: number): void {
-    const ctrl = this.ctrl;
+    const ctrl = this.begin();
     ctrl[A_P] = ap;
     ctrl[B_P] = bp;
     ctrl[C_P] = c;
     ctrl[LDC] = ldc;
     ctrl[M_] = M;
     ctrl[K_] = K;
-    ctrl[PANELS] = P;
     ctrl[BIAS] = bias;
     this.ctrlF[ALPHA] = alpha;
     ctrl[ACT] = act;
@@ -236,7 +251,7 @@ export class GemmPool {
    * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
    */
   attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number, firstOnly: number): void {
-    const ctrl = this.ctrl;
+    const ctrl = this.begin();
     ctrl[Q_P] = q;
     ctrl[K_P] = k;
     ctrl[V_P] = v;
@@ -254,7 +269,7 @@ export class GemmPool {
 
   /** ex.packA(src, dst, M, K, lds) with the pool's help, by blocks of mr rows (the kernel's MR). */
   packA(ex: KernelExports, src: number, dst: number, M: number, K: number, lds: number, mr: number): void {
-    const ctrl = this.ctrl;
+    const ctrl = this.begin();
     ctrl[A_P] = src;
     ctrl[B_P] = dst;
     ctrl[M_] = M;
@@ -267,7 +282,7 @@ export class GemmPool {
 
   /** ex.layerNorm(out, x, gamma, beta, T, C, eps) with the pool's help, by rows. */
   layerNorm(ex: KernelExports, out: number, x: number, gamma: number, beta: number, T: number, C: number, eps: number): void {
-    const ctrl = this.ctrl;
+    const ctrl = this.begin();
     ctrl[C_P] = out;
     ctrl[A_P] = x;
     ctrl[B_P] = gamma;
@@ -278,16 +293,29 @@ export class GemmPool {
     this.run(ex, OP_LAYER_NORM, T, Math.max(1, Math.ceil(T / (4 * this.size))));
   }
 
-  /** Publish job `op`, whose parameters are written, take part in it, and wait until its P units are done. */
-  private run(ex: KernelExports, op: number, P: number, chunk: number): void {
+  /**
+   * Close the claim word before a job's parameters are written. Every job method starts here: a worker that woke
+   * late for the previous job must not claim a chunk while the parameters are half written (it did: a chunk of the
+   * next job computed with the last job's op, a trap; or a chunk counted in the next job's DONE, whose results were
+   * then read before they were written).
+   */
+  private begin(): Int32Array {
     if (this.disposed) throw new Error("GemmPool: used after dispose()");
     const ctrl = this.ctrl;
-    ctrl[OP] = op;
-    ctrl[PANELS] = P;
-    ctrl[CHUNK] = chunk;
+    Atomics.store(ctrl, NEXT, (jobId((ctrl[SEQ] + 1) | 0) << 16) | CLOSED);
+    return ctrl;
+  }
+
+  /** Publish job `op`, whose parameters are written (after begin()), take part in it, wait until its P units are done. */
+  private run(ex: KernelExports, op: number, P: number, chunk: number): void {
+    const ctrl = this.ctrl;
     const seq = (ctrl[SEQ] + 1) | 0;
+    ctrl[OP] = op;
+    Atomics.store(ctrl, PANELS, P);
+    Atomics.store(ctrl, CHUNK, chunk);
+    Atomics.store(ctrl, FAILED, 0);
     Atomics.store(ctrl, DONE, 0);
-    // The atomic stores publish the plain writes above to any worker that atomically reads the new values.
+    // Opening the claim word publishes the plain writes above to any worker that claims a chunk.
     Atomics.store(ctrl, NEXT, jobId(seq) << 16);
     Atomics.store(ctrl, SEQ, seq);
     Atomics.notify(ctrl, SEQ);
@@ -298,7 +326,8 @@ export class GemmPool {
       if (now === done) throw new Error("GemmPool: a worker did not finish its chunk within 60 s");
       done = now;
     }
-    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GemmPool: a worker's kernel trapped");
+    const failed = Atomics.load(ctrl, FAILED);
+    if (failed !== 0) throw new Error(`GemmPool: a worker's ${OP_NAMES[failed] ?? "unknown"} kernel trapped`);
   }
 
   /** Stop the workers (idempotent). */

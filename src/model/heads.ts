@@ -1,0 +1,342 @@
+/**
+ * The heads on the DistilBERT encoder, one class per Hugging Face class, each loaded by the checkpoint's own tensor
+ * names and each declaring (in `activations`) the `head.*` names it emits, next to where it emits them.
+ *
+ * A head's forward returns a plain [rows, width] Float32Array: one row per sequence (`output: "sequence"`) or one row
+ * per packed token row (`output: "token"`).
+ */
+import { InputError } from "../errors.js";
+import type { Taps } from "../layers/context.js";
+import { LayerNorm } from "../layers/layer-norm.js";
+import { Linear } from "../layers/linear.js";
+import type { WeightSource } from "../layers/weights.js";
+import type { Backend } from "../tensor/backend.js";
+import type { Architecture, DistilBertConfig } from "./config.js";
+import { DistilBertModel, type PackedBatch } from "./distilbert.js";
+import { denseActivate, l2Normalize, pool, type SentenceModule } from "./sentence.js";
+
+/** [name, symbolic shape, Hugging Face module, description] of one head activation. */
+export type HeadActivation = readonly [string, readonly string[], string, string];
+
+export interface HeadForwardOptions {
+  /**
+   * Token heads: the packed rows to compute the head for (the fill-mask pipeline needs only the [MASK] rows; the
+   * masked-LM head then projects just those onto the vocabulary). Default: every row.
+   */
+  select?: readonly number[];
+  /**
+   * Sequence classification: compute every row of the last layer instead of the [CLS] rows only (the only rows the
+   * head reads; same logits bit for bit). For measuring what the shortcut saves.
+   */
+  fullLastLayer?: boolean;
+}
+
+interface HeadBase {
+  readonly architecture: Architecture;
+  readonly distilbert: DistilBertModel;
+  readonly output: "sequence" | "token";
+  /** Columns of the output. */
+  readonly width: number;
+  /** The `head.*` activations this head emits. */
+  activations(): readonly HeadActivation[];
+  forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options?: HeadForwardOptions): Float32Array;
+}
+
+/** [B, T, ...rest] in the full layout (taps only run there: every span has the same length). */
+function fullShape(batch: PackedBatch, ...rest: (number | string)[]): number[] {
+  const B = batch.spans.length;
+  return [B, B === 0 ? 0 : batch.spans[0].len, ...rest.map(Number)];
+}
+
+/** rows [R] of x [N, w] → [R, w] (a copy). */
+function gatherRows(x: Float32Array, rows: readonly number[], w: number, N: number): Float32Array {
+  const out = new Float32Array(rows.length * w);
+  rows.forEach((r, i) => {
+    if (!Number.isInteger(r) || r < 0 || r >= N) throw new InputError("select", `row ${String(r)} is not a packed row`, `0 ≤ row < ${N}`);
+    out.set(x.subarray(r * w, (r + 1) * w), i * w);
+  });
+  return out;
+}
+
+export class DistilBertForSequenceClassification implements HeadBase {
+  readonly architecture = "DistilBertForSequenceClassification";
+  readonly output = "sequence";
+
+  constructor(
+    readonly config: DistilBertConfig,
+    readonly distilbert: DistilBertModel,
+    readonly preClassifier: Linear,
+    readonly classifier: Linear,
+  ) {}
+
+  static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForSequenceClassification {
+    return new DistilBertForSequenceClassification(
+      config,
+      DistilBertModel.load(src, "distilbert", config, backend),
+      Linear.load(src, "pre_classifier", config.dim, config.dim, backend),
+      Linear.load(src, "classifier", config.dim, config.labels.length, backend),
+    );
+  }
+
+  get width(): number {
+    return this.config.labels.length;
+  }
+
+  static readonly ACTIVATIONS: readonly HeadActivation[] = [
+      ["head.pre_classifier", ["B", "dim"], "pre_classifier", "pre_classifier(hidden[:, 0])"],
+      ["head.relu", ["B", "dim"], "ReLU in DistilBertForSequenceClassification.forward", "ReLU of the above"],
+      ["head.logits", ["B", "labels"], "classifier", "logits"],
+  ];
+
+  activations(): readonly HeadActivation[] {
+    return DistilBertForSequenceClassification.ACTIVATIONS;
+  }
+
+  /**
+   * → logits [B, labels], one row per span. Without taps the last layer computes the [CLS] rows only (keys and values
+   * still for every token): for sequences of T tokens that skips (T-1)/T of the layer's q, out and FFN work, 5.9 M of
+   * its 7.1 M multiply-adds per token, 13.9% of the model's FLOPs at DistilBERT's shape, for the same logits bit for bit.
+   */
+  forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
+    const B = batch.spans.length;
+    const { dim } = this.config;
+    const pooled = this.distilbert.run(backend, batch, taps, headMask, options.fullLastLayer ? "all" : "first");
+    const cls = options.fullLastLayer ? gatherRows(pooled, batch.spans.map((s) => s.start), dim, batch.ids.length) : pooled;
+    const pre = this.preClassifier.forward(backend, cls, B);
+    taps?.emit("head.pre_classifier", pre, [B, dim]);
+    backend.activate(pre, pre.length, "relu");
+    taps?.emit("head.relu", pre, [B, dim]);
+    const logits = this.classifier.forward(backend, pre, B);
+    taps?.emit("head.logits", logits, [B, this.width]);
+    return logits;
+  }
+}
+
+export class DistilBertForMaskedLM implements HeadBase {
+  readonly architecture = "DistilBertForMaskedLM";
+  readonly output = "token";
+
+  constructor(
+    readonly config: DistilBertConfig,
+    readonly distilbert: DistilBertModel,
+    readonly vocabTransform: Linear,
+    readonly vocabLayerNorm: LayerNorm,
+    /** vocab_projector's bias; its weight is the word embedding table (tied, as `tie_word_embeddings`), not a copy. */
+    readonly projectorBias: Float32Array,
+  ) {}
+
+  static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForMaskedLM {
+    return new DistilBertForMaskedLM(
+      config,
+      DistilBertModel.load(src, "distilbert", config, backend),
+      Linear.load(src, "vocab_transform", config.dim, config.dim, backend),
+      LayerNorm.load(src, "vocab_layer_norm", config.dim),
+      src.get("vocab_projector.bias", [config.vocabSize]),
+    );
+  }
+
+  get width(): number {
+    return this.config.vocabSize;
+  }
+
+  static readonly ACTIVATIONS: readonly HeadActivation[] = [
+      ["head.vocab_transform", ["B", "T", "dim"], "vocab_transform", "vocab_transform(hidden)"],
+      ["head.gelu", ["B", "T", "dim"], "GELU in DistilBertForMaskedLM.forward", "the activation of the above"],
+      ["head.vocab_layer_norm", ["B", "T", "dim"], "vocab_layer_norm", "vocab_layer_norm of the above"],
+      ["head.logits", ["B", "T", "vocab"], "vocab_projector", "prediction logits (the word embeddings as weight)"],
+  ];
+
+  activations(): readonly HeadActivation[] {
+    return DistilBertForMaskedLM.ACTIVATIONS;
+  }
+
+  /** → logits [rows, vocab] for the selected packed rows (all by default). */
+  forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
+    const { dim } = this.config;
+    const N = batch.ids.length;
+    const hidden = this.distilbert.run(backend, batch, taps, headMask, "all");
+    // With taps the head runs on every row (hooks see whole [B, T, ·] tensors); the selection is taken at the end.
+    const select = taps === null ? options.select : undefined;
+    const x = select === undefined ? hidden : gatherRows(hidden, select, dim, N);
+    const R = x.length / dim;
+    const h = this.vocabTransform.forward(backend, x, R);
+    taps?.emit("head.vocab_transform", h, fullShape(batch, dim));
+    backend.activate(h, h.length, this.config.activation);
+    taps?.emit("head.gelu", h, fullShape(batch, dim));
+    this.vocabLayerNorm.forward(backend, h, R);
+    taps?.emit("head.vocab_layer_norm", h, fullShape(batch, dim));
+    const V = this.config.vocabSize;
+    const logits = new Float32Array(R * V);
+    backend.matmulTransB(logits, h, this.distilbert.embeddings.wordEmbeddings, R, V, dim, 1);
+    const bias = this.projectorBias;
+    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
+    taps?.emit("head.logits", logits, fullShape(batch, V));
+    return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, V, N) : logits;
+  }
+}
+
+/** A Linear on every token row: question answering (qa_outputs, 2 columns) and token classification (classifier). */
+abstract class PerTokenLinear implements HeadBase {
+  abstract readonly architecture: Architecture;
+  readonly output = "token";
+
+  constructor(
+    readonly config: DistilBertConfig,
+    readonly distilbert: DistilBertModel,
+    readonly linear: Linear,
+  ) {}
+
+  get width(): number {
+    return this.linear.dOut;
+  }
+
+  abstract activations(): readonly HeadActivation[];
+
+  forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
+    const { dim } = this.config;
+    const N = batch.ids.length;
+    const hidden = this.distilbert.run(backend, batch, taps, headMask, "all");
+    const select = taps === null ? options.select : undefined;
+    const x = select === undefined ? hidden : gatherRows(hidden, select, dim, N);
+    const logits = this.linear.forward(backend, x, x.length / dim);
+    taps?.emit("head.logits", logits, fullShape(batch, this.width));
+    return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, this.width, N) : logits;
+  }
+}
+
+export class DistilBertForQuestionAnswering extends PerTokenLinear {
+  readonly architecture = "DistilBertForQuestionAnswering";
+
+  static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForQuestionAnswering {
+    return new DistilBertForQuestionAnswering(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "qa_outputs", config.dim, 2, backend));
+  }
+
+  static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "2"], "qa_outputs", "start (column 0) and end (column 1) logits"]];
+
+  activations(): readonly HeadActivation[] {
+    return DistilBertForQuestionAnswering.ACTIVATIONS;
+  }
+}
+
+export class DistilBertForTokenClassification extends PerTokenLinear {
+  readonly architecture = "DistilBertForTokenClassification";
+
+  static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForTokenClassification {
+    return new DistilBertForTokenClassification(config, DistilBertModel.load(src, "distilbert", config, backend), Linear.load(src, "classifier", config.dim, config.labels.length, backend));
+  }
+
+  static readonly ACTIVATIONS: readonly HeadActivation[] = [["head.logits", ["B", "T", "labels"], "classifier", "per-token logits"]];
+
+  activations(): readonly HeadActivation[] {
+    return DistilBertForTokenClassification.ACTIVATIONS;
+  }
+}
+
+/**
+ * The bare encoder (DistilBertModel). Without sentence-transformers modules its output is the last hidden state,
+ * (activations `head.{k}.pooling` / `.dense` / `.normalize`, k numbered as modules.json does, the Transformer being 0)
+ * one row per token; with them (Pooling, Dense, Normalize from modules.json) one embedding per sequence.
+ */
+export class DistilBertEncoder implements HeadBase {
+  readonly architecture = "DistilBertModel";
+
+  constructor(
+    readonly config: DistilBertConfig,
+    readonly distilbert: DistilBertModel,
+    readonly modules: readonly SentenceModule[],
+  ) {}
+
+  static load(src: WeightSource, config: DistilBertConfig, backend: Backend, modules: readonly SentenceModule[] = []): DistilBertEncoder {
+    return new DistilBertEncoder(config, DistilBertModel.load(src, "distilbert", config, backend), modules);
+  }
+
+  get output(): "sequence" | "token" {
+    return this.modules.length > 0 ? "sequence" : "token";
+  }
+
+  get width(): number {
+    let w = this.config.dim;
+    for (const m of this.modules) {
+      if (m.type === "pooling") w *= m.modes.length;
+      else if (m.type === "dense") w = m.linear.dOut;
+    }
+    return w;
+  }
+
+  activations(): HeadActivation[] {
+    let w = "dim";
+    return this.modules.map((m, i): HeadActivation => {
+      if (m.type === "pooling") return [`head.${i + 1}.pooling`, ["B", w], "sentence-transformers Pooling", `${m.modes.join(" + ")} pooling of the last hidden state`];
+      if (m.type === "dense") {
+        w = String(m.linear.dOut);
+        return [`head.${i + 1}.dense`, ["B", w], `sentence-transformers Dense (${m.path})`, `linear then ${m.activation}`];
+      }
+      return [`head.${i + 1}.normalize`, ["B", w], "sentence-transformers Normalize", "divided by its L2 norm"];
+    });
+  }
+
+  forward(backend: Backend, batch: PackedBatch, taps: Taps | null, headMask: Float32Array | null, options: HeadForwardOptions = {}): Float32Array {
+    const { dim } = this.config;
+    const hidden = this.distilbert.run(backend, batch, taps, headMask, "all");
+    if (this.modules.length === 0) return options.select === undefined ? hidden : gatherRows(hidden, options.select, dim, batch.ids.length);
+    const B = batch.spans.length;
+    let x = hidden;
+    let w = dim;
+    this.modules.forEach((m, i) => {
+      if (m.type === "pooling") {
+        x = pool(x, batch.spans, w, m.modes);
+        w *= m.modes.length;
+        taps?.emit(`head.${i + 1}.pooling`, x, [B, w]);
+      } else if (m.type === "dense") {
+        x = m.linear.forward(backend, x, B);
+        w = m.linear.dOut;
+        denseActivate(x, m.activation);
+        taps?.emit(`head.${i + 1}.dense`, x, [B, w]);
+      } else {
+        l2Normalize(x, B, w);
+        taps?.emit(`head.${i + 1}.normalize`, x, [B, w]);
+      }
+    });
+    return x;
+  }
+}
+
+export type DistilBertHead =
+  | DistilBertForSequenceClassification
+  | DistilBertForMaskedLM
+  | DistilBertForQuestionAnswering
+  | DistilBertForTokenClassification
+  | DistilBertEncoder;
+
+/** The `head.*` activations of the head `config.architecture` names (a bare encoder: none without its modules). */
+export function headActivations(config: DistilBertConfig, head?: DistilBertHead): readonly HeadActivation[] {
+  if (head !== undefined) return head.activations();
+  switch (config.architecture) {
+    case "DistilBertForSequenceClassification":
+      return DistilBertForSequenceClassification.ACTIVATIONS;
+    case "DistilBertForMaskedLM":
+      return DistilBertForMaskedLM.ACTIVATIONS;
+    case "DistilBertForQuestionAnswering":
+      return DistilBertForQuestionAnswering.ACTIVATIONS;
+    case "DistilBertForTokenClassification":
+      return DistilBertForTokenClassification.ACTIVATIONS;
+    case "DistilBertModel":
+      return [];
+  }
+}
+
+/** The head `config.architecture` names, loaded from `src`. */
+export function loadHead(src: WeightSource, config: DistilBertConfig, backend: Backend, modules: readonly SentenceModule[] = []): DistilBertHead {
+  switch (config.architecture) {
+    case "DistilBertForSequenceClassification":
+      return DistilBertForSequenceClassification.load(src, config, backend);
+    case "DistilBertForMaskedLM":
+      return DistilBertForMaskedLM.load(src, config, backend);
+    case "DistilBertForQuestionAnswering":
+      return DistilBertForQuestionAnswering.load(src, config, backend);
+    case "DistilBertForTokenClassification":
+      return DistilBertForTokenClassification.load(src, config, backend);
+    case "DistilBertModel":
+      return DistilBertEncoder.load(src, config, backend, modules);
+  }
+}

@@ -1,0 +1,108 @@
+/** `distilbert-ts serve`: the TEI-compatible HTTP server (src/server) on Node's http module. */
+import { readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { UsageError } from "../../errors.js";
+import { createHandler, type AccessLogEntry } from "../../server/handler.js";
+import { resolveModelDir, stringOpt, type CliIO, type Command, type Values } from "../cli-support.js";
+import { readManifest } from "../download.js";
+import { positiveInt } from "../formats/batch.js";
+import { loadModelFromDir } from "../model-dir.js";
+import { serveNode } from "../serve.js";
+
+function nonNegativeInt(s: string, option: string): number {
+  return s === "0" ? 0 : positiveInt(s, option);
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "serve the model over HTTP with Text Embeddings Inference's API (/predict, /tokenize, /info, /health, /metrics)",
+  usage: [
+    "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32]",
+    "                    [--max-batch-tokens 16384] [--max-concurrent-requests 512] [--max-client-batch-size 32]",
+    "                    [--payload-limit 2000000] [--max-batch-wait-ms 2] [--request-timeout-ms 30000]",
+    "                    [--header-timeout-ms 10000] [--log-format text|json]",
+    "  prints `listening on http://HOST:PORT` when ready (--port 0: any free port); SIGTERM/SIGINT: stop taking",
+    "  requests, finish those in flight, exit 0. One access-log line per request on stdout (--log-format json: JSON).",
+  ].join("\n"),
+  options: {
+    model: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    threads: { type: "string" },
+    dtype: { type: "string" },
+    "max-batch-tokens": { type: "string" },
+    "max-concurrent-requests": { type: "string" },
+    "max-client-batch-size": { type: "string" },
+    "payload-limit": { type: "string" },
+    "max-batch-wait-ms": { type: "string" },
+    "request-timeout-ms": { type: "string" },
+    "header-timeout-ms": { type: "string" },
+    "log-format": { type: "string" },
+  },
+  async run(values: Values, _positionals: string[], io: CliIO): Promise<number> {
+    const int = (name: string) => {
+      const v = stringOpt(values, name);
+      return v === undefined ? undefined : name === "max-batch-wait-ms" ? nonNegativeInt(v, `--${name}`) : positiveInt(v, `--${name}`);
+    };
+    const host = stringOpt(values, "host") ?? "127.0.0.1";
+    const portArg = stringOpt(values, "port") ?? "8080";
+    const port = nonNegativeInt(portArg, "--port");
+    if (port > 65535) throw new UsageError("--port", `is ${portArg}`, "a port from 0 to 65535");
+    const logFormat = stringOpt(values, "log-format") ?? "text";
+    if (logFormat !== "text" && logFormat !== "json") throw new UsageError("--log-format", `is ${JSON.stringify(logFormat)}`, "text or json");
+    const dtype = stringOpt(values, "dtype") ?? "float32";
+    if (dtype !== "float32" && dtype !== "f32") {
+      throw new UsageError("--dtype", `is ${JSON.stringify(dtype)}; this build computes in float32 only`, "float32 (q8 arrives with quantized weights)");
+    }
+    const limits = {
+      maxBatchTokens: int("max-batch-tokens"),
+      maxConcurrentRequests: int("max-concurrent-requests"),
+      maxClientBatchSize: int("max-client-batch-size"),
+      payloadLimit: int("payload-limit"),
+      maxBatchWaitMs: int("max-batch-wait-ms"),
+      requestTimeoutMs: int("request-timeout-ms"),
+    };
+    const headersTimeoutMs = int("header-timeout-ms");
+    const threads = int("threads") ?? 1;
+
+    const dir = await resolveModelDir(stringOpt(values, "model"), io);
+    const model = await loadModelFromDir(dir, { threads, checkWeights: values["check-weights"] === true });
+    const manifest = await readManifest(dir);
+    const write = (line: string) => io.stdout.write(line + "\n");
+    const log =
+      logFormat === "json"
+        ? (e: AccessLogEntry) => write(JSON.stringify(e))
+        : (e: AccessLogEntry) => write(`${e.time} ${e.method} ${e.path} ${e.status} ${e.duration_ms}ms${e.error_type ? ` ${e.error_type}` : ""}`);
+    const handler = createHandler(model, {
+      ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+      info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: "float32", version: packageVersion() },
+      log,
+      onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${e instanceof Error ? e.message : String(e)}\n`),
+    });
+    const served = await serveNode(handler, { host, port, headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs });
+    write(`listening on ${served.url}`);
+
+    // The first SIGTERM/SIGINT drains; the process exits once every request in flight is answered.
+    await new Promise<void>((done) => {
+      const stop = (signal: NodeJS.Signals) => {
+        process.removeListener("SIGTERM", stop);
+        process.removeListener("SIGINT", stop);
+        const msg = `${signal}: finishing ${handler.inFlight} request${handler.inFlight === 1 ? "" : "s"} in flight, then stopping`;
+        write(logFormat === "json" ? JSON.stringify({ time: new Date().toISOString(), event: "shutdown", signal, in_flight: handler.inFlight }) : msg);
+        void served.shutdown().then(done);
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+    return 0;
+  },
+};
