@@ -137,7 +137,9 @@ describe("sentence modules: every pooling mode and Dense activation against fini
     const v = Float64Array.from({ length: 4 }, () => r() - 0.5);
     const f = (h: Float64Array) => {
       const out = head.forward(ops, h, T, null, { position: null, keyMask }).outputs;
-      return out.reduce((s, x, i) => s + x * v[i], 0);
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += out[i] * v[i];
+      return s;
     };
     const { saved } = head.forward(ops, hidden, T, null, { position: null, keyMask });
     const g = head.backward(ops, saved, v, T, null);
