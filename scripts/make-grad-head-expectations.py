@@ -108,6 +108,35 @@ for i, c in enumerate(mlm_cases[:2]):
     cases.append(record(f"mlm/{i}", "mlm-uncased", ids, mask, pos, kind, token, value, x, hs,
                         {"head.vocab_transform": vt, "head.gelu": g, "head.vocab_layer_norm": ln}))
 
+# Integrated gradients of the [MASK] row's logit for the top token (32 right Riemann steps), baseline = [PAD] everywhere
+# but [CLS]/[SEP], per-token attribution = sum over dim: what `attribute --method ig` computes on a masked LM.
+c = mlm_cases[0]
+ids, pos, token = c["input_ids"], c["mask_positions"][0], c["mask_logits_argmax"][0]
+vocab = open(os.path.join(heads_dir, "mlm-uncased", "vocab.txt"), encoding="utf-8").read().split("\n")
+keep = {vocab.index("[CLS]"), vocab.index("[SEP]")}
+base_ids = [i if i in keep else vocab.index("[PAD]") for i in ids]
+
+
+def mlm_logit(x0):
+    _, hs = encode(enc, ids, [1] * len(ids), x0)
+    h = act(F.linear(hs[-1][0, pos], t["vocab_transform.weight"], t["vocab_transform.bias"]))
+    h = F.layer_norm(h, (cfg.dim,), t["vocab_layer_norm.weight"], t["vocab_layer_norm.bias"], eps=1e-12)
+    return F.linear(h, t["distilbert.embeddings.word_embeddings.weight"], t["vocab_projector.bias"])[token]
+
+
+x = enc.embeddings(torch.tensor([ids])).detach()
+xb = enc.embeddings(torch.tensor([base_ids])).detach()
+m = 32
+total = torch.zeros_like(x)
+for k in range(1, m + 1):
+    xi = (xb + (k / m) * (x - xb)).detach().requires_grad_(True)
+    mlm_logit(xi).backward()
+    total += xi.grad / m
+per_token = ((x - xb) * total).sum(-1)[0]
+fx, fb = float(mlm_logit(x.clone())), float(mlm_logit(xb.clone()))
+mlm_ig = {"input_ids": ids, "position": pos, "target": token, "steps": m, "f_input": fx, "f_baseline": fb,
+          "attributions": flat(per_token), "completeness_gap": float(per_token.sum()) - (fx - fb)}
+
 # Question answering: the start logit at one position, the end logit at another (the first window of the first case).
 cfg, enc, t, exp = load("qa-cased", "distilbert.")
 w = exp["cases"][0]["windows"][0]
@@ -168,5 +197,6 @@ json.dump({
     "command": "/usr/bin/python3 scripts/make-grad-head-expectations.py ../shared/fixtures/heads > test/fixtures/grad-heads-expected.json",
     "torch": torch.__version__,
     "cases": cases,
+    "mlm_integrated_gradients": mlm_ig,
 }, sys.stdout)
 sys.stdout.write("\n")

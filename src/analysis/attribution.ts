@@ -16,8 +16,16 @@ export type IgRule = "riemann-right" | "gauss-legendre";
 
 export interface AttributionOptions {
   method?: AttributionMethod;
-  /** Label whose logit is attributed (name or index); default the predicted label. Rollout ignores it. */
+  /**
+   * Output whose logit is attributed: a label (name or index), for a masked LM a vocabulary token (or id), for QA
+   * start or end; default the predicted one (the largest logit). Rollout ignores it.
+   */
   target?: string | number;
+  /**
+   * A token head's row (masked LM, QA, token classification): the position whose output is attributed. Default for
+   * a masked LM: the first [MASK]; the other token heads need it.
+   */
+  position?: number;
   /** IG's steps m (default 32). */
   steps?: number;
   rule?: IgRule;
@@ -34,11 +42,13 @@ export interface Attribution {
   method: AttributionMethod;
   tokens: string[];
   ids: number[];
-  /** The attributed label's index and name. */
+  /** The attributed output's index and name (a label, a vocabulary token, start/end). */
   target: number;
   label: string;
-  /** The predicted label (of the plain forward). */
+  /** The predicted output (the largest logit; at `position` for a token head). */
   predicted: string;
+  /** A token head's row that was attributed. */
+  position?: number;
   /** [T] one number per token. */
   attributions: number[];
   /**
@@ -103,17 +113,35 @@ export function attribute(
     ids = input.ids;
     tokens = input.tokens;
   }
-  const { labels } = model.config;
-  const probs = Array.from(model.forward([ids]).probs.data);
-  const predicted = probs.indexOf(Math.max(...probs));
   const engine = options.engine ?? new GradientEngine(model, { precision: options.precision });
+  const { head } = engine;
+  const architecture = model.model.architecture;
+  if (architecture === "DistilBertModel" && head.kind === "sequence") {
+    throw new InputError("attribute", "the model is a sentence embedding: one output vector, no label to attribute", "a classifier, masked LM, QA or token-classification model (or the API's GradientEngine with an outputs objective)");
+  }
+  const position = head.kind === "token" ? tokenPosition(model, ids, options.position) : undefined;
+  if (head.kind === "sequence" && options.position !== undefined) throw new InputError("position", `is ${options.position} but the ${architecture} head has one output per input`, "no position");
+  const outputs = engine.run({ ids }, { kind: "logit", label: 0, position }, []).outputs;
+  let predicted = 0;
+  for (let i = 1; i < outputs.length; i++) if (outputs[i] > outputs[predicted]) predicted = i;
   const target = options.target === undefined ? predicted : engine.labelIndex(options.target);
-  const common = { tokens, ids, target, label: labels[target], predicted: labels[predicted] };
+  const name = (i: number) => head.outputName(i);
+  const common = { tokens, ids, target, label: name(target), predicted: name(predicted), ...(position === undefined ? {} : { position }) };
+  const at = position === undefined ? "" : ` at position ${position}`;
 
   if (method === "rollout") {
-    return { method, ...common, attributions: rollout(model, ids)[0], completeness_gap: null, meaning: "attention rollout: how much [CLS] at the last layer draws on each input token (rows sum to 1; label-independent)" };
+    const row = position ?? 0;
+    return {
+      method, ...common, attributions: rollout(model, ids)[row], completeness_gap: null,
+      meaning: `attention rollout: how much ${row === 0 ? "[CLS]" : `position ${row}`} at the last layer draws on each input token (rows sum to 1; label-independent)`,
+    };
   }
   if (method === "occlusion") {
+    if (architecture !== "DistilBertForSequenceClassification") {
+      throw new InputError("method occlusion", `is for sequence classifiers (the model is a ${architecture}: removing a token moves every position)`, "ig, gradxinput, saliency or rollout");
+    }
+    const probs = Array.from(model.forward([ids]).probs.data);
+    const labels = model.config.labels;
     const rows = occlusion(model, ids, tokens, target, probs[target], null);
     const attributions = new Array<number>(ids.length).fill(0);
     for (const r of rows) for (let i = r.index; i < r.index + r.count; i++) attributions[i] = r.delta;
@@ -122,11 +150,12 @@ export function attribute(
 
   const { dim } = model.config;
   const T = ids.length;
-  const objective = { kind: "logit", label: target } as const;
+  const objective = { kind: "logit", label: target, position } as const;
+  const F = `logit(${name(target)})${at}`;
   const x = engine.embed(ids);
   if (method === "saliency") {
     const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
-    return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ logit(${labels[target]}) / ∂ embeddings.out‖₂ of each token` };
+    return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ ${F} / ∂ embeddings.out‖₂ of each token` };
   }
 
   const baseline = options.baseline ?? "pad";
@@ -141,7 +170,7 @@ export function attribute(
     const attributions = perToken(g, T, dim, (v, i) => v * diff[i]);
     return {
       method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
-      meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ logit(${labels[target]}) / ∂x at x = embeddings.out`,
+      meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ ${F} / ∂x at x = embeddings.out`,
     };
   }
 
@@ -162,8 +191,20 @@ export function attribute(
   const attributions = perToken(total, T, dim, (v, i) => v * diff[i]);
   return {
     method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
-    meaning: `integrated gradients of logit(${labels[target]}) w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
+    meaning: `integrated gradients of ${F} w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
   };
+}
+
+/** A token head's position: the one given (checked), or a masked LM's first [MASK]. */
+function tokenPosition(model: DistilBertClassifier, ids: readonly number[], given: number | undefined): number {
+  if (given !== undefined) {
+    if (!Number.isInteger(given) || given < 0 || given >= ids.length) throw new InputError("position", `is ${String(given)}`, `a token position from 0 to ${ids.length - 1}`);
+    return given;
+  }
+  const { maskId } = model.tokenizer;
+  const first = maskId === undefined ? -1 : ids.indexOf(maskId);
+  if (model.model.architecture === "DistilBertForMaskedLM" && first >= 0) return first;
+  throw new InputError("position", `is needed: the ${model.model.architecture} head has one output per token${model.model.architecture === "DistilBertForMaskedLM" ? " and the input has no [MASK]" : ""}`, `a token position from 0 to ${ids.length - 1}`);
 }
 
 /** embeddings.out of the baseline: ids with every token but [CLS]/[SEP] replaced by [PAD] or [MASK], or zeros. */

@@ -1,0 +1,88 @@
+/**
+ * Attributions on the token heads (../shared/fixtures/heads): integrated gradients of a masked LM's [MASK] row
+ * against the same computation in PyTorch (test/fixtures/grad-heads-expected.json), QA and token classification at a
+ * position, what each head refuses; and the attribute command on them.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { attribute } from "../src/analysis/attribution.js";
+import type { DistilBertClassifier } from "../src/model/classifier.js";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { runCli } from "./helpers/cli.js";
+import { headsDir, loadHeadsModel } from "./helpers/heads.js";
+import { repoRoot } from "./helpers/shared.js";
+
+const ig = (JSON.parse(readFileSync(join(repoRoot, "test/fixtures/grad-heads-expected.json"), "utf8")) as {
+  mlm_integrated_gradients: { input_ids: number[]; position: number; target: number; steps: number; f_input: number; f_baseline: number; attributions: number[]; completeness_gap: number };
+}).mlm_integrated_gradients;
+
+let mlm: DistilBertClassifier;
+let ner: DistilBertClassifier;
+let qa: DistilBertClassifier;
+beforeAll(async () => {
+  const backend = new JsBackend();
+  [mlm, ner, qa] = await Promise.all(["mlm-uncased", "ner-cased", "qa-cased"].map((n) => loadHeadsModel(n, backend)));
+});
+
+const input = (m: DistilBertClassifier, ids: number[]) => ({ ids, tokens: m.tokenizer.convertIdsToTokens(ids) });
+
+describe("attribute on token heads", () => {
+  it("masked LM: IG (m = 32) at the first [MASK] matches PyTorch within 1e-4 per token", () => {
+    const r = attribute(mlm, input(mlm, ig.input_ids), { method: "ig", steps: ig.steps, target: ig.target });
+    expect(r.position).toBe(ig.position);
+    expect(r.label).toBe(mlm.tokenizer.idToToken(ig.target));
+    let worst = 0;
+    r.attributions.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ig.attributions[i]))));
+    console.log(`masked-LM IG vs PyTorch: max |Δ| per token ${worst.toExponential(2)}; gap ${r.completeness_gap!.toExponential(3)} (PyTorch ${ig.completeness_gap.toExponential(3)})`);
+    expect(worst).toBeLessThan(5e-7); // measured 4.7e-8 (float32 products); the issue's bound is 1e-4
+    expect(Math.abs(r.f_input! - ig.f_input)).toBeLessThan(1e-5);
+    // By vocabulary token, and predicted by default: the expected target is the fixture's argmax at the [MASK].
+    const byToken = attribute(mlm, input(mlm, ig.input_ids), { method: "saliency", target: mlm.tokenizer.idToToken(ig.target) });
+    expect(byToken.target).toBe(ig.target);
+    expect(attribute(mlm, input(mlm, ig.input_ids), { method: "saliency" }).predicted).toBe(r.label);
+  });
+
+  it("the completeness gap shrinks as m grows on each token head", () => {
+    const cases: [DistilBertClassifier, string, number, string | undefined][] = [
+      [mlm, "The capital of France is [MASK].", -1, undefined],
+      [ner, "My name is Wolfgang and I live in Berlin.", 4, "B-PER"],
+      [qa, "Who designed the tower? The Eiffel Tower was designed by Gustave Eiffel.", 12, "start"],
+    ];
+    for (const [model, text, position, target] of cases) {
+      const gaps = [8, 32, 128].map((steps) => Math.abs(attribute(model, { text }, { method: "ig", steps, target, position: position < 0 ? undefined : position }).completeness_gap!));
+      console.log(`${model.model.architecture}: |gap| at m = 8, 32, 128: ${gaps.map((g) => g.toExponential(2)).join(", ")}`);
+      expect(gaps[2]).toBeLessThan(gaps[0]);
+    }
+  });
+
+  it("rollout takes the position's row; occlusion and a missing position are refused by name", () => {
+    const ids = ner.tokenizer.encode("My name is Wolfgang").ids;
+    const r = attribute(ner, input(ner, ids), { method: "rollout", position: 2 });
+    expect(r.attributions.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+    expect(r.meaning).toContain("position 2");
+    expect(() => attribute(ner, input(ner, ids), { method: "ig" })).toThrow(/position.*needed/);
+    expect(() => attribute(ner, input(ner, ids), { method: "occlusion", position: 1 })).toThrow(/sequence classifiers/);
+    expect(() => attribute(qa, input(qa, ids), { method: "saliency", position: 1, target: "middle" })).toThrow(/start or end/);
+  });
+});
+
+describe("attribute command on token heads", () => {
+  it("--target TOKEN at the [MASK]; --position for NER; errors exit 2", () => {
+    const dir = join(headsDir(), "mlm-uncased");
+    const token = mlm.tokenizer.idToToken(ig.target)!;
+    const r = runCli(["attribute", "--model", dir, "--method", "ig", "--steps", "32", "--target", token, "--json", "--ids", ig.input_ids.join(",")]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect([j.target, j.label, j.position]).toEqual([ig.target, token, ig.position]);
+    j.attributions.forEach((v: number, i: number) => expect(Math.abs(v - ig.attributions[i])).toBeLessThan(1e-5));
+    const human = runCli(["attribute", "--model", join(headsDir(), "ner-cased"), "--method", "gradxinput", "--position", "2", "My name is Wolfgang"]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^target: .* at position 2 \(name\)/m);
+    for (const args of [["--position", "x"], ["--method", "occlusion", "--position", "1"], []]) {
+      const bad = runCli(["attribute", "--model", join(headsDir(), "ner-cased"), ...args, "My name"]);
+      expect(bad.code, args.join(" ")).toBe(2);
+      expect(bad.stderr.split("\n")[0]).toMatch(/^error: (--position|method occlusion|position): /);
+    }
+  });
+});
