@@ -54,6 +54,24 @@ export function diverging(t: number): string {
   return rgb([0, 1, 2].map((k) => Math.round(255 + (end[k] - 255) * a)) as RGB);
 }
 
+/** One colour per label, used for that label everywhere on a page (bars, lens lines, occlusion, attributions). */
+export const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e"];
+export const labelColor = (j: number): string => LABEL_COLORS[j % LABEL_COLORS.length];
+/** What "against a label" is drawn in when there are more than two labels (no single other label to name). */
+export const OTHER_COLOR = "#5b6475";
+
+/** White → the colour `hex`, t in [0, 1]. */
+export function tint(hex: string, t: number): string {
+  const c = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  return rgb(c.map((v) => Math.round(255 + (v - 255) * x)) as RGB);
+}
+
+/** White → the label's colour, t in [0, 1]: how strongly something speaks for that label. */
+export function labelTint(j: number, t: number): string {
+  return tint(labelColor(j), t);
+}
+
 /** Black or white text, whichever reads better on `c`. */
 export function inkOn(c: RGB): string {
   return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] > 150 ? "#111" : "#fff";

@@ -65,7 +65,7 @@ export const attributeCommand: Command = {
 
     if (htmlPath !== undefined) {
       try {
-        await writeFile(htmlPath, renderAttributionReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts attribute" }));
+        await writeFile(htmlPath, renderAttributionReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts attribute", labels: model.model.architecture === "DistilBertForSequenceClassification" ? model.config.labels : null }));
       } catch (e) {
         throw new FileError(htmlPath, `cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable file path");
       }
