@@ -12,6 +12,9 @@ import { loadModel, type LoadModelOptions } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
 import { relError } from "./helpers/grad-expected.js";
+import { headsDir } from "./helpers/heads.js";
+import { loadModelFromDir } from "../src/node/model-dir.js";
+import { join } from "node:path";
 
 const m = randomModel({ vocabSize: 300, dim: 64, nLayers: 2, nHeads: 4, hiddenDim: 256, maxPositionEmbeddings: 64, seed: 17 });
 // `dtype` is not in LoadModelOptions before issue 14; a build that ignores it loads float32 weights.
@@ -32,5 +35,18 @@ describe.skipIf(!quantized)("gradients of a q8 model (skipped: this build loads 
     // An int8 forward would put the q8 scheme's error (~1e-2 on logits) between the two; float32 products give ~1e-7.
     expect(worst).toBeLessThan(1e-5);
     expect(Math.abs(f32.value - f64.value)).toBeLessThan(1e-5);
+  });
+
+  it("a masked LM's tied projector reads the int8 table dequantized, in both precisions alike", async () => {
+    const mlm = await loadModelFromDir(join(headsDir(), "mlm-uncased"), { backend: new JsBackend(), dtype: "q8" } as Parameters<typeof loadModelFromDir>[1]);
+    const ids = [101, 1996, 3007, 1997, 2605, 2003, 103, 1012, 102];
+    const objective = { kind: "logProb", label: "the", position: 6 } as const;
+    const f32 = new GradientEngine(mlm).run({ ids }, objective, ["embeddings.out", "head.vocab_transform"]);
+    const f64 = new GradientEngine(mlm, { precision: "f64" }).run({ ids }, objective, ["embeddings.out", "head.vocab_transform"]);
+    let worst = 0;
+    for (const [name, g] of f64.grads) worst = Math.max(worst, relError(f32.grads.get(name)!.data, g.data));
+    console.log(`q8 masked LM: float32 vs float64 pass, worst relative error ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+    expect(Number.isFinite(f32.value)).toBe(true);
   });
 });

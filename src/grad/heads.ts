@@ -154,6 +154,34 @@ function tokenLinearHead(linear: Linear, name: (i: number) => string | undefined
   };
 }
 
+/**
+ * The tied projector's table as the gradient pass reads it: float32 rows, or (a q8 model's) int8 rows with one scale
+ * each, dequantized as they are read so that the pass differentiates the dequantized model, as for its linears.
+ */
+type WordTable = Float32Array | { readonly q: ArrayLike<number>; readonly scales: ArrayLike<number> };
+
+/** logits [V] = table · x [dim] (no bias). */
+function projectRow(ops: GradOps, logits: Vec, x: Vec, E: WordTable, V: number, dim: number): void {
+  if (E instanceof Float32Array) return ops.matmulTransB(logits, x, E, 1, V, dim, 1);
+  for (let v = 0; v < V; v++) {
+    let s = 0;
+    for (let c = 0, o = v * dim; c < dim; c++) s += E.q[o + c] * x[c];
+    logits[v] = s * E.scales[v];
+  }
+}
+
+/** dx [dim] = dLogits [V] · table. */
+function projectRowBackward(ops: GradOps, dx: Vec, dLogits: Vec, E: WordTable, V: number, dim: number): void {
+  if (E instanceof Float32Array) return ops.matmul(dx, dLogits, E, 1, dim, V, 1);
+  const acc = new Float64Array(dim);
+  for (let v = 0; v < V; v++) {
+    const g = dLogits[v] * E.scales[v];
+    if (g === 0) continue;
+    for (let c = 0, o = v * dim; c < dim; c++) acc[c] += g * E.q[o + c];
+  }
+  for (let c = 0; c < dim; c++) dx[c] = acc[c];
+}
+
 interface MlmSaved {
   position: number;
   pre: Vec; // vocab_transform's output, the activation's input
@@ -167,7 +195,7 @@ interface MlmSaved {
  */
 function maskedLmHead(head: DistilBertForMaskedLM, model: DistilBertClassifier): GradHead {
   const { dim, vocabSize: V, activation } = head.config;
-  const E = head.distilbert.embeddings.wordEmbeddings;
+  const E = head.distilbert.embeddings.wordEmbeddings as WordTable;
   const ln = head.vocabLayerNorm;
   const tw = head.vocabTransform.w;
   return {
@@ -200,7 +228,7 @@ function maskedLmHead(head: DistilBertForMaskedLM, model: DistilBertClassifier):
       layerNormForward(normed, stats, act, ln.weight, ln.bias, 1, dim, ln.eps);
       probe?.forward("head.vocab_layer_norm", normed, [dim]);
       const logits = ops.alloc(V);
-      ops.matmulTransB(logits, normed, E, 1, V, dim, 1);
+      projectRow(ops, logits, normed, E, V, dim);
       addInto(logits, head.projectorBias, V);
       probe?.forward("head.logits", logits, [V]);
       return { outputs: logits, saved: { position, pre, act, stats } satisfies MlmSaved };
@@ -209,7 +237,7 @@ function maskedLmHead(head: DistilBertForMaskedLM, model: DistilBertClassifier):
       const s = saved as MlmSaved;
       probe?.backward("head.logits", dLogits, [V]);
       const dNormed = ops.alloc(dim);
-      ops.matmul(dNormed, dLogits, E, 1, dim, V, 1);
+      projectRowBackward(ops, dNormed, dLogits, E, V, dim);
       probe?.backward("head.vocab_layer_norm", dNormed, [dim]);
       const dAct = ops.alloc(dim);
       layerNormBackward(dAct, dNormed, s.act, s.stats, ln.weight, 1, dim);
