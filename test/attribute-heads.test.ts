@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { attribute } from "../src/analysis/attribution.js";
+import { GradientEngine } from "../src/grad/index.js";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
 import { runCli } from "./helpers/cli.js";
 import { headsDir, loadHeadsModel } from "./helpers/heads.js";
+import { relError } from "./helpers/grad-expected.js";
 import { repoRoot } from "./helpers/shared.js";
 
 const ig = (JSON.parse(readFileSync(join(repoRoot, "test/fixtures/grad-heads-expected.json"), "utf8")) as {
@@ -84,5 +86,23 @@ describe("attribute command on token heads", () => {
       expect(bad.code, args.join(" ")).toBe(2);
       expect(bad.stderr.split("\n")[0]).toMatch(/^error: (--position|method occlusion|position): /);
     }
+  });
+
+  it("inspect --json --gradients with --position and --target on a token head: the API's gradients", () => {
+    const text = "My name is Wolfgang";
+    const r = runCli(["inspect", "--model", join(headsDir(), "ner-cased"), "--json", "--gradients", "embeddings.out", "--position", "4", "--target", "B-PER", text]);
+    expect(r.code, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout).gradients["embeddings.out"] as number[][];
+    const ids = ner.tokenizer.encode(text).ids;
+    const want = new GradientEngine(ner).gradients({ ids }, { kind: "logit", label: "B-PER", position: 4 }, ["embeddings.out"]).gradients["embeddings.out"];
+    expect(got).toHaveLength(ids.length);
+    expect(relError(got.flat(), want.data)).toBeLessThan(1e-5); // the CLI's backend (wasm) against the js one here
+    // A masked LM defaults to its [MASK]; a NER model without --position is refused.
+    const mlmRun = runCli(["inspect", "--model", join(headsDir(), "mlm-uncased"), "--gradients", "embeddings.out", "--target", "paris", "The capital of France is [MASK]."]);
+    expect(mlmRun.code, mlmRun.stderr).toBe(0);
+    expect(mlmRun.stdout).toMatch(/gradient embeddings\.out \[9, 32\]/);
+    const bad = runCli(["inspect", "--model", join(headsDir(), "ner-cased"), "--gradients", "embeddings.out", text]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: objective: position: is missing/);
   });
 });

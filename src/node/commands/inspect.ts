@@ -31,7 +31,9 @@ export const inspectCommand: Command = {
     "                    logit lens, integrated gradients, rollout and occlusion attributions)",
     "  --gradients NAME  gradients of the target's logit w.r.t. activations (names or patterns, repeat or separate with",
     "                    commas: embeddings.out, layer.{i}.out, layer.{i}.attn.probs, …); --json adds \"gradients\": {name: [T][dim]}",
-    "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one)",
+    "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one); a masked LM:",
+    "                    a vocabulary token; QA: start or end",
+    "  --position P      a token head's row for --gradients (masked LM, QA, NER; a masked LM: the first [MASK])",
   ].join("\n"),
   options: {
     model: { type: "string" },
@@ -44,6 +46,7 @@ export const inspectCommand: Command = {
     list: { type: "boolean" },
     gradients: { type: "string", multiple: true },
     target: { type: "string" },
+    position: { type: "string" },
   },
   positionals: true,
   async run(values: Values, texts: string[], io: CliIO): Promise<number> {
@@ -66,6 +69,9 @@ export const inspectCommand: Command = {
     const json = values.json === true;
     const gradNames = ((values.gradients as string[] | undefined) ?? []).flatMap((c) => c.split(",")).map((c) => c.trim()).filter((c) => c !== "");
     if (stringOpt(values, "target") !== undefined && gradNames.length === 0) throw new UsageError("--target", "nothing to differentiate", "--gradients NAME with --target LABEL");
+    const positionText = stringOpt(values, "position");
+    if (positionText !== undefined && gradNames.length === 0) throw new UsageError("--position", "nothing to differentiate", "--gradients NAME with --position P");
+    if (positionText !== undefined && !/^\d{1,6}$/.test(positionText)) throw new UsageError("--position", `${JSON.stringify(positionText)} is not a token position`, "an integer from 0");
 
     const model = await loadCliModel(values, io);
     const { config } = model;
@@ -93,8 +99,21 @@ export const inspectCommand: Command = {
     let gradients: Record<string, Tensor> = {};
     if (gradNames.length > 0) {
       const engine = new GradientEngine(model);
-      const target = stringOpt(values, "target") ?? config.labels[probs.indexOf(Math.max(...probs))];
-      gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
+      let position = positionText === undefined ? undefined : Number(positionText);
+      if (position === undefined && engine.head.kind === "token" && model.tokenizer.maskId !== undefined && ids.includes(model.tokenizer.maskId)) {
+        if (model.model.architecture === "DistilBertForMaskedLM") position = ids.indexOf(model.tokenizer.maskId);
+      }
+      const targetText = stringOpt(values, "target");
+      let label: number;
+      if (targetText !== undefined) label = engine.labelIndex(targetText);
+      else if (model.model.architecture === "DistilBertForSequenceClassification") label = probs.indexOf(Math.max(...probs));
+      else {
+        // The largest output of the row the gradient is of (an unmasked pass, as the gradients are).
+        const row = engine.run({ ids }, { kind: "logit", label: 0, position }, []).outputs;
+        label = 0;
+        for (let j = 1; j < row.length; j++) if (row[j] > row[label]) label = j;
+      }
+      gradients = engine.gradients({ ids }, { kind: "logit", label, position }, gradNames).gradients;
     }
     if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, { ids, tokens, logits, probs, headMask });
     if (htmlPath !== undefined) {
@@ -123,7 +142,9 @@ export const inspectCommand: Command = {
       }));
       return 0;
     }
-    const best = probs.indexOf(Math.max(...probs));
+    // A loop, not Math.max(...probs): a masked LM's probs are T × vocab values, past the spread's argument limit.
+    let best = 0;
+    for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
     await writeLine(io.stdout, `tokens (${ids.length}): ${tokens.join(" ")}`);
     if (headMask) await writeLine(io.stdout, `head mask: ${headMask.map((r) => r.join(",")).join(";")}`);
     await writeLine(io.stdout, `prediction: ${config.labels[best]} ${probs[best].toFixed(4)}`);
