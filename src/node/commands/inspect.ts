@@ -99,10 +99,9 @@ export const inspectCommand: Command = {
     let gradients: Record<string, Tensor> = {};
     if (gradNames.length > 0) {
       const engine = new GradientEngine(model);
-      let position = positionText === undefined ? undefined : Number(positionText);
-      if (position === undefined && engine.head.kind === "token" && model.tokenizer.maskId !== undefined && ids.includes(model.tokenizer.maskId)) {
-        if (model.model.architecture === "DistilBertForMaskedLM") position = ids.indexOf(model.tokenizer.maskId);
-      }
+      const { maskId } = model.tokenizer;
+      const firstMask = model.model.architecture === "DistilBertForMaskedLM" && maskId !== undefined && ids.includes(maskId) ? ids.indexOf(maskId) : undefined;
+      const position = positionText === undefined ? firstMask : Number(positionText);
       const targetText = stringOpt(values, "target");
       let label: number;
       if (targetText !== undefined) label = engine.labelIndex(targetText);
