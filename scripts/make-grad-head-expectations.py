@@ -193,10 +193,37 @@ for name, mask in (("embed/cosine", None), ("embed/masked", "masked")):
     cases.append(record(name, "embed", ids, m, None, "dot", None, value, x, hs, acts,
                         {"direction": flat(direction), "embedding": flat(acts["head.3.normalize"])}))
 
+# Integrated gradients of that similarity (32 right Riemann steps, [PAD] baseline): `attribute --similar-to` on the
+# embedding model (its cosine equals this dot product: both embeddings are normalised).
+ids = mlm_cases[0]["input_ids"]
+base_ids = [i if i in keep else vocab.index("[PAD]") for i in ids]
+
+
+def similarity(x0):
+    x, hs = encode(enc, ids, [1] * len(ids), x0)
+    pooled = hs[-1][0].mean(0)
+    d = torch.tanh(F.linear(pooled, dense["linear.weight"], dense["linear.bias"]))
+    return (F.normalize(d, p=2, dim=0) * direction).sum()
+
+
+x = enc.embeddings(torch.tensor([ids])).detach()
+xb = enc.embeddings(torch.tensor([base_ids])).detach()
+steps = 32
+total = torch.zeros_like(x)
+for k in range(1, steps + 1):
+    xi = (xb + (k / steps) * (x - xb)).detach().requires_grad_(True)
+    similarity(xi).backward()
+    total += xi.grad / steps
+per_token = ((x - xb) * total).sum(-1)[0]
+fx, fb = float(similarity(x.clone())), float(similarity(xb.clone()))
+embed_ig = {"input_ids": ids, "other_ids": other, "steps": steps, "f_input": fx, "f_baseline": fb,
+            "attributions": flat(per_token), "completeness_gap": float(per_token.sum()) - (fx - fb)}
+
 json.dump({
     "command": "/usr/bin/python3 scripts/make-grad-head-expectations.py ../shared/fixtures/heads > test/fixtures/grad-heads-expected.json",
     "torch": torch.__version__,
     "cases": cases,
     "mlm_integrated_gradients": mlm_ig,
+    "embedding_integrated_gradients": embed_ig,
 }, sys.stdout)
 sys.stdout.write("\n")

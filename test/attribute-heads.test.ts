@@ -15,16 +15,20 @@ import { headsDir, loadHeadsModel } from "./helpers/heads.js";
 import { relError } from "./helpers/grad-expected.js";
 import { repoRoot } from "./helpers/shared.js";
 
-const ig = (JSON.parse(readFileSync(join(repoRoot, "test/fixtures/grad-heads-expected.json"), "utf8")) as {
-  mlm_integrated_gradients: { input_ids: number[]; position: number; target: number; steps: number; f_input: number; f_baseline: number; attributions: number[]; completeness_gap: number };
-}).mlm_integrated_gradients;
+interface IgCase { input_ids: number[]; steps: number; f_input: number; f_baseline: number; attributions: number[]; completeness_gap: number }
+const heads = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/grad-heads-expected.json"), "utf8")) as {
+  mlm_integrated_gradients: IgCase & { position: number; target: number };
+  embedding_integrated_gradients: IgCase & { other_ids: number[] };
+};
+const ig = heads.mlm_integrated_gradients;
 
 let mlm: DistilBertClassifier;
 let ner: DistilBertClassifier;
 let qa: DistilBertClassifier;
+let embed: DistilBertClassifier;
 beforeAll(async () => {
   const backend = new JsBackend();
-  [mlm, ner, qa] = await Promise.all(["mlm-uncased", "ner-cased", "qa-cased"].map((n) => loadHeadsModel(n, backend)));
+  [mlm, ner, qa, embed] = await Promise.all(["mlm-uncased", "ner-cased", "qa-cased", "embed"].map((n) => loadHeadsModel(n, backend)));
 });
 
 const input = (m: DistilBertClassifier, ids: number[]) => ({ ids, tokens: m.tokenizer.convertIdsToTokens(ids) });
@@ -58,6 +62,19 @@ describe("attribute on token heads", () => {
     }
   });
 
+  it("sentence embedding: IG of the cosine similarity with another text matches PyTorch within 1e-4 per token", () => {
+    const e = heads.embedding_integrated_gradients;
+    const r = attribute(embed, input(embed, e.input_ids), { method: "ig", steps: e.steps, similarTo: e.other_ids });
+    let worst = 0;
+    r.attributions.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - e.attributions[i]))));
+    console.log(`embedding-similarity IG vs PyTorch: max |Δ| per token ${worst.toExponential(2)}; gap ${r.completeness_gap!.toExponential(3)} (PyTorch ${e.completeness_gap.toExponential(3)})`);
+    expect(worst).toBeLessThan(5e-7);
+    expect(Math.abs(r.f_input! - e.f_input)).toBeLessThan(1e-6);
+    expect(r.label).toBe("similarity");
+    expect(() => attribute(embed, input(embed, e.input_ids), { method: "ig" })).toThrow(/sentence embedding.*similarTo/);
+    expect(() => attribute(ner, input(ner, e.input_ids), { method: "ig", position: 1, similarTo: "x" })).toThrow(/similarTo: is for sentence-embedding models/);
+  });
+
   it("rollout takes the position's row; occlusion and a missing position are refused by name", () => {
     const ids = ner.tokenizer.encode("My name is Wolfgang").ids;
     const r = attribute(ner, input(ner, ids), { method: "rollout", position: 2 });
@@ -86,6 +103,17 @@ describe("attribute command on token heads", () => {
       expect(bad.code, args.join(" ")).toBe(2);
       expect(bad.stderr.split("\n")[0]).toMatch(/^error: (--position|method occlusion|position): /);
     }
+  });
+
+  it("--similar-to TEXT on a sentence-embedding model", () => {
+    const r = runCli(["attribute", "--model", join(headsDir(), "embed"), "--method", "gradxinput", "--similar-to", "I love this movie.", "--json", "A man is eating food."]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.label).toBe("similarity");
+    expect(j.tokens).toHaveLength(j.attributions.length);
+    const bad = runCli(["attribute", "--model", join(headsDir(), "embed"), "A man is eating food."]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: attribute: the model is a sentence embedding/);
   });
 
   it("inspect --json --gradients with --position and --target on a token head: the API's gradients", () => {

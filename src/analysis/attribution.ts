@@ -3,7 +3,7 @@
  * src/grad), attention rollout and occlusion (from forward passes only). Runtime-agnostic, like study.ts.
  */
 import { InputError } from "../errors.js";
-import { GradientEngine, type GradientOptions } from "../grad/engine.js";
+import { GradientEngine, type GradientOptions, type Objective } from "../grad/engine.js";
 import type { Vec } from "../grad/kernels.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { occlusion } from "./study.js";
@@ -26,6 +26,11 @@ export interface AttributionOptions {
    * a masked LM: the first [MASK]; the other token heads need it.
    */
   position?: number;
+  /**
+   * A sentence-embedding model: F = the cosine similarity between this input's embedding and `similarTo`'s (a text,
+   * or token ids): which tokens make the two alike. Required for such a model, refused for the others.
+   */
+  similarTo?: string | readonly number[];
   /** IG's steps m (default 32). */
   steps?: number;
   rule?: IgRule;
@@ -116,9 +121,13 @@ export function attribute(
   const engine = options.engine ?? new GradientEngine(model, { precision: options.precision });
   const { head } = engine;
   const architecture = model.model.architecture;
-  if (architecture === "DistilBertModel" && head.kind === "sequence") {
-    throw new InputError("attribute", "the model is a sentence embedding: one output vector, no label to attribute", "a classifier, masked LM, QA or token-classification model (or the API's GradientEngine with an outputs objective)");
+  const embedding = architecture === "DistilBertModel" && head.kind === "sequence";
+  if (embedding !== (options.similarTo !== undefined)) {
+    throw embedding
+      ? new InputError("attribute", "the model is a sentence embedding: one output vector, no label to attribute", "similarTo (--similar-to TEXT): the cosine similarity with another text's embedding is attributed")
+      : new InputError("similarTo", `is for sentence-embedding models (the model is a ${architecture})`, "target (and position) instead");
   }
+  if (embedding) return similarityAttribution(model, engine, method, ids, tokens, options);
   const position = head.kind === "token" ? tokenPosition(model, ids, options.position) : undefined;
   if (head.kind === "sequence" && options.position !== undefined) throw new InputError("position", `is ${options.position} but the ${architecture} head has one output per input`, "no position");
   const outputs = engine.run({ ids }, { kind: "logit", label: 0, position }, []).outputs;
@@ -148,14 +157,20 @@ export function attribute(
     return { method, ...common, attributions, completeness_gap: null, meaning: `occlusion: P(${labels[target]}) with the full input minus P without the token ([CLS]/[SEP] stay: 0)` };
   }
 
+  const objective = { kind: "logit", label: target, position } as const;
+  return { ...common, ...pathAttribution(engine, model, method, ids, objective, `logit(${name(target)})${at}`, options) };
+}
+
+type PathMethod = Omit<Attribution, "tokens" | "ids" | "target" | "label" | "predicted" | "position">;
+
+/** Saliency, gradient × input and IG of the scalar `objective` (described as F) w.r.t. embeddings.out. */
+function pathAttribution(engine: GradientEngine, model: DistilBertClassifier, method: AttributionMethod, ids: number[], objective: Objective, F: string, options: AttributionOptions): PathMethod {
   const { dim } = model.config;
   const T = ids.length;
-  const objective = { kind: "logit", label: target, position } as const;
-  const F = `logit(${name(target)})${at}`;
   const x = engine.embed(ids);
   if (method === "saliency") {
     const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
-    return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ ${F} / ∂ embeddings.out‖₂ of each token` };
+    return { method, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ ${F} / ∂ embeddings.out‖₂ of each token` };
   }
 
   const baseline = options.baseline ?? "pad";
@@ -169,7 +184,7 @@ export function attribute(
     const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
     const attributions = perToken(g, T, dim, (v, i) => v * diff[i]);
     return {
-      method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
+      method, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
       meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ ${F} / ∂x at x = embeddings.out`,
     };
   }
@@ -190,9 +205,41 @@ export function attribute(
   });
   const attributions = perToken(total, T, dim, (v, i) => v * diff[i]);
   return {
-    method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
+    method, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
     meaning: `integrated gradients of ${F} w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
   };
+}
+
+/** The cosine similarity of an embedding e with the unit vector u, and its gradient (u − cos·e/‖e‖)/‖e‖. */
+function cosineTo(u: Float64Array): (e: Float64Array) => { value: number; grad: Float64Array } {
+  return (e) => {
+    let ee = 0;
+    let eu = 0;
+    for (let i = 0; i < e.length; i++) {
+      ee += e[i] * e[i];
+      eu += e[i] * u[i];
+    }
+    const n = Math.max(Math.sqrt(ee), 1e-12);
+    const cos = eu / n;
+    return { value: cos, grad: Float64Array.from(e, (v, i) => (u[i] - (cos * v) / n) / n) };
+  };
+}
+
+/** attribute() for a sentence-embedding model: F = cos(embedding(input), embedding(similarTo)). */
+function similarityAttribution(model: DistilBertClassifier, engine: GradientEngine, method: AttributionMethod, ids: number[], tokens: string[], options: AttributionOptions): Attribution {
+  if (options.target !== undefined || options.position !== undefined) throw new InputError("target", "is given for a sentence embedding", "similarTo alone");
+  if (method === "occlusion") throw new InputError("method occlusion", "is for sequence classifiers (the model is a sentence embedding)", "ig, gradxinput, saliency or rollout");
+  const other = typeof options.similarTo === "string" ? model.tokenizer.encode(options.similarTo, { maxLength: model.maxLength }).ids : Array.from(options.similarTo!);
+  const o = engine.run({ ids: other }, { kind: "outputs", fn: (e) => ({ value: 0, grad: new Float64Array(e.length) }) }, []).outputs;
+  const norm = Math.max(Math.hypot(...o), 1e-12);
+  const u = Float64Array.from(o, (v) => v / norm);
+  const objective = { kind: "outputs", fn: cosineTo(u) } as const;
+  const what = `cos(embedding, embedding of ${typeof options.similarTo === "string" ? JSON.stringify(options.similarTo.slice(0, 60)) : "the other ids"})`;
+  const common = { tokens, ids, target: 0, label: "similarity", predicted: "similarity" };
+  if (method === "rollout") {
+    return { method, ...common, attributions: rollout(model, ids)[0], completeness_gap: null, meaning: "attention rollout: how much [CLS] at the last layer draws on each input token (rows sum to 1)" };
+  }
+  return { ...pathAttribution(engine, model, method, ids, objective, what, options), ...common };
 }
 
 /** A token head's position: the one given (checked), or a masked LM's first [MASK]. */

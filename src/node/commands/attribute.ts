@@ -20,6 +20,7 @@ export const attributeCommand: Command = {
     "               [CLS] row; occlusion: drop in P(target) when the token is removed",
     "  --target     the label attributed (default: the predicted one); a masked LM: a vocabulary token; QA: start or end",
     "  --position P a token head's row (masked LM, QA, NER): the position attributed (a masked LM: the first [MASK])",
+    "  --similar-to TEXT  a sentence-embedding model: attribute the cosine similarity with TEXT's embedding",
     "  --steps N    IG's steps (default 32); --rule riemann (right sums, default) or gauss (Gauss–Legendre)",
     "  --baseline   x′: the ids with every token but [CLS]/[SEP] replaced by [PAD] (default) or [MASK], or zero",
     "  --json       print {\"tokens\",\"target\",\"label\",\"attributions\":[T],\"completeness_gap\", …}",
@@ -30,6 +31,7 @@ export const attributeCommand: Command = {
     method: { type: "string" },
     target: { type: "string" },
     position: { type: "string" },
+    "similar-to": { type: "string" },
     steps: { type: "string" },
     rule: { type: "string" },
     baseline: { type: "string" },
@@ -61,7 +63,7 @@ export const attributeCommand: Command = {
     const position = positionText === undefined ? undefined : Number(positionText);
     const model = await loadCliModel(values, io);
     const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts.join(" ") };
-    const r = attribute(model, input, { method, target: stringOpt(values, "target"), position, steps, rule, baseline });
+    const r = attribute(model, input, { method, target: stringOpt(values, "target"), position, similarTo: stringOpt(values, "similar-to"), steps, rule, baseline });
 
     if (htmlPath !== undefined) {
       try {
