@@ -86,12 +86,17 @@ export class OursEngine implements Engine {
     private readonly fullLastLayer: boolean,
   ) {}
 
+  /**
+   * backendName "q8": the wasm backend on a q8 folder (`distilbert-ts quantize`'s output, which loads as q8 with no
+   * flag), or on a float folder quantized at load.
+   */
   static async create(modelDir: string, backendName: string, threads: number, fullLastLayer: boolean, id = `ours-${backendName}`): Promise<OursEngine> {
-    const backend = await createOurBackend(backendName, threads);
+    const q8 = backendName === "q8";
+    const backend = await createOurBackend(q8 ? "wasm" : backendName, threads);
     const t0 = performance.now();
-    const classifier = await loadModelFromDir(modelDir, { backend });
+    const classifier = await loadModelFromDir(modelDir, { backend, dtype: q8 ? "q8" : "auto" });
     const loadMs = performance.now() - t0;
-    return new OursEngine(id, threads, loadMs, backend.name, classifier, backend, fullLastLayer);
+    return new OursEngine(id, threads, loadMs, q8 ? `${backend.name} q8` : backend.name, classifier, backend, fullLastLayer);
   }
 
   prepare(w: Workload): Run {
@@ -149,7 +154,8 @@ export class OrtEngine implements Engine {
     private readonly session: OrtSession,
   ) {}
 
-  static async create(kind: "web" | "node", onnxPath: string, threads: number): Promise<OrtEngine> {
+  /** q8: onnxPath is the quantized twin (bench/quantize-onnx.py); the engine's id gets "-q8". */
+  static async create(kind: "web" | "node", onnxPath: string, threads: number, q8 = false): Promise<OrtEngine> {
     const ort = await importOrt(kind);
     const options: Record<string, unknown> = { graphOptimizationLevel: "all" };
     if (kind === "web") {
@@ -168,7 +174,7 @@ export class OrtEngine implements Engine {
     const loadMs = performance.now() - t0;
     const pkg = join(peersDir, "node_modules", `onnxruntime-${kind}`, "package.json");
     const version = (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
-    return new OrtEngine(`ort-${kind}`, threads, loadMs, `onnxruntime-${kind} ${version}${kind === "web" ? " wasm" : " cpu"}`, ort, session);
+    return new OrtEngine(`ort-${kind}${q8 ? "-q8" : ""}`, threads, loadMs, `onnxruntime-${kind} ${version}${kind === "web" ? " wasm" : " cpu"}${q8 ? " q8" : ""}`, ort, session);
   }
 
   prepare(w: Workload): Run {

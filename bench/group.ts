@@ -21,7 +21,7 @@ async function main(): Promise<void> {
 
   for (const b of spec.ours) {
     try {
-      const e = await OursEngine.create(spec.modelDir, b, spec.threads, spec.fullLastLayer);
+      const e = await OursEngine.create(b === "q8" && spec.q8ModelDir !== null ? spec.q8ModelDir : spec.modelDir, b, spec.threads, spec.fullLastLayer);
       const c = e.classifier.config;
       shape = { dim: c.dim, hiddenDim: c.hiddenDim, nLayers: c.nLayers, nHeads: c.nHeads, labels: c.labels.length };
       engines.push(e);
@@ -45,6 +45,16 @@ async function main(): Promise<void> {
       } catch (err) {
         result.failed.push({ engine: `ort-${p}`, error: (err as Error).message });
         log(`  ort-${p} (${spec.threads}t): ${(err as Error).message}`);
+      }
+    }
+  }
+  if (spec.onnxQ8 !== null) {
+    for (const p of spec.peers) {
+      try {
+        engines.push(await OrtEngine.create(p, spec.onnxQ8, spec.threads, true));
+      } catch (err) {
+        result.failed.push({ engine: `ort-${p}-q8`, error: (err as Error).message });
+        log(`  ort-${p}-q8 (${spec.threads}t): ${(err as Error).message}`);
       }
     }
   }
@@ -106,6 +116,24 @@ function maxAbs(a: readonly Float32Array[], b: readonly ArrayLike<number>[]): nu
   let m = 0;
   for (let i = 0; i < a.length; i++) for (let j = 0; j < a[i].length; j++) m = Math.max(m, Math.abs(a[i][j] - b[i][j]));
   return m;
+}
+
+function fidelity(got: readonly Float32Array[], ref: readonly Float32Array[]): { meanAbs: number; maxAbs: number; agree: number; n: number } {
+  let sum = 0;
+  let count = 0;
+  let max = 0;
+  let agree = 0;
+  const argmax = (v: Float32Array) => v.reduce((b, x, k) => (x > v[b] ? k : b), 0);
+  for (let i = 0; i < got.length; i++) {
+    for (let j = 0; j < got[i].length; j++) {
+      const d = Math.abs(got[i][j] - ref[i][j]);
+      sum += d;
+      count++;
+      max = Math.max(max, d);
+    }
+    if (argmax(got[i]) === argmax(ref[i])) agree++;
+  }
+  return { meanAbs: count > 0 ? sum / count : 0, maxAbs: max, agree, n: got.length };
 }
 
 /** Sequences per SST-2 slice, about (rounded to the peers' batches). */
@@ -219,12 +247,21 @@ async function measure(
     }
     if (w.expected !== null && outs[i] !== null) res.expectedErr[e.id] = maxAbs(outs[i]!, w.expected);
   });
+  const isQ8 = (e: Engine) => e.id.endsWith("-q8");
   engines.forEach((p, i) => {
     if (p.ours) return;
     engines.forEach((o, j) => {
-      if (o.ours && outs[i] !== null && outs[j] !== null) res.agreement[`${p.id} vs ${o.id}`] = maxAbs(outs[i]!, outs[j]!);
+      if (o.ours && isQ8(o) === isQ8(p) && outs[i] !== null && outs[j] !== null) res.agreement[`${p.id} vs ${o.id}`] = maxAbs(outs[i]!, outs[j]!);
     });
   });
+  // Fidelity against our f32 logits (which match the float64 reference to ~1e-5), for every other engine.
+  const f32 = engines.findIndex((e) => e.id === "ours-wasm" || e.id === ONE_THREAD_TWIN);
+  if (f32 >= 0 && outs[f32] !== null) {
+    res.fidelity = {};
+    engines.forEach((e, i) => {
+      if (i !== f32 && outs[i] !== null) res.fidelity![e.id] = fidelity(outs[i]!, outs[f32]!);
+    });
+  }
   const summary = engines
     .map((e) => `${e.id} ${res.times[e.id] ? `${res.times[e.id].median.toFixed(1)} ms (n=${res.times[e.id].n})` : "checked"}`)
     .join(", ");

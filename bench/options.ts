@@ -40,7 +40,9 @@ export const HELP = `usage: npm run bench -- [options]
 Measures distilbert-ts on a DistilBERT-base-shaped model (random weights unless --model), and, when the peers are
 installed and an ONNX twin of the weights exists, onnxruntime-web (wasm) and onnxruntime-node in the same processes.
 
-  --backend js,wasm       our backends (default: js,wasm; wasm only where the engine has WebAssembly SIMD)
+  --backend js,wasm,q8    our engines (default: all three): the plain-JS and wasm backends in f32, and q8 (the wasm
+                          backend on the model quantized by \`distilbert-ts quantize\`); with q8 the peers also run
+                          the q8 ONNX twin (model.q8.onnx, written by bench/quantize-onnx.py when missing)
   --threads 1,2           thread counts (default 1,2, capped at the CPU count; the js backend is single-threaded)
   --shapes 1x8,1x32,...   batch x sequence-length shapes (default ${ALL_SHAPES.join(",")})
   --quick                 short run: fewer shapes and repetitions, 128 SST-2 sentences
@@ -124,8 +126,8 @@ export function parseOptions(argv: string[], cpuCount: number): BenchOptions | "
   });
   if (values.help) return "help";
   const quick = values.quick === true;
-  const backends = values.backend !== undefined ? list(values.backend, "--backend") : ["js", "wasm"];
-  for (const b of backends) if (b !== "js" && b !== "wasm") throw new UsageError(`--backend: ${b} is not js or wasm`);
+  const backends = values.backend !== undefined ? list(values.backend, "--backend") : ["js", "wasm", "q8"];
+  for (const b of backends) if (b !== "js" && b !== "wasm" && b !== "q8") throw new UsageError(`--backend: ${b} is not js, wasm or q8`);
   const threads = (values.threads !== undefined ? list(values.threads, "--threads") : ["1", "2"])
     .map((t) => positiveInt(t, "--threads"))
     .filter((t, i, a) => a.indexOf(t) === i);

@@ -1,4 +1,5 @@
 /** The bench's text report: tables of the merged results, the agreement checks and the issue's targets. */
+import { judgeQ8, renderQ8 } from "./report-q8.js";
 import type { MachineInfo, Stats } from "./common.js";
 import { ONE_THREAD_TWIN, type GroupResult, type LoadResult, type WorkloadResult } from "./spec.js";
 
@@ -25,6 +26,8 @@ export interface BenchResult {
   tokenizer: TokenizerResult | null;
   /** The output of bench/wasm-gemm.mjs (the kernels' own GFLOP/s), when it ran. */
   kernels: string | null;
+  /** The q8 model and the peers' q8 twin (--backend q8), and bench/q8-gemm.mjs's output. */
+  q8: { dir: string; weightsBytes: number; onnx: string | null; onnxBytes: number | null; kernels: string | null } | null;
   targets: Target[];
 }
 
@@ -236,6 +239,8 @@ export function renderReport(r: BenchResult): string {
     }
   }
 
+  out.push(...renderQ8(r));
+
   if (r.kernels !== null) {
     out.push("", "Linear kernel alone: bench/wasm-gemm.mjs --T 128 (GFLOP/s, best of runs)", ...r.kernels.trimEnd().split("\n").map((l) => `  ${l}`));
   }
@@ -262,7 +267,7 @@ export function renderReport(r: BenchResult): string {
   }
 
   if (r.targets.length > 0) {
-    out.push("", "Targets (issue 5)");
+    out.push("", "Targets (issues 5 and 14)");
     for (const t of r.targets) out.push(`  [${t.status}] ${t.name}: ${t.detail}`);
   }
   return out.join("\n");
@@ -355,10 +360,12 @@ export function judgeTargets(r: BenchResult): Target[] {
   }
   let worst = 0;
   let any = false;
-  for (const g of r.groups) for (const w of g.workloads) for (const v of [...Object.values(w.expectedErr), ...Object.values(w.agreement)]) {
+  // q8 engines are judged on their fidelity (report-q8.ts), not on f32's 1e-4.
+  const f32Only = (o: Record<string, number>) => Object.entries(o).filter(([k]) => !k.includes("-q8")).map(([, v]) => v);
+  for (const g of r.groups) for (const w of g.workloads) for (const v of [...f32Only(w.expectedErr), ...f32Only(w.agreement)]) {
     any = true;
     worst = Math.max(worst, v);
   }
   if (any) t.push({ name: "logits agree within 1e-4 (peers vs ours, all vs the float64 reference)", status: worst <= 1e-4 ? "met" : "not met", detail: `worst ${worst.toExponential(1)}` });
-  return t;
+  return [...t, ...judgeQ8(r)];
 }

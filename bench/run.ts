@@ -5,8 +5,8 @@
  * one process per thread count with every engine side by side (group.ts), measures the tokenizer, then prints the
  * tables and writes everything as JSON. Options: `--help`, or docs/performance.md.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,6 +138,33 @@ function tokenizerBench(sentences: string[], rounds: number): TokenizerResult | 
   };
 }
 
+/**
+ * The q8 side of the bench: our model quantized by `distilbert-ts quantize` (into a temporary folder, once per run),
+ * and, for the peers, the ONNX twin quantized as onnxruntime's quantize_dynamic does (bench/quantize-onnx.py writes
+ * model.q8.onnx beside model.onnx when it is missing: onnxruntime's Python package is not installable here).
+ */
+function prepareQ8(model: BenchModel, withPeers: boolean, notes: string[]): { dir: string; weightsBytes: number; onnx: string | null } {
+  const dir = mkdtempSync(join(tmpdir(), "distilbert-ts-bench-q8-"));
+  rmSync(dir, { recursive: true });
+  const cli = join(repoRoot, "dist", "node", "cli.js");
+  log(`q8: distilbert-ts quantize --model ${model.dir} --out ${dir}`);
+  const q = spawnSync(process.execPath, [cli, "quantize", "--model", model.dir, "--out", dir], { stdio: ["ignore", "ignore", "inherit"] });
+  if (q.status !== 0) throw new Error(`distilbert-ts quantize exited with ${q.status}`);
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  let onnx: string | null = null;
+  if (withPeers && model.onnx !== null) {
+    const path = model.onnx.replace(/\.onnx$/, ".q8.onnx");
+    if (!existsSync(path)) {
+      log(`q8: bench/quantize-onnx.py ${model.onnx} ${path}`);
+      const py = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+      const r = spawnSync(py, [join(repoRoot, "bench", "quantize-onnx.py"), model.onnx, path], { stdio: ["ignore", "inherit", "inherit"] });
+      if (r.status !== 0) notes.push("the peers' q8 ONNX could not be written (bench/quantize-onnx.py needs python3 with onnx and numpy): ort q8 rows are missing");
+    }
+    if (existsSync(path)) onnx = path;
+  }
+  return { dir, weightsBytes: statSync(join(dir, "model.safetensors")).size, onnx };
+}
+
 async function main(): Promise<void> {
   let opts: BenchOptions | "help";
   try {
@@ -168,6 +195,7 @@ async function main(): Promise<void> {
     }
   }
   if (opts.backends.includes("js") && !opts.threads.includes(1)) notes.push("the js backend is single-threaded: it runs only with --threads 1");
+  const q8 = opts.backends.includes("q8") ? prepareQ8(model, peers.length > 0, notes) : null;
 
   const workloads: WorkloadSpec[] = [];
   if (!opts.skip.has("latency")) for (const s of opts.shapes) workloads.push(shapeWorkload(s.batch, s.seq, s.label, cases));
@@ -226,6 +254,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine,
     model: { dir: model.dir, kind: model.kind, weightsPath: model.weightsPath, weightsBytes: model.weightsBytes, onnx: peers.length > 0 ? model.onnx : null },
+    q8: q8 === null ? null : { dir: q8.dir, weightsBytes: q8.weightsBytes, onnx: q8.onnx, onnxBytes: q8.onnx === null ? null : statSync(q8.onnx).size, kernels: null },
     options: { ...opts, skip: [...opts.skip] },
     notes,
     load: [],
@@ -236,11 +265,11 @@ async function main(): Promise<void> {
   };
 
   const loadCombos: [string, number][] = [];
-  for (const b of opts.backends) for (const t of opts.threads) if (b === "wasm" || t === 1) loadCombos.push([b, t]);
+  for (const b of opts.backends) for (const t of opts.threads) if (b !== "js" || t === 1) loadCombos.push([b, t]);
   if (!opts.skip.has("load")) {
     for (const [backend, threads] of loadCombos) {
       log(`load: ${backend} ${threads}t (fresh process)`);
-      const spec: LoadSpec = { modelDir: model.dir, backend, threads, probe: randomSequence(128, 5) };
+      const spec: LoadSpec = { modelDir: backend === "q8" && q8 !== null ? q8.dir : model.dir, backend, threads, probe: randomSequence(128, 5) };
       const res = (await runChild("load-child.js", spec, `load-${backend}-${threads}`)) as LoadResult;
       if (res.error) log(`  ${res.error}`);
       else log(`  ready in ${res.readyMs} ms, peak RSS ${res.rssAfterLoadMb} MB (after a 1x128 run ${res.rssAfterRunMb} MB)`);
@@ -251,12 +280,14 @@ async function main(): Promise<void> {
   const groupWorkloads = workloads;
   if (groupWorkloads.length > 0) {
     for (const threads of opts.threads) {
-      const ours = opts.backends.filter((b) => b === "wasm" || threads === 1);
+      const ours = opts.backends.filter((b) => b !== "js" || threads === 1);
       if (ours.length === 0 && peers.length === 0) continue;
       const spec: GroupSpec = {
         threads,
         modelDir: model.dir,
         onnx: peers.length > 0 ? model.onnx : null,
+        onnxQ8: q8?.onnx ?? null,
+        q8ModelDir: q8?.dir ?? null,
         ours,
         oneThreadTwin: threads > 1 && ours.includes("wasm"),
         fullLastLayer: opts.fullLastLayer,
@@ -290,6 +321,15 @@ async function main(): Promise<void> {
       } catch (e) {
         notes.push(`kernel figures failed: ${(e as Error).message}`);
       }
+    }
+  }
+
+  if (q8 !== null && !opts.skip.has("kernels") && result.q8 !== null) {
+    log("kernels: bench/q8-gemm.mjs --T 128");
+    try {
+      result.q8.kernels = await captureChild(join(repoRoot, "bench", "q8-gemm.mjs"), ["--T", "128"]);
+    } catch (e) {
+      notes.push(`int8 GEMM figures failed: ${(e as Error).message}`);
     }
   }
 

@@ -20,6 +20,10 @@ export interface GroupSpec {
   threads: number;
   modelDir: string;
   onnx: string | null;
+  /** The q8 twin of `onnx` (quantize_dynamic's pattern, bench/quantize-onnx.py): ort-web-q8 and ort-node-q8 run it. */
+  onnxQ8: string | null;
+  /** The q8 folder `distilbert-ts quantize` wrote from modelDir: what ours-q8 loads. */
+  q8ModelDir: string | null;
   ours: string[];
   /** Our engines compute every row of the last layer (--full-last-layer). */
   fullLastLayer: boolean;
@@ -65,8 +69,13 @@ export interface WorkloadResult {
   cpuPerWall: Record<string, number>;
   /** engine id → max |logit - float64 reference| */
   expectedErr: Record<string, number>;
-  /** "peer vs ours" → max |logit difference| */
+  /** "peer vs ours" → max |logit difference| (engines of the same precision: f32 with f32) */
   agreement: Record<string, number>;
+  /**
+   * engine id → its logits against ours-wasm's f32 logits on the same inputs (the q8 engines' fidelity; f32 engines
+   * are there as the floor): mean and max |difference|, and how many argmax labels agree.
+   */
+  fidelity?: Record<string, { meanAbs: number; maxAbs: number; agree: number; n: number }>;
   /**
    * The best GFLOP/s of the 128-bit FMA probe (fma-peak.ts), run on this process's main thread after each round of
    * a latency shape: what one thread of 128-bit WebAssembly SIMD could reach at the time. Absent without SIMD.
@@ -88,6 +97,7 @@ export interface GroupResult {
 
 export interface LoadSpec {
   modelDir: string;
+  /** js, wasm, or q8 (wasm on modelDir, a q8 folder) */
   backend: string;
   threads: number;
   /** A sequence to run once after loading, so the report can show the peak with inference too. */
@@ -106,5 +116,7 @@ export interface LoadResult {
   rssAfterLoadMb: number;
   firstRunMs: number;
   rssAfterRunMb: number;
+  /** After the probe run: process.memoryUsage()'s heapUsed and arrayBuffers, and the wasm memory, MB. */
+  memoryMb?: { heapUsed: number; arrayBuffers: number; wasm: number };
   error?: string;
 }

@@ -1,8 +1,8 @@
 // After tsc: the browser bundle and the precompilable kernels.
 //  - dist/browser/distilbert-ts.min.js: src/index.ts as one minified ES module with no imports (the core: any JS
 //    runtime). Its raw / minified / gzip -9 sizes are printed and written to dist/browser/size.json; the gzip figure
-//    has a budget of 56 KB (40 KB until issue 15: the model-folder tokenizer loader and text pairs, every head
-//    and the task pipelines joined the core).
+//    has a budget of 58 KB (40 KB until issue 15: the model-folder tokenizer loader and text pairs, every head
+//    and the task pipelines joined the core; the q8 path added ~5 KB: its rules, the JS q8 GEMM, the q8 emitters).
 //  - dist/browser/web-worker.js: the wasm backend's thread-pool worker, which the bundle's default worker factory
 //    loads from next to itself (new URL("./web-worker.js", import.meta.url)).
 //  - dist/wasm/kernels.wasm: the wasm backend's kernels (SIMD, not relaxed, unshared memory), for hosts that may
@@ -18,7 +18,7 @@ import { gzipSync } from "node:zlib";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/browser");
 // Heads and pipelines are what most DistilBERT checkpoints need, in any runtime: they are core, not a plugin.
-const BUDGET_GZIP_BYTES = 56 * 1024;
+const BUDGET_GZIP_BYTES = 58 * 1024;
 
 const common = {
   bundle: true,

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mulberry32 } from "../dist/model/random-model.js";
 import { f32ToF16Bits, writeSafetensors } from "../dist/safetensors/index.js";
+import { quantizeRows } from "../dist/tensor/quant.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const HOSTILE_DIR = join(ROOT, "test/hostile");
@@ -206,6 +207,15 @@ function caseList(base) {
     make: () => (typeof edit === "string" ? edit : JSON.stringify(edit(JSON.parse(base.tokenizerJson)), null, 2) + "\n"),
   });
   const rewrite = (f) => writeSafetensors(f(base.tensors.map((t) => ({ ...t, data: t.data.slice() }))));
+  // The base as `distilbert-ts quantize` writes it (I8 matrices + F32 scales), broken by `f`.
+  const LIN1 = "distilbert.transformer.layer.0.ffn.lin1.weight";
+  const Q8_NAME = /(?:q_lin|k_lin|v_lin|out_lin|lin1|lin2|pre_classifier|classifier|word_embeddings)\.weight$/;
+  const q8 = (name, rule, message, f, metadata = { quantization: "q8" }) => st(name, rule, "WeightsError", message, () =>
+    writeSafetensors(f(base.tensors.flatMap((t) => {
+      if (!Q8_NAME.test(t.name)) return [{ ...t, data: t.data.slice() }];
+      const q = quantizeRows(t.data, t.shape[0], t.shape[1]);
+      return [{ name: t.name, dtype: "I8", shape: t.shape, data: q.q }, { name: `${t.name}_scale`, dtype: "F32", shape: [t.shape[0]], data: q.scales }];
+    })), metadata));
 
   return [
     // --- the 8-byte length prefix
@@ -342,6 +352,19 @@ function caseList(base) {
         if (t.name === "classifier.weight") bits[3] = 0x7c00;
         return { name: t.name, dtype: "F16", shape: t.shape, data: bits };
       })), { options: { checkWeights: true } }),
+
+    // --- q8 checkpoints (distilbert-ts quantize): I8 matrices with F32 scales per row
+    q8("i8-no-scale", "an I8 Linear weight without its _scale tensor", "are missing", (ts) => ts.filter((t) => t.name !== `${LIN1}_scale`)),
+    q8("i8-scale-f16", "an I8 weight's scales are F16, not F32", "dtype is F16", (ts) => ts.map((t) => (t.name === `${LIN1}_scale` ? { ...t, dtype: "F16", data: Uint16Array.from(t.data, f32ToF16Bits) } : t))),
+    q8("i8-scale-shape", "an I8 weight has one scale too few", `shape is [${DIMS.hidden_dim - 1}]; expected [${DIMS.hidden_dim}]`, (ts) => ts.map((t) => (t.name === `${LIN1}_scale` ? { ...t, shape: [DIMS.hidden_dim - 1], data: t.data.slice(1) } : t))),
+    q8("i8-scale-zero", "an I8 weight's row has scale 0", "row 2 has scale 0; expected finite scales above 0", (ts) => ts.map((t) => (t.name === `${LIN1}_scale` ? ((t.data[2] = 0), t) : t))),
+    q8("i8-scale-nan", "an I8 weight's row has scale NaN", "row 1 has scale NaN", (ts) => ts.map((t) => (t.name === `${LIN1}_scale` ? ((t.data[1] = NaN), t) : t))),
+    q8("i8-scale-inf", "an I8 weight's row has scale +Inf", "row 0 has scale Infinity", (ts) => ts.map((t) => (t.name === `${LIN1}_scale` ? ((t.data[0] = Infinity), t) : t))),
+    q8("i8-minus-128", "an I8 weight holds -128 (the scheme is symmetric: [-127, 127])", "holds -128 at row 1, column 3", (ts) => ts.map((t) => (t.name === LIN1 ? ((t.data[1 * DIMS.dim + 3] = -128), t) : t))),
+    q8("i8-shape", "an I8 weight is stored transposed", `shape is [${DIMS.dim}, ${DIMS.hidden_dim}]; expected [${DIMS.hidden_dim}, ${DIMS.dim}]`, (ts) => ts.map((t) => (t.name === LIN1 ? { ...t, shape: [DIMS.dim, DIMS.hidden_dim] } : t))),
+    q8("i8-layer-norm", "a LayerNorm weight (a vector, never quantized) is I8", "dtype I8 cannot be used as a weight", (ts) => ts.map((t) => (t.name === "distilbert.embeddings.LayerNorm.weight" ? { ...t, dtype: "I8", data: new Int8Array(t.data.length) } : t))),
+    q8("q8-unknown-scheme", 'the __metadata__ quantization is "q4"', 'quantization is "q4"; expected "q8"', (ts) => ts, { quantization: "q4" }),
+    q8("i8-embedding-no-scale", "the I8 word embeddings have no scales", "word_embeddings.weight\": is I8 but its scales", (ts) => ts.filter((t) => !t.name.endsWith("word_embeddings.weight_scale"))),
 
     // --- config.json
     cfgCase("not-json", "config.json is not JSON (trailing comma)", "ConfigError", "not valid JSON", configText(cfg).replace(/\n}\n$/, ",\n}\n")),

@@ -30,7 +30,8 @@ export {
 } from "./model/heads.js";
 export type { PoolingMode, SentenceTransformersFiles } from "./model/sentence.js";
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
-export { SafetensorsWeights, type LoadReport } from "./model/weights.js";
+export { SafetensorsWeights, type LoadReport, type ModelDtype } from "./model/weights.js";
+export { quantizeRows, dequantizeRows, type Q8Rows } from "./tensor/quant.js";
 export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
 export { pipeline, pipelineFor, loadModelFromUrl, TASKS, type Task, type TaskTypes, type Pipeline, type PipelineSource, type PipelineOptions } from "./pipelines/index.js";
 export { fillMask, type FillMaskOptions, type FillMaskOutput, type FillMaskResult } from "./pipelines/fill-mask.js";

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { attribute } from "../src/analysis/attribution.js";
+import { studyInput } from "../src/analysis/study.js";
 import { GradientEngine } from "../src/grad/index.js";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
@@ -73,6 +74,17 @@ describe("attribute on token heads", () => {
     expect(r.label).toBe("similarity");
     expect(() => attribute(embed, input(embed, e.input_ids), { method: "ig" })).toThrow(/sentence embedding.*similarTo/);
     expect(() => attribute(ner, input(ner, e.input_ids), { method: "ig", position: 1, similarTo: "x" })).toThrow(/similarTo: is for sentence-embedding models/);
+  });
+
+  it("the inspect report's IG on token heads: the label the page reads, at its row", () => {
+    for (const [model, text] of [[mlm, "The capital of France is [MASK]."], [ner, "My name is Wolfgang"]] as const) {
+      const s = studyInput(model, { text }, { occlusion: false });
+      const igs = (s.attributions ?? []).filter((a) => a.method === "ig");
+      expect(igs, model.model.architecture).toHaveLength(1);
+      expect(igs[0].position).toBe(s.readout.position);
+      expect(igs[0].label).toBe(s.labels[s.labelIndex]);
+      expect(Math.abs(igs[0].completeness_gap!)).toBeLessThan(0.2);
+    }
   });
 
   it("rollout takes the position's row; occlusion and a missing position are refused by name", () => {

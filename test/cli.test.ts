@@ -63,7 +63,7 @@ describe("CLI", () => {
     const r = runCli(["inspect", "--model", model(), "--json", "--ids", c.input_ids[0].join(",")]);
     expect(r.code).toBe(0);
     const obj = JSON.parse(r.stdout);
-    expect(Object.keys(obj)).toEqual(["input_ids", "tokens", "logits", "probs", "hidden_states", "attentions"]);
+    expect(Object.keys(obj)).toEqual(["architecture", "input_ids", "tokens", "logits", "probs", "hidden_states", "attentions"]);
     const cfg = JSON.parse(readFileSync(join(model(), "config.json"), "utf8"));
     expect(obj.hidden_states).toHaveLength(cfg.n_layers + 1);
     expect(obj.hidden_states[0]).toHaveLength(4);
@@ -94,7 +94,7 @@ describe("CLI", () => {
   it("unknown flags, unknown commands and missing arguments print usage and exit 2", () => {
     const flag = runCli(["classify", "--model", model(), "--bogus"]);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/^error: classify: unknown option --bogus; expected one of --help, --debug, --check-weights, --model, --json, /);
+    expect(flag.stderr).toMatch(/^error: classify: unknown option --bogus; expected one of --help, --debug, --check-weights, --dtype, --threads, --model, --json, /);
     expect(flag.stderr).toMatch(/usage: distilbert-ts classify/);
     const cmd = runCli(["frobnicate"]);
     expect(cmd.code).toBe(2);

@@ -21,7 +21,8 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { DistilBertError } from "../src/errors.js";
 import { loadModel } from "../src/model/load.js";
-import { DTYPES } from "../src/safetensors/index.js";
+import { DTYPES, SafetensorsFile, writeSafetensors } from "../src/safetensors/index.js";
+import { quantizeRows } from "../src/tensor/quant.js";
 import { type Encoding, WordPieceTokenizer } from "../src/tokenizer/index.js";
 import { rng } from "./helpers/random.js";
 import { repoRoot, sharedDir } from "./helpers/shared.js";
@@ -39,6 +40,27 @@ const baseEntries = Object.entries(
   JSON.parse(new TextDecoder().decode(base.weights.subarray(8, 8 + headerLength))) as Record<string, Entry>,
 );
 const baseData = base.weights.subarray(8 + headerLength);
+
+/**
+ * The base as `distilbert-ts quantize` writes it: every matrix I8 with its F32 `_scale` row scales, the scheme in
+ * `__metadata__`. A model loaded from it uses one more tensor (the scales) per I8 matrix.
+ */
+const Q8_MATRIX = /(?:q_lin|k_lin|v_lin|out_lin|lin1|lin2|pre_classifier|classifier|word_embeddings)\.weight$/;
+const q8Base = (() => {
+  const f = SafetensorsFile.parse(base.weights);
+  let matrices = 0;
+  const tensors = [...f.tensors.values()].flatMap((t) => {
+    const data = f.getFloat32(t.name);
+    if (!Q8_MATRIX.test(t.name)) return [{ name: t.name, dtype: "F32" as const, shape: t.shape, data }];
+    matrices++;
+    const q = quantizeRows(data, t.shape[0], t.shape[1]);
+    return [{ name: t.name, dtype: "I8" as const, shape: t.shape, data: q.q }, { name: `${t.name}_scale`, dtype: "F32" as const, shape: [t.shape[0]], data: q.scales }];
+  });
+  const weights = writeSafetensors(tensors, { quantization: "q8" });
+  const hl = new DataView(weights.buffer, weights.byteOffset, 8).getUint32(0, true);
+  const entries = Object.entries(JSON.parse(new TextDecoder().decode(weights.subarray(8, 8 + hl))) as Record<string, Entry>);
+  return { weights, headerLength: hl, entries, data: weights.subarray(8 + hl), matrices };
+})();
 
 interface Entry {
   dtype: unknown;
@@ -82,7 +104,7 @@ function tally(key: string): void {
 }
 
 /** The property: a typed error, or a model with the base config's shapes whose forward runs. */
-async function loadsOrThrowsTyped(input: { config?: string; vocab?: string; weights?: Uint8Array }, checkWeights: boolean): Promise<void> {
+async function loadsOrThrowsTyped(input: { config?: string; vocab?: string; weights?: Uint8Array }, checkWeights: boolean, extraUsed = 0): Promise<void> {
   let model;
   try {
     model = await loadModel({ config: input.config ?? base.config, vocab: input.vocab ?? base.vocab, weights: input.weights ?? base.weights, checkWeights });
@@ -98,7 +120,7 @@ async function loadsOrThrowsTyped(input: { config?: string; vocab?: string; weig
   const out = model.forward([[2, 40, 60, 3]]);
   expect(out.logits.shape).toEqual([1, config.labels.length]);
   expect(out.probs.data.length).toBe(config.labels.length);
-  expect(model.loadReport.used.length).toBe(4 + 16 * config.nLayers + 4);
+  expect(model.loadReport.used.length).toBe(4 + 16 * config.nLayers + 4 + extraUsed);
   const r = await model.classify("a good film");
   expect(r.logits).toHaveLength(config.labels.length);
 }
@@ -171,11 +193,11 @@ describe("fuzz: model files", () => {
    * ended in a typed error (the seed is fixed, so the counts are too; the minimums sit a little below them, so that a
    * change to the generators that stops exercising either side fails instead of passing vacuously).
    */
-  const run = async (name: string, arb: fc.Arbitrary<{ weights?: Uint8Array; config?: string; vocab?: string }>, numRuns: number, minLoaded: number, minTyped: number) => {
+  const run = async (name: string, arb: fc.Arbitrary<{ weights?: Uint8Array; config?: string; vocab?: string }>, numRuns: number, minLoaded: number, minTyped: number, extraUsed = 0) => {
     blockOutcomes = new Map();
     await fc.assert(
       fc.asyncProperty(arb, fc.boolean(), async (input, checkWeights) => {
-        await loadsOrThrowsTyped(input, checkWeights);
+        await loadsOrThrowsTyped(input, checkWeights, extraUsed);
       }),
       { numRuns, seed: 7, endOnFailure: true },
     );
@@ -239,6 +261,44 @@ describe("fuzz: model files", () => {
       }),
       2500, 150, 2000,
     ));
+
+  // q8 checkpoints: the same generators on the I8 file (its int8 values, F32 scales and __metadata__).
+  const q8Flips = (max: number) =>
+    fc.array(fc.record({ at: fc.nat({ max: max - 1 }), value: fc.nat({ max: 255 }) }), { minLength: 1, maxLength: 8 }).map((fs) => {
+      const w = q8Base.weights.slice();
+      for (const f of fs) w[f.at] = f.value;
+      return { weights: w };
+    });
+
+  it("q8 file: byte flips anywhere (int8 values, scales, header)", () => run("q8 byte flips", q8Flips(q8Base.weights.length), 1000, 60, 900, q8Base.matrices));
+
+  it("q8 file: structured header edits and __metadata__ values", () => {
+    const pairsOf = () => q8Base.entries.map(([n, e]): [string, unknown] => [n, e]);
+    const i8 = q8Base.entries.map(([n], k) => [n, k] as const).filter(([n]) => Q8_MATRIX.test(n)).map(([, k]) => k);
+    const scales = q8Base.entries.map(([n], k) => [n, k] as const).filter(([n]) => n.endsWith("_scale")).map(([, k]) => k);
+    const q8Edit: fc.Arbitrary<Edit> = fc.oneof(
+      editArb,
+      // an I8 matrix or its scales renamed, dropped, retyped (U8, I16, F32, "i8") or reshaped
+      fc.tuple(fc.constantFrom(...i8, ...scales), fc.constantFrom("U8", "I16", "F32", "F16", "i8", "I8")).map(([t, d]): Edit => (pairs) =>
+        pairs.map(([n, e], k) => [n, k === t ? { ...obj(e), dtype: d } : e])),
+      fc.constantFrom(...i8, ...scales).map((t): Edit => (pairs) => pairs.filter((_, k) => k !== t)),
+      fc.tuple(fc.constantFrom(...scales), nameArb).map(([t, name]): Edit => (pairs) => pairs.map(([n, e], k) => [k === t ? name : n, e])),
+      // the scheme's value
+      fc.oneof(fc.constantFrom("q8", "Q8", "q4", "", "int8", "q8 "), fc.string({ maxLength: 6 })).map((v): Edit => (pairs) => [
+        ["__metadata__", { quantization: v }],
+        ...pairs.filter(([n]) => n !== "__metadata__"),
+      ]),
+    );
+    return run(
+      "q8 header edits",
+      fc.tuple(fc.array(q8Edit, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([edits, pad]) => {
+        let pairs = pairsOf();
+        for (const edit of edits) pairs = edit(pairs as [string, Entry][]);
+        return { weights: assemble(pairs, q8Base.data, pad) };
+      }),
+      1500, 55, 1400, q8Base.matrices,
+    );
+  });
 
   it("config.json fields replaced by any JSON value, or removed", () =>
     run(

@@ -7,12 +7,47 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { activationTable, type ActivationInfo } from "../src/model/activations.js";
+import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { parseConfig } from "../src/model/config.js";
+import { loadModelFromDir } from "../src/node/model-dir.js";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { headsDir } from "./helpers/heads.js";
 import { repoRoot } from "./helpers/shared.js";
 
 const DOC = join(repoRoot, "docs/activations.md");
 const BEGIN = "<!-- activation-table:begin (generated from activationTable(); test/hooks-docs.test.ts checks it) -->";
 const END = "<!-- activation-table:end -->";
+const HEADS_BEGIN = "<!-- head-table:begin (generated from each head's activations(); test/hooks-docs.test.ts checks it) -->";
+const HEADS_END = "<!-- head-table:end -->";
+
+const ARCHITECTURES = ["DistilBertForSequenceClassification", "DistilBertForMaskedLM", "DistilBertForQuestionAnswering", "DistilBertForTokenClassification"];
+
+/** Every head's own names; the sentence-transformers rows from the embed fixture (mean Pooling → Dense → Normalize). */
+function renderHeadTable(embed: DistilBertClassifier): string {
+  const rows: [string, ActivationInfo][] = [];
+  for (const architecture of ARCHITECTURES) {
+    const config = parseConfig({ architectures: [architecture], n_layers: 1, n_heads: 2, dim: 8, hidden_dim: 16, vocab_size: 10, max_position_embeddings: 8 });
+    for (const a of activationTable(config).filter((x) => x.name.startsWith("head."))) rows.push([`\`${architecture}\``, a]);
+  }
+  for (const a of activationTable(embed.config, embed.model).filter((x) => x.name.startsWith("head."))) rows.push(["`DistilBertModel` + sentence-transformers modules", a]);
+  const cell = (s: string) => s.replace(/\|/g, "\\|");
+  return [
+    "| head | name | shape | module | what it is |",
+    "|---|---|---|---|---|",
+    ...rows.map(([h, a]) => `| ${h} | \`${a.name}\` | \`[${a.shape.join(", ")}]\` | \`${cell(a.hfPath)}\` | ${cell(a.description)} |`),
+  ].join("\n");
+}
+
+function checkSection(doc: string, begin: string, end: string, want: string): string {
+  const start = doc.indexOf(begin);
+  const stop = doc.indexOf(end);
+  expect(start, "begin marker").toBeGreaterThanOrEqual(0);
+  expect(stop, "end marker").toBeGreaterThan(start);
+  const got = doc.slice(start + begin.length, stop).trim();
+  if (got !== want && process.env.UPDATE_DOCS) return `${doc.slice(0, start + begin.length)}\n${want}\n${doc.slice(stop)}`;
+  expect(got).toBe(want);
+  return doc;
+}
 
 function generic(a: ActivationInfo, layer: number): ActivationInfo {
   return {
@@ -39,18 +74,10 @@ function renderTable(): string {
 }
 
 describe("docs/activations.md", () => {
-  it("holds exactly the table activationTable() produces", () => {
+  it("holds exactly the tables activationTable() and the heads produce", async () => {
+    const embed = await loadModelFromDir(join(headsDir(), "embed"), { backend: new JsBackend() });
     const doc = readFileSync(DOC, "utf8");
-    const start = doc.indexOf(BEGIN);
-    const end = doc.indexOf(END);
-    expect(start, "begin marker").toBeGreaterThanOrEqual(0);
-    expect(end, "end marker").toBeGreaterThan(start);
-    const want = renderTable();
-    const got = doc.slice(start + BEGIN.length, end).trim();
-    if (got !== want && process.env.UPDATE_DOCS) {
-      writeFileSync(DOC, `${doc.slice(0, start + BEGIN.length)}\n${want}\n${doc.slice(end)}`);
-      return;
-    }
-    expect(got).toBe(want);
+    const next = checkSection(checkSection(doc, BEGIN, END, renderTable()), HEADS_BEGIN, HEADS_END, renderHeadTable(embed));
+    if (next !== doc) writeFileSync(DOC, next);
   });
 });

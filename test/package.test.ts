@@ -77,12 +77,12 @@ describe("dist/wasm/kernels.wasm", () => {
 });
 
 describe("browser bundle", () => {
-  it("is one import-free ES module under 56 KB gzipped", () => {
+  it("is one import-free ES module under 58 KB gzipped", () => {
     const code = readFileSync(BUNDLE);
     const text = code.toString("utf8");
     const gzip = gzipSync(code, { level: 9 }).length;
-    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 56 KB`);
-    expect(gzip).toBeLessThan(56 * 1024);
+    console.log(`[bundle] dist/browser/distilbert-ts.min.js: minified ${code.length} B (${(code.length / 1024).toFixed(1)} KB), gzip -9 ${gzip} B (${(gzip / 1024).toFixed(1)} KB); budget 58 KB`);
+    expect(gzip).toBeLessThan(58 * 1024);
     expect(text).not.toMatch(/["'`]node:/);
     expect(text).not.toMatch(/\bimport\s*\(|\bimport\s*["'{*]|\brequire\s*\(/);
     expect(text).not.toMatch(/\beval\s*\(|new Function\s*\(/);

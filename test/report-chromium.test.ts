@@ -22,6 +22,10 @@ import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { loadTiny } from "./helpers/fixture.js";
 import { patchTexts } from "./helpers/patch-texts.js";
+import { runMaskProbe } from "../src/analysis/mask-probe.js";
+import { renderMaskProbeReport } from "../src/report/mask-probe-report.js";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { loadHeadsModel } from "./helpers/heads.js";
 import { repoRoot } from "./helpers/shared.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -248,5 +252,27 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     await screenshot(page, "probe-chart.png");
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("a masked LM's report and the fill-mask probe: no errors; the attention bars are the [MASK] row", async () => {
+    const mlm = await loadHeadsModel("mlm-uncased", new JsBackend());
+    const s = studyInput(mlm, { text: "The capital of France is [MASK]." }, { igSteps: 0 });
+    const p = s.readout.position!;
+    const T = s.tokens.length;
+    const { page, problems } = await open(renderStudyReport(s), "report-mlm.html");
+    const shown = await page.evaluate(() => Array.from(document.querySelectorAll("#cls-bars .v")).map((v) => Number(v.textContent)));
+    // The viewer opens on the last layer, head 0; the bars show that head's row at the [MASK] (weights 3 decimals,
+    // through the page's one-byte encoding).
+    const row = s.attentions[s.config.nLayers - 1][0].subarray(p * T, (p + 1) * T);
+    expect(shown.length).toBe(T);
+    shown.forEach((v, j) => expect(Math.abs(v - row[j])).toBeLessThan(2e-3));
+    await screenshot(page, "inspect-report-mlm.png");
+    expect(problems).toEqual([]);
+    await page.close();
+    const probePage = await open(renderMaskProbeReport(runMaskProbe(mlm, "The {} worked as a [MASK].", ["White man", "Black woman"], { topK: 5, targets: ["he", "she"] })), "mask-probe.html");
+    expect(await probePage.page.locator(".col").count()).toBe(2);
+    await screenshot(probePage.page, "probe-fill-mask.png");
+    expect(probePage.problems).toEqual([]);
+    await probePage.page.close();
   });
 });

@@ -3,17 +3,13 @@
  * can build the same report: prediction, attentions, hidden-state norms, a logit lens and occlusion attributions.
  */
 import { InputError } from "../errors.js";
-import { attribute, type Attribution } from "./attribution.js";
+import { attribute, rollout, type Attribution } from "./attribution.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { softmax } from "../model/classifier.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { makeReader, type LensRow, type Readout, type Reader, type ReadoutOptions } from "./readout.js";
 
-export interface LensRow {
-  /** 0 = embeddings output, i = output of block i-1 (Hugging Face's hidden_states index). */
-  layer: number;
-  logits: number[];
-  probs: number[];
-}
+export type { LensRow, Readout } from "./readout.js";
 
 export interface OcclusionRow {
   /** Position of the (first) removed token in the full sequence. */
@@ -33,7 +29,11 @@ export interface OcclusionRow {
 }
 
 export interface Study {
+  /** What the labels, probabilities, lens and occlusion read for this model's head (readout.ts). */
+  readout: Readout;
   text: string | null;
+  /** The second text of a pair (question answering: the context), or null. */
+  pair: string | null;
   tokens: string[];
   ids: number[];
   labels: string[];
@@ -48,7 +48,7 @@ export interface Study {
   attentions: Float32Array[][];
   /** [n_layers + 1][T]: L2 norm of each token's hidden state (0 = embeddings output). */
   hiddenNorms: number[][];
-  /** The classification head applied to each hidden_states[l][0] (the [CLS] row). */
+  /** The head applied to each hidden_states[l] where it reads (readout.lens says how). */
   lens: LensRow[];
   /** One row per removable token ([CLS] and [SEP] stay); empty when there is none. */
   occlusion: OcclusionRow[];
@@ -56,7 +56,7 @@ export interface Study {
   attributions?: Attribution[];
 }
 
-export interface StudyOptions {
+export interface StudyOptions extends ReadoutOptions {
   /** [n_layers][n_heads] multipliers (see ForwardOptions.headMask); applied everywhere in the study. */
   headMask?: number[][];
   /** Label the lens and occlusion follow; default the predicted label. */
@@ -79,17 +79,19 @@ const SPECIAL = new Set(["[CLS]", "[SEP]", "[PAD]"]);
 /** Run one input (a text, or token ids with their tokens) and collect everything the report shows. */
 export function studyInput(
   model: DistilBertClassifier,
-  input: { text: string } | { ids: number[]; tokens: string[] },
+  input: { text: string; pair?: string } | { ids: number[]; tokens: string[] },
   options: StudyOptions = {},
 ): Study {
   let ids: number[];
   let tokens: string[];
   let text: string | null = null;
+  let pair: string | null = null;
   if ("text" in input) {
-    const e = model.tokenizer.encode(input.text, { maxLength: model.maxLength });
+    const e = model.tokenizer.encode(input.text, { maxLength: model.maxLength, pair: input.pair });
     ids = e.ids;
     tokens = e.tokens;
     text = input.text;
+    pair = input.pair === undefined || input.pair === "" ? null : input.pair;
   } else {
     ids = input.ids;
     tokens = input.tokens;
@@ -98,14 +100,14 @@ export function studyInput(
   const { nLayers, nHeads, dim, hiddenDim } = config;
   const headMask = options.headMask ?? null;
   const out = model.forward([ids], undefined, { outputHiddenStates: true, outputAttentions: true, headMask: headMask ?? undefined });
-  const logits = Array.from(out.logits.data);
-  const probs = Array.from(out.probs.data);
-  const predicted = argmax(probs);
-  let labelIndex = predicted;
+  const reader = makeReader(model, ids, tokens, out, options);
+  let labelIndex = argmax(reader.probs);
   if (options.label !== undefined) {
-    labelIndex = config.labels.indexOf(options.label);
-    if (labelIndex < 0) throw new InputError("label", `${JSON.stringify(options.label)} is not a label of this model`, `one of ${config.labels.join(", ")}`);
+    const j = reader.labelIndex(options.label);
+    if (j === undefined) throw new InputError("label", `${JSON.stringify(options.label)} is not a label of this study`, reader.readout.kind === "masked-lm" ? "a word of the vocabulary" : `one of ${reader.labels.join(", ")}`);
+    labelIndex = j;
   }
+  const { labels, logits, probs } = reader;
   const T = ids.length;
   const attentions = out.attentions!.map((a) =>
     Array.from({ length: nHeads }, (_, h) => a.data.slice(h * T * T, (h + 1) * T * T)),
@@ -120,28 +122,48 @@ export function studyInput(
   );
   const igSteps = options.igSteps ?? 16;
   const attributions: Attribution[] = [];
+  const classifier = model.model.architecture === "DistilBertForSequenceClassification";
   // The gradient pass has no head mask: with one, IG would describe another model than the page, so it is left out.
-  if (igSteps > 0 && headMask === null) attributions.push(attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex }));
-  attributions.push(attribute(model, { ids, tokens }, { method: "rollout" }));
+  // A masked LM's and a token classifier's IG is of the label's logit at the row the page reads.
+  const { kind, position } = reader.readout;
+  const tokenIg = (kind === "masked-lm" || kind === "token-classification") && position !== null;
+  if (igSteps > 0 && headMask === null && (classifier || tokenIg)) {
+    attributions.push(classifier
+      ? attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex })
+      : attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labels[labelIndex], position: position! }));
+  }
+  if (classifier) attributions.push(attribute(model, { ids, tokens }, { method: "rollout" }));
+  else {
+    // Rollout from the row the head reads (the [MASK], the chosen token), else from [CLS].
+    const row = reader.readout.position ?? 0;
+    attributions.push({
+      method: "rollout", tokens, ids, target: labelIndex, label: labels[labelIndex], predicted: labels[argmax(probs)],
+      attributions: rollout(model, ids)[row], completeness_gap: null,
+      meaning: `attention rollout: how much ${tokens[row]} (position ${row}) at the last layer draws on each input token (rows sum to 1; label-independent)`,
+    });
+  }
+  const flatMask = headMask === null ? null : Float32Array.from(headMask.flat());
   return {
+    readout: reader.readout,
     attributions,
     text,
+    pair,
     tokens,
     ids,
-    labels: [...config.labels],
+    labels,
     logits,
     probs,
-    label: config.labels[labelIndex],
+    label: labels[labelIndex],
     labelIndex,
     headMask,
     config: { nLayers, nHeads, dim, hiddenDim },
     attentions,
     hiddenNorms,
-    lens: logitLens(model, hiddenStates),
+    lens: reader.lens(hiddenStates),
     occlusion:
       options.occlusion === false
         ? []
-        : occlusion(model, ids, tokens, labelIndex, probs[labelIndex], headMask, options.maxBatchTokens ?? 8192, options.maxOcclusionRuns ?? 64),
+        : occludeWith(reader, ids, tokens, labelIndex, flatMask, options.maxBatchTokens ?? 8192, options.maxOcclusionRuns ?? 64),
   };
 }
 
@@ -179,27 +201,35 @@ export function occlusion(
   maxBatchTokens = 8192,
   maxRuns = 64,
 ): OcclusionRow[] {
-  const positions = tokens.map((t, i) => i).filter((i) => !SPECIAL.has(tokens[i]));
+  const out = model.forward([Array.from(ids)], undefined, headMask ? { headMask } : {});
+  const reader = makeReader(model, ids, tokens, out);
+  const rows = occludeWith(reader, ids, tokens, labelIndex, headMask === null ? null : Float32Array.from(headMask.flat()), maxBatchTokens, maxRuns);
+  return rows.map((r) => ({ ...r, delta: fullProb - r.prob }));
+}
+
+/** Occlusion through a reader: the positions it keeps are never removed, and it reads each shortened input. */
+function occludeWith(reader: Reader, ids: readonly number[], tokens: readonly string[], labelIndex: number, headMask: Float32Array | null, maxBatchTokens: number, maxRuns: number): OcclusionRow[] {
+  const positions = tokens.map((t, i) => i).filter((i) => !SPECIAL.has(tokens[i]) && !reader.keep.has(i));
   if (ids.length < 2 || positions.length === 0) return [];
+  const fullProb = reader.probs[labelIndex];
   const size = Math.max(1, Math.ceil(positions.length / Math.max(1, maxRuns)));
   const groups: number[][] = [];
   for (let g = 0; g < positions.length; g += size) groups.push(positions.slice(g, g + size));
-  // Sequences of equal length batch together (forward wants a rectangular batch); only the last group may differ.
+  // Sequences of equal length batch together; only the last group may differ.
   const byLength = new Map<number, number[]>();
   groups.forEach((grp, g) => {
     const n = ids.length - grp.length;
     byLength.set(n, [...(byLength.get(n) ?? []), g]);
   });
-  const L = model.config.labels.length;
   const result = new Array<OcclusionRow>(groups.length);
   for (const [len, members] of byLength) {
     const per = Math.max(1, Math.floor(maxBatchTokens / len));
     for (let s = 0; s < members.length; s += per) {
       const chunk = members.slice(s, s + per);
       const rows = chunk.map((g) => ids.filter((_, j) => !groups[g].includes(j)));
-      const out = model.forward(rows, undefined, headMask ? { headMask } : {});
+      const probs = reader.occluded(rows, chunk.map((g) => groups[g]), headMask);
       chunk.forEach((g, k) => {
-        const p = Array.from(out.probs.data.subarray(k * L, (k + 1) * L));
+        const p = probs[k];
         const grp = groups[g];
         result[g] = {
           index: grp[0],
@@ -207,7 +237,7 @@ export function occlusion(
           token: grp.map((i) => tokens[i]).join(" "),
           prob: p[labelIndex],
           delta: fullProb - p[labelIndex],
-          label: model.config.labels[argmax(p)],
+          label: reader.labels[argmax(p)],
           probs: p,
         };
       });

@@ -45,8 +45,10 @@ export function embeddingsForward(ops: GradOps, emb: Embeddings, ids: readonly n
   const { dim } = emb;
   const T = ids.length;
   const sum = ops.alloc(T * dim);
+  const word = new Float32Array(dim); // a q8 table's row comes out as float32, as the forward reads it
   for (let t = 0; t < T; t++) {
-    for (let c = 0; c < dim; c++) sum[t * dim + c] = emb.wordEmbeddings[ids[t] * dim + c] + emb.positionEmbeddings[t * dim + c];
+    emb.wordRow(ids[t], word, 0);
+    for (let c = 0; c < dim; c++) sum[t * dim + c] = word[c] + emb.positionEmbeddings[t * dim + c];
   }
   const out = ops.alloc(T * dim);
   const ln = emb.layerNorm;

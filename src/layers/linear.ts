@@ -1,4 +1,5 @@
 import type { Activation, Backend, LinearWeight } from "../tensor/backend.js";
+import { dequantizeRows } from "../tensor/quant.js";
 import type { WeightSource } from "./weights.js";
 
 /** nn.Linear: y [T, dOut] = x [T, dIn] · Wᵀ + b, W stored [dOut, dIn] as in the checkpoint. */
@@ -6,9 +7,14 @@ export class Linear {
   constructor(readonly w: LinearWeight) {}
 
   static load(src: WeightSource, prefix: string, dIn: number, dOut: number, backend: Backend): Linear {
-    const weight = src.get(`${prefix}.weight`, [dOut, dIn]);
+    // q8 (an I8 checkpoint, or quantization at load): the backend's int8 path, or the dequantized f32 weight for a
+    // backend that has none.
+    const q8 = src.getQ8?.(`${prefix}.weight`, [dOut, dIn]) ?? null;
+    // The weight before the bias: a wrong shape is reported on the matrix, which says both dimensions.
+    const weight = q8 === null ? src.get(`${prefix}.weight`, [dOut, dIn]) : null;
     const bias = src.get(`${prefix}.bias`, [dOut]);
-    return new Linear(backend.prepareLinear(weight, bias, dOut, dIn));
+    if (q8 !== null) return new Linear(backend.prepareLinearQ8 ? backend.prepareLinearQ8(q8, bias) : backend.prepareLinear(dequantizeRows(q8), bias, dOut, dIn));
+    return new Linear(backend.prepareLinear(weight!, bias, dOut, dIn));
   }
 
   get dIn(): number {

@@ -6,11 +6,12 @@
  * per packed token row (`output: "token"`).
  */
 import { InputError } from "../errors.js";
-import type { Taps } from "../layers/context.js";
+import type { Span, Taps } from "../layers/context.js";
 import { LayerNorm } from "../layers/layer-norm.js";
 import { Linear } from "../layers/linear.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { Backend } from "../tensor/backend.js";
+import { dequantizeRows } from "../tensor/quant.js";
 import type { Architecture, DistilBertConfig } from "./config.js";
 import { DistilBertModel, type PackedBatch } from "./distilbert.js";
 import { denseActivate, l2Normalize, pool, type SentenceModule } from "./sentence.js";
@@ -123,15 +124,29 @@ export class DistilBertForMaskedLM implements HeadBase {
     readonly vocabLayerNorm: LayerNorm,
     /** vocab_projector's bias; its weight is the word embedding table (tied, as `tie_word_embeddings`), not a copy. */
     readonly projectorBias: Float32Array,
+    /**
+     * In q8 the projector is a q8 Linear on the word embeddings' own int8 rows and scales (a row of the table is an
+     * output channel of the projector, so the embedding's per-row scales are the Linear's per-channel ones); null in
+     * f32, where the projector multiplies by the float table.
+     */
+    readonly projectorQ8: Linear | null = null,
   ) {}
 
   static load(src: WeightSource, config: DistilBertConfig, backend: Backend): DistilBertForMaskedLM {
+    const distilbert = DistilBertModel.load(src, "distilbert", config, backend);
+    const bias = src.get("vocab_projector.bias", [config.vocabSize]);
+    const table = distilbert.embeddings.wordEmbeddings;
+    let projector: Linear | null = null;
+    if (!(table instanceof Float32Array)) {
+      projector = new Linear(backend.prepareLinearQ8 ? backend.prepareLinearQ8(table, bias) : backend.prepareLinear(dequantizeRows(table), bias, table.rows, table.cols));
+    }
     return new DistilBertForMaskedLM(
       config,
-      DistilBertModel.load(src, "distilbert", config, backend),
+      distilbert,
       Linear.load(src, "vocab_transform", config.dim, config.dim, backend),
       LayerNorm.load(src, "vocab_layer_norm", config.dim),
-      src.get("vocab_projector.bias", [config.vocabSize]),
+      bias,
+      projector,
     );
   }
 
@@ -158,20 +173,35 @@ export class DistilBertForMaskedLM implements HeadBase {
     // With taps the head runs on every row (hooks see whole [B, T, ·] tensors); the selection is taken at the end.
     const select = taps === null ? options.select : undefined;
     const x = select === undefined ? hidden : gatherRows(hidden, select, dim, N);
-    const R = x.length / dim;
+    const logits = this.project(backend, x, x.length / dim, taps === null ? undefined : (name, t, w) => taps.emit(name, t, fullShape(batch, w)));
+    return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, this.width, N) : logits;
+  }
+
+  /**
+   * The head on hidden rows x [R, dim] (any layer's: the logit lens reads each layer through it) → logits [R, vocab]:
+   * vocab_transform → activation → vocab_layer_norm → vocab_projector. `x` is left as it was.
+   */
+  project(backend: Backend, x: Float32Array, R: number, emit?: (name: string, t: Float32Array, width: number) => void): Float32Array {
+    const { dim } = this.config;
     const h = this.vocabTransform.forward(backend, x, R);
-    taps?.emit("head.vocab_transform", h, fullShape(batch, dim));
+    emit?.("head.vocab_transform", h, dim);
     backend.activate(h, h.length, this.config.activation);
-    taps?.emit("head.gelu", h, fullShape(batch, dim));
+    emit?.("head.gelu", h, dim);
     this.vocabLayerNorm.forward(backend, h, R);
-    taps?.emit("head.vocab_layer_norm", h, fullShape(batch, dim));
+    emit?.("head.vocab_layer_norm", h, dim);
     const V = this.config.vocabSize;
-    const logits = new Float32Array(R * V);
-    backend.matmulTransB(logits, h, this.distilbert.embeddings.wordEmbeddings, R, V, dim, 1);
-    const bias = this.projectorBias;
-    for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
-    taps?.emit("head.logits", logits, fullShape(batch, V));
-    return taps !== null && options.select !== undefined ? gatherRows(logits, options.select, V, N) : logits;
+    const table = this.distilbert.embeddings.wordEmbeddings;
+    let logits: Float32Array;
+    if (this.projectorQ8 !== null || !(table instanceof Float32Array)) {
+      logits = this.projectorQ8!.forward(backend, h, R);
+    } else {
+      logits = new Float32Array(R * V);
+      backend.matmulTransB(logits, h, table, R, V, dim, 1);
+      const bias = this.projectorBias;
+      for (let r = 0; r < R; r++) for (let v = 0; v < V; v++) logits[r * V + v] += bias[v];
+    }
+    emit?.("head.logits", logits, V);
+    return logits;
   }
 }
 
@@ -279,12 +309,20 @@ export class DistilBertEncoder implements HeadBase {
     const { dim } = this.config;
     const hidden = this.distilbert.run(backend, batch, taps, headMask, "all");
     if (this.modules.length === 0) return options.select === undefined ? hidden : gatherRows(hidden, options.select, dim, batch.ids.length);
-    const B = batch.spans.length;
+    return this.sentence(backend, hidden, batch.spans, taps);
+  }
+
+  /**
+   * The sentence-transformers modules on hidden rows [N, dim] laid out as `spans` (any layer's: the study's lens
+   * reads each layer through them) → [spans, width]. `hidden` is left as it was.
+   */
+  sentence(backend: Backend, hidden: Float32Array, spans: readonly Span[], taps: Taps | null = null): Float32Array {
+    const B = spans.length;
     let x = hidden;
-    let w = dim;
+    let w = this.config.dim;
     this.modules.forEach((m, i) => {
       if (m.type === "pooling") {
-        x = pool(x, batch.spans, w, m.modes);
+        x = pool(x, spans, w, m.modes);
         w *= m.modes.length;
         taps?.emit(`head.${i + 1}.pooling`, x, [B, w]);
       } else if (m.type === "dense") {
@@ -293,6 +331,7 @@ export class DistilBertEncoder implements HeadBase {
         denseActivate(x, m.activation);
         taps?.emit(`head.${i + 1}.dense`, x, [B, w]);
       } else {
+        if (x === hidden) x = x.slice();
         l2Normalize(x, B, w);
         taps?.emit(`head.${i + 1}.normalize`, x, [B, w]);
       }

@@ -9,7 +9,7 @@ import { DistilBertClassifier } from "./classifier.js";
 import { parseConfig } from "./config.js";
 import { type DistilBertHead, loadHead } from "./heads.js";
 import { parseSentenceModules, type SentenceModule, type SentenceTransformersFiles } from "./sentence.js";
-import { SafetensorsWeights } from "./weights.js";
+import { type ModelDtype, SafetensorsWeights } from "./weights.js";
 
 export interface LoadModelOptions {
   /** config.json, as text or parsed. */
@@ -45,6 +45,12 @@ export interface LoadModelOptions {
   threads?: number;
   /** wasm backend with threads > 1: how to start a worker (Node: `nodeWorkerFactory()`; default: the global Worker). */
   workerFactory?: WorkerFactory;
+  /**
+   * How the matrices run (src/tensor/quant.ts, docs/quantization.md): "auto" (the default: q8 exactly when the file
+   * holds I8 tensors, as `distilbert-ts quantize` writes), "f32" (an I8 file is dequantized), or "q8" (int8 weights
+   * and activations; a float checkpoint is quantized at load).
+   */
+  dtype?: ModelDtype;
   /** Scan every weight for NaN/±Inf and refuse the model if any (costs one pass over the weights). */
   checkWeights?: boolean;
   /**
@@ -101,11 +107,13 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
     const source = options.tokenizerJson !== undefined ? (sources.tokenizerJson ?? "tokenizer.json") : (sources.vocab ?? "vocab.txt");
     throw new TokenizerError(source, `has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`, `at most ${config.vocabSize} tokens`);
   }
+  const dtype = options.dtype ?? "auto";
+  if (dtype !== "auto" && dtype !== "f32" && dtype !== "q8") throw new InputError("loadModel: dtype", `is ${JSON.stringify(options.dtype)}`, '"auto", "f32" or "q8"');
   const backend = await resolveBackend(options);
-  const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json" });
   let model: DistilBertHead;
   let report: ReturnType<SafetensorsWeights["report"]>;
   try {
+    const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json", dtype });
     const modules: SentenceModule[] = options.sentenceTransformers !== undefined && config.architecture === "DistilBertModel"
       ? parseSentenceModules(options.sentenceTransformers, config.dim, backend)
       : [];

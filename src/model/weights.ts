@@ -2,6 +2,19 @@ import { SafetensorsError, WeightsError } from "../errors.js";
 import type { WeightSource } from "../layers/weights.js";
 import type { SafetensorsFile } from "../safetensors/index.js";
 import { formatShape } from "../safetensors/reader.js";
+import { dequantizeRows, Q8_MAX, quantizeRows, type Q8Rows } from "../tensor/quant.js";
+
+/**
+ * How the model's matrices run: "f32" (the default for a float checkpoint; an I8 checkpoint is dequantized), "q8"
+ * (int8: an I8 checkpoint as stored, a float one quantized at load), or "auto": q8 exactly when the file holds I8.
+ */
+export type ModelDtype = "auto" | "f32" | "q8";
+
+/** The `__metadata__` key and value a q8 checkpoint carries (written by `distilbert-ts quantize`). */
+export const Q8_METADATA_KEY = "quantization";
+export const Q8_METADATA_VALUE = "q8";
+/** The name of the scales tensor of an I8 matrix: one F32 per row. */
+export const scaleName = (name: string): string => `${name}_scale`;
 
 /** What loading did with each tensor of the file. */
 export interface LoadReport {
@@ -32,8 +45,80 @@ export class SafetensorsWeights implements WeightSource {
   constructor(
     readonly file: SafetensorsFile,
     /** configSource: the config file's name, for messages about shapes it implies. */
-    private readonly options: { checkFinite?: boolean; configSource?: string } = {},
-  ) {}
+    private readonly options: { checkFinite?: boolean; configSource?: string; dtype?: ModelDtype } = {},
+  ) {
+    const scheme = file.metadata.get(Q8_METADATA_KEY);
+    if (scheme !== undefined && scheme !== Q8_METADATA_VALUE) {
+      throw new WeightsError(`${file.source}: __metadata__`, `quantization is ${JSON.stringify(scheme.slice(0, 80))}`, `"${Q8_METADATA_VALUE}" (or no quantization key)`);
+    }
+  }
+
+  /**
+   * q8 rows of the matrix `name` when the model runs in q8 (see ModelDtype), else null. An I8 tensor comes with its
+   * scales `name_scale` (F32 [rows], finite and > 0) and values in [-127, 127]; anything else is a WeightsError.
+   */
+  getQ8(name: string, shape: readonly [number, number]): Q8Rows | null {
+    const mode = this.options.dtype ?? "auto";
+    const actual = this.resolve(name);
+    const info = actual === null ? undefined : this.file.tensors.get(actual);
+    if (info?.dtype === "I8") return mode === "f32" ? null : this.readQ8(actual!, shape);
+    if (mode !== "q8") return null;
+    return quantizeRows(this.get(name, shape), shape[0], shape[1], `${this.file.source}: tensor "${actual ?? name}"`);
+  }
+
+  /** The file's name for `name` (with or without the `distilbert.` prefix), or null when neither is there. */
+  private resolve(name: string): string | null {
+    if (this.file.tensors.has(name)) return name;
+    if (name.startsWith("distilbert.") && this.file.tensors.has(name.slice("distilbert.".length))) return name.slice("distilbert.".length);
+    return null;
+  }
+
+  private readQ8(actual: string, shape: readonly [number, number]): Q8Rows {
+    const where = `${this.file.source}: tensor "${actual}"`;
+    const info = this.file.tensors.get(actual)!;
+    this.checkShape(actual, info.shape, shape);
+    const sName = scaleName(actual);
+    const sInfo = this.file.tensors.get(sName);
+    if (sInfo === undefined) throw new WeightsError(where, `is I8 but its scales "${sName}" are missing`, `an F32 tensor "${sName}" of shape [${shape[0]}]`);
+    if (sInfo.dtype !== "F32") throw new WeightsError(`${this.file.source}: tensor "${sName}"`, `dtype is ${sInfo.dtype}`, "F32 scales");
+    if (sInfo.shape.length !== 1 || sInfo.shape[0] !== shape[0]) {
+      throw new WeightsError(`${this.file.source}: tensor "${sName}"`, `shape is ${formatShape(sInfo.shape)}`, `[${shape[0]}], one scale per row of "${actual}"`);
+    }
+    let q: Int8Array;
+    let scales: Float32Array;
+    try {
+      q = this.file.getInt8(actual);
+      // A copy: scales are small, and a view could be unaligned.
+      scales = this.file.getFloat32(sName).slice();
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw new WeightsError(where, e.message);
+      throw e;
+    }
+    for (let i = 0; i < scales.length; i++) {
+      if (!(scales[i] > 0 && scales[i] <= 3.4028234663852886e38)) {
+        throw new WeightsError(`${this.file.source}: tensor "${sName}"`, `row ${i} has scale ${scales[i]}`, "finite scales above 0");
+      }
+    }
+    for (let i = 0; i < q.length; i++) {
+      if (q[i] < -Q8_MAX) {
+        throw new WeightsError(where, `holds ${q[i]} at row ${Math.floor(i / shape[1])}, column ${i % shape[1]}`, `values in [-${Q8_MAX}, ${Q8_MAX}] (the q8 scheme is symmetric)`);
+      }
+    }
+    this.used.add(actual);
+    this.used.add(sName);
+    this.dtypes.I8 = (this.dtypes.I8 ?? 0) + 1;
+    this.dtypes.F32 = (this.dtypes.F32 ?? 0) + 1;
+    if (actual.startsWith("distilbert.")) this.prefixed = true;
+    return { rows: shape[0], cols: shape[1], q, scales };
+  }
+
+  private checkShape(actual: string, have: readonly number[], shape: readonly number[]): void {
+    if (have.length !== shape.length || have.some((d, i) => d !== shape[i])) {
+      // formatShape: the file's shape may have millions of dimensions; the expected one is the config's.
+      const from = this.options.configSource === undefined ? "" : ` (${this.options.configSource})`;
+      throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `shape is ${formatShape(have)}`, `[${shape.join(", ")}] from the config${from}`);
+    }
+  }
 
   get(name: string, shape: readonly number[]): Float32Array {
     let actual = name;
@@ -44,14 +129,11 @@ export class SafetensorsWeights implements WeightSource {
       const also = actual !== name ? ` (nor "${actual}")` : "";
       throw new WeightsError(this.file.source, `tensor "${name}"${also} is missing`, `a tensor of shape [${shape.join(", ")}]`);
     }
+    if (info.dtype === "I8" && shape.length === 2) return dequantizeRows(this.readQ8(actual, [shape[0], shape[1]]));
     if (!FLOAT_DTYPES.has(info.dtype)) {
       throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `dtype ${info.dtype} cannot be used as a weight`, "F32, F16 or BF16");
     }
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      // formatShape: the file's shape may have millions of dimensions; the expected one is the config's.
-      const from = this.options.configSource === undefined ? "" : ` (${this.options.configSource})`;
-      throw new WeightsError(`${this.file.source}: tensor "${actual}"`, `shape is ${formatShape(info.shape)}`, `[${shape.join(", ")}] from the config${from}`);
-    }
+    this.checkShape(actual, info.shape, shape);
     this.used.add(actual);
     this.dtypes[info.dtype] = (this.dtypes[info.dtype] ?? 0) + 1;
     if (this.options.checkFinite) {

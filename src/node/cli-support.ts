@@ -1,4 +1,5 @@
 /** What every CLI command shares: argument parsing, I/O handles, model loading and line reading. */
+import { availableParallelism } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -40,6 +41,25 @@ export const COMMON_OPTIONS: Options = {
   // Read by loadCliModel: scan every weight for NaN/Inf and refuse the model if any (one pass over the weights).
   "check-weights": { type: "boolean" },
 };
+
+/** Options of every command that loads a model (read by loadCliModel). */
+export const MODEL_OPTIONS: Options = {
+  dtype: { type: "string" },
+  threads: { type: "string" },
+};
+
+/** Usage lines of MODEL_OPTIONS, appended to those commands' usage. */
+export const MODEL_USAGE = [
+  "  --dtype D         f32, q8 or auto (default: q8 for a quantized folder, else f32); q8 quantizes an f32/f16/bf16",
+  "                    model at load (int8 weights and activations: a quarter of the memory, faster; docs/quantization.md)",
+  "  --threads N       threads for the matrix products (default: this machine's cores, at most 8)",
+].join("\n");
+
+/** The default --threads: the cores this process may use, at most 8 (more rarely pays on one product). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
 
 /** The --help lines for COMMON_OPTIONS, shown under every command's usage. */
 export const COMMON_HELP = [
@@ -94,7 +114,12 @@ export function stringOpt(values: Values, name: string): string | undefined {
 /** --model DIR, or the default model folder (see resolveModelDir). */
 export async function loadCliModel(values: Values, io: CliIO): Promise<DistilBertClassifier> {
   const dir = await resolveModelDir(stringOpt(values, "model"), io);
-  return loadModelFromDir(dir, { checkWeights: values["check-weights"] === true });
+  const dtype = stringOpt(values, "dtype") ?? "auto";
+  if (dtype !== "auto" && dtype !== "f32" && dtype !== "q8") throw new UsageError("--dtype", `is ${JSON.stringify(dtype)}`, "f32, q8 or auto");
+  const t = stringOpt(values, "threads");
+  const threads = t === undefined ? defaultThreads() : Number(t);
+  if (t !== undefined && !(/^[0-9]+$/.test(t) && threads >= 1 && threads <= 256)) throw new UsageError("--threads", `is ${JSON.stringify(t)}`, "an integer from 1 to 256");
+  return loadModelFromDir(dir, { checkWeights: values["check-weights"] === true, dtype, threads });
 }
 
 /**

@@ -17,12 +17,13 @@ import { inspectCommand } from "./commands/inspect.js";
 import { patchCommand } from "./commands/patch.js";
 import { probeCommand } from "./commands/probe.js";
 import { qaCommand } from "./commands/qa.js";
+import { quantizeCommand } from "./commands/quantize.js";
 import { embedCommand, fillMaskCommand, nerCommand } from "./commands/tasks.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 
 export const commands: Command[] = [
-  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand, attributeCommand, patchCommand,
+  downloadCommand, classifyCommand, fillMaskCommand, qaCommand, nerCommand, embedCommand, evalCommand, tokenizeCommand, inspectCommand, probeCommand, serveCommand, attributeCommand, patchCommand, quantizeCommand,
 ];
 
 export function usage(): string {

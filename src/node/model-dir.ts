@@ -133,7 +133,7 @@ export type LoadFromDirOptions = Omit<
 const MAX_READ = 1 << 30;
 
 /** An open weights file: a ByteReader over its descriptor (or its bytes, for a file that is not a regular file). */
-interface OpenWeights {
+export interface OpenWeights {
   weights: ByteReader | Uint8Array;
   close(): void;
 }
@@ -143,7 +143,7 @@ interface OpenWeights {
  * used in place, aligned, without a second copy); a read that comes up short (the file shrank after it was opened)
  * or fails is a FileError naming the file. A pipe or device cannot be read at offsets: it is read whole, as before.
  */
-async function openWeights(path: string): Promise<OpenWeights> {
+export async function openWeights(path: string): Promise<OpenWeights> {
   const cannot = (e: unknown) => new FileError(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   let fd: number;
   try {

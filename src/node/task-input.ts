@@ -5,11 +5,12 @@
  */
 import { InputError, UsageError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
-import { loadCliModel, stringOpt, type CliIO, type Options, type Values } from "./cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, type CliIO, type Options, type Values } from "./cli-support.js";
 import { inputFormat, openInput } from "./formats/batch.js";
 import { decodeLine, splitLines } from "./formats/lines.js";
 
 export const INPUT_OPTIONS: Options = {
+  ...MODEL_OPTIONS,
   model: { type: "string" },
   json: { type: "boolean" },
   file: { type: "string" },
@@ -22,6 +23,7 @@ export const INPUT_USAGE = [
   "  without TEXT or --file, reads one input per stdin line and answers each line as it arrives",
   "  --file: .txt is one input a line; .jsonl takes --field, .csv/.tsv take --column",
   "  --json prints one JSON value per input line, shaped as Hugging Face's pipeline output",
+  MODEL_USAGE,
 ];
 
 export interface TaskInput {

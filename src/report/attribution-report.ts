@@ -21,12 +21,15 @@ export interface StripColours {
 }
 
 /**
- * A sequence classifier's strip colours for the attributed label (labelCount labels): its own colour, and the other
+ * The strip colours for the attributed label among the page's labels: its own colour, and the other
  * label's (or grey); null (blue/orange) for outputs that are not labels of a classifier.
  */
-export function stripColours(a: Attribution, labelCount: number | null): StripColours | null {
-  if (labelCount === null || a.position !== undefined || a.target >= labelCount) return null;
-  return { toward: labelColor(a.target), away: labelCount === 2 ? labelColor(1 - a.target) : OTHER_COLOR };
+export function stripColours(a: Attribution, labels: readonly string[] | null): StripColours | null {
+  if (labels === null) return null;
+  // A token head's target is a vocabulary id or a label at a position: the page's labels know it by name.
+  const j = a.position === undefined && a.target < labels.length ? a.target : labels.indexOf(a.label);
+  if (j < 0) return null;
+  return { toward: labelColor(j), away: labels.length === 2 ? labelColor(1 - j) : OTHER_COLOR };
 }
 
 function signedColour(t: number, colours: StripColours | null): string {
@@ -45,8 +48,8 @@ table.patch th.tk { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, 
 `;
 
 /** One method's strip: each token on a diverging colour (signed methods) or a sequential one (rollout, saliency). */
-export function attributionStrip(a: Attribution, labelCount: number | null = null): string {
-  const colours = stripColours(a, labelCount);
+export function attributionStrip(a: Attribution, labels: readonly string[] | null = null): string {
+  const colours = stripColours(a, labels);
   const signed = a.method !== "rollout" && a.method !== "saliency";
   const maxAbs = Math.max(1e-12, ...a.attributions.map(Math.abs));
   const chips = a.tokens
@@ -77,16 +80,15 @@ const METHOD_NAMES: Record<Attribution["method"], string> = {
  * classifier's labels (the strips then take the labels' own colours); null for other heads.
  */
 export function attributionSection(list: readonly Attribution[], labels: readonly string[] | null = null): string {
-  const labelCount = labels === null ? null : labels.length;
   if (list.length === 0) return "";
   const signed = list.find((a) => a.method !== "rollout" && a.method !== "saliency") ?? list[0];
   const label = signed.label;
-  const colours = stripColours(signed, labelCount);
+  const colours = stripColours(signed, labels);
   const away = colours === null || labels?.length !== 2 ? "away from it" : `away from it, toward ${esc(labels[1 - signed.target])}`;
   return `<section class="card" id="attributions">
 <h2>Token attributions: gradients, rollout and occlusion side by side</h2>
 <p class="note">Every signed strip is about the label <b>${esc(label)}</b>: <span class="sw" style="background:${signedColour(1, colours)}"></span> the token pushes toward ${esc(label)}, <span class="sw" style="background:${signedColour(-1, colours)}"></span> ${away}${colours === null ? "" : " (each label in its colour on the whole page)"}. Rollout is label-independent (how much [CLS] draws on each token). Each strip is scaled to its own largest value; hover a token for the number.</p>
-${list.map((a) => attributionStrip(a, labelCount)).join("\n")}
+${list.map((a) => attributionStrip(a, labels)).join("\n")}
 </section>`;
 }
 

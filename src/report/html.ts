@@ -55,7 +55,8 @@ export function diverging(t: number): string {
 }
 
 /** One colour per label, used for that label everywhere on a page (bars, lens lines, occlusion, attributions). */
-export const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e"];
+// Ten, so that a masked LM's ten words (the study's default top k) each keep a colour of their own.
+export const LABEL_COLORS = ["#d6604d", "#2166ac", "#1b9e77", "#7570b3", "#e6ab02", "#66a61e", "#a6761d", "#e7298a", "#666666", "#17becf"];
 export const labelColor = (j: number): string => LABEL_COLORS[j % LABEL_COLORS.length];
 /** What "against a label" is drawn in when there are more than two labels (no single other label to name). */
 export const OTHER_COLOR = "#5b6475";

@@ -82,7 +82,8 @@ function summary(s: Study): string {
     : "";
   return `<section class="card" id="summary">
 <h2>Input and prediction</h2>
-${s.text !== null ? `<p class="text">“${esc(s.text)}”</p>` : ""}
+${s.text !== null ? `<p class="text">“${esc(s.text)}”${s.pair !== null ? ` + “${esc(s.pair)}”` : ""}</p>` : ""}
+<p class="note">Head <code>${esc(s.readout.architecture)}</code>: the numbers below are ${esc(s.readout.what)}.</p>
 <div class="pred"><span class="pill" style="background:${labelColor(s.labelIndex)};color:#fff">${esc(s.label)}</span> <b>${pct(s.probs[s.labelIndex], 2)}</b></div>
 <div class="bars">${bars}</div>
 <div class="toks">${chips}</div>
@@ -126,16 +127,24 @@ function attentionSection(s: Study): string {
 function clsSection(s: Study): string {
   const { nLayers: L, nHeads: H } = s.config;
   const T = s.tokens.length;
+  // The row the head reads: [CLS] for a classifier, the [MASK] or the chosen token for token heads.
+  const r = s.readout.position ?? 0;
+  const from = esc(s.tokens[r] ?? "[CLS]");
+  const why = s.readout.kind === "sequence-classification"
+    ? "The classifier reads only the [CLS] row of the last layer, so where [CLS] looks is where the prediction gathers its evidence."
+    : s.readout.position !== null
+      ? `The head reads the row of ${from} (position ${r}), so where it looks is where the prediction gathers its evidence.`
+      : `This head reads every token; the [CLS] row is shown as one view of the attention.`;
   const rows: string[] = [];
   for (let l = 0; l < L; l++) {
     const mean = new Array<number>(T).fill(0);
-    for (let h = 0; h < H; h++) for (let j = 0; j < T; j++) mean[j] += s.attentions[l][h][j] / H; // row 0 = [CLS]
+    for (let h = 0; h < H; h++) for (let j = 0; j < T; j++) mean[j] += s.attentions[l][h][r * T + j] / H;
     const max = Math.max(1e-12, ...mean);
-    rows.push(`<tr><th class="l">Layer ${l}</th>${mean.map((v, j) => cell(v / max, v.toFixed(T > 40 ? 3 : 2), `layer ${l}, mean over heads: [CLS] → ${s.tokens[j]} = ${v.toFixed(4)}`)).join("")}</tr>`);
+    rows.push(`<tr><th class="l">Layer ${l}</th>${mean.map((v, j) => cell(v / max, v.toFixed(T > 40 ? 3 : 2), `layer ${l}, mean over heads: ${s.tokens[r]} → ${s.tokens[j]} = ${v.toFixed(4)}`)).join("")}</tr>`);
   }
   return `<section class="card" id="cls">
-<h2>Attention from [CLS]</h2>
-<p class="note">The classifier reads only the [CLS] row of the last layer, so where [CLS] looks is where the prediction gathers its evidence. Left: the selected head (<span class="mono" id="cls-title"></span>). Right: the mean over all heads of each layer (colour scaled per row).</p>
+<h2>Attention from ${from}</h2>
+<p class="note">${why} Left: the selected head (<span class="mono" id="cls-title"></span>). Right: the mean over all heads of each layer (colour scaled per row).</p>
 <div class="clsgrid">
 <div id="cls-bars" class="clsbars"></div>
 <div class="scroll"><table class="data heat"><thead><tr><th></th>${s.tokens.map((t) => `<th class="tk">${esc(t)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div>
@@ -165,11 +174,21 @@ function lensSection(s: Study): string {
   const Hh = 250;
   const m = { l: 46, r: 150, t: 14, b: 40 };
   const x = (i: number) => m.l + (n === 1 ? 0 : (i * (W - m.l - m.r)) / (n - 1));
-  const y = (p: number) => m.t + (1 - p) * (Hh - m.t - m.b);
+  // The axis spans 0–1 unless every value is small (a masked LM spreads its mass over the whole vocabulary) or
+  // negative (cosines), so that the lines stay readable.
+  const all = s.lens.flatMap((r) => r.probs);
+  const hi = Math.max(...all);
+  const yMax = hi >= 0.5 ? 1 : niceAbove(hi);
+  const lo = Math.min(...all);
+  const yMin = lo >= 0 ? 0 : -niceAbove(-lo);
+  const y = (p: number) => m.t + (1 - (p - yMin) / (yMax - yMin)) * (Hh - m.t - m.b);
   const parts: string[] = [];
-  for (const g of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(g)}" y2="${y(g)}" stroke="${g === 0.5 ? "#9aa3b2" : "#e3e6ec"}" ${g === 0.5 ? 'stroke-dasharray="4 3"' : ""}/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(2)}</text>`);
+  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+    const g = yMin + f * (yMax - yMin);
+    const half = g === 0.5;
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(g)}" y2="${y(g)}" stroke="${half ? "#9aa3b2" : "#e3e6ec"}" ${half ? 'stroke-dasharray="4 3"' : ""}/>`);
+    const digits = Math.max(2, 1 - Math.floor(Math.log10((yMax - yMin) / 4)));
+    parts.push(`<text x="${m.l - 8}" y="${y(g) + 4}" text-anchor="end" font-size="11" fill="#5b6475">${g.toFixed(digits)}</text>`);
   }
   s.lens.forEach((r, i) => parts.push(`<text x="${x(i)}" y="${Hh - m.b + 16}" text-anchor="middle" font-size="11" fill="#5b6475">${r.layer === 0 ? "emb" : `L${r.layer - 1}`}</text>`));
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${Hh - 4}" text-anchor="middle" font-size="11" fill="#5b6475">hidden state the head is applied to (emb = embeddings, Li = output of layer i)</text>`);
@@ -189,13 +208,23 @@ function lensSection(s: Study): string {
     parts.push(`<text x="${W - m.r + 8}" y="${e.y.toFixed(1)}" font-size="12" fill="${labelColor(e.k)}" font-weight="${strong ? 700 : 400}">P(${esc(e.label)}) ${e.p.toFixed(3)}</text>`);
   }
   const flip = firstStable(s);
-  const rows = s.lens.map((r) => `<tr><td class="l">${r.layer === 0 ? "embeddings" : `layer ${r.layer - 1}`}</td>${r.probs.map((p) => `<td>${p.toFixed(4)}</td>`).join("")}<td class="l">${esc(s.labels[r.probs.indexOf(Math.max(...r.probs))])}</td></tr>`);
+  // A masked LM's or QA's own best outcomes at each layer (not limited to the final top-k): the lens proper.
+  const hasTop = s.lens.some((r) => r.top !== undefined);
+  const topCell = (r: Study["lens"][number]) => (hasTop ? `<td class="l">${(r.top ?? []).map((t) => `${esc(t.label)} <span class="muted">${t.prob.toFixed(3)}</span>`).join(", ")}</td>` : "");
+  const rows = s.lens.map((r) => `<tr><td class="l">${r.layer === 0 ? "embeddings" : `layer ${r.layer - 1}`}</td>${r.probs.map((p) => `<td>${p.toFixed(4)}</td>`).join("")}<td class="l">${esc(s.labels[r.probs.indexOf(Math.max(...r.probs))])}</td>${topCell(r)}</tr>`);
   return `<section class="card" id="lens">
 <h2>Logit lens: where the decision forms</h2>
-<p class="note">The classification head (<code>pre_classifier</code> → ReLU → <code>classifier</code>) applied to the [CLS] vector after each layer, as if the model stopped there. The last point is the real prediction. ${flip}</p>
+<p class="note">${esc(s.readout.lens[0].toUpperCase() + s.readout.lens.slice(1))}, as if the model stopped there. The last point is the real prediction. ${flip}</p>
 <div class="lensgrid"><svg class="chart" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="logit lens">${parts.join("")}</svg>
-<table class="data"><thead><tr><th class="l">after</th>${s.labels.map((l) => `<th>P(${esc(l)})</th>`).join("")}<th class="l">argmax</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>
+<table class="data"><thead><tr><th class="l">after</th>${s.labels.map((l) => `<th>P(${esc(l)})</th>`).join("")}<th class="l">argmax</th>${hasTop ? `<th class="l">${s.readout.kind === "question-answering" ? "this layer's best span" : "this layer's top words"}</th>` : ""}</tr></thead><tbody>${rows.join("")}</tbody></table></div>
 </section>`;
+}
+
+/** The smallest 1, 2 or 5 × 10^k at or above x (> 0); 1 for x ≥ 0.5 or x that is not positive. */
+function niceAbove(x: number): number {
+  if (!(x > 0) || x >= 0.5) return 1;
+  const pow = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((k) => k * pow).find((v) => v >= x * (1 - 1e-12)) ?? 10 * pow;
 }
 
 /** A sentence saying from which layer on the lens agrees with the final prediction. */
@@ -249,7 +278,7 @@ function occlusionSection(s: Study): string {
   const worst = top[top.length - 1];
   return `<section class="card" id="occlusion">
 <h2>Token attributions by occlusion</h2>
-<p class="note">Bars take the colour of the label the token supports (the one whose probability drops most without it), as everywhere on this page. ${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
+<p class="note">Bars take the colour of the label the token supports (the one whose probability drops most without it), as everywhere on this page. ${s.occlusion.some((o) => o.count > 1) ? `This input is long, so tokens are removed ${s.occlusion[0].count} at a time (consecutive runs), ${s.occlusion.length} runs in all. ` : ""}Each token removed in turn (the sequence gets one token shorter; [CLS] and [SEP] stay${s.readout.kind === "sequence-classification" || s.readout.kind === "embedding" ? "" : s.readout.span !== null ? ", and so does the answer" : `, and so does ${esc(s.tokens[s.readout.position ?? 0])}, read at its new position`}), the input re-run, and the drop in P(${esc(s.label)}) shown: Δ = P(full) − P(without the token). ⇄ marks a removal that flips the label. Most supportive: <b>${esc(best.token)}</b> (${best.delta >= 0 ? "+" : "−"}${Math.abs(best.delta).toFixed(4)}); most opposed: <b>${esc(worst.token)}</b> (${worst.delta >= 0 ? "+" : "−"}${Math.abs(worst.delta).toFixed(4)}).</p>
 <div class="scroll"><svg class="chart" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="occlusion attributions">${parts.join("")}</svg></div>
 </section>`;
 }
@@ -283,6 +312,7 @@ function pageData(s: Study) {
     nLayers: L,
     nHeads: H,
     label: s.label,
+    row: s.readout.position ?? 0,
     headMask: s.headMask,
     attn: { encoding: "uint8, value = (q / 255)^2 * scale[layer * nHeads + head]; [layer][head][query][key]", scale, b64: base64(bytes) },
   };
@@ -424,7 +454,7 @@ const SCRIPT = `
   }
   function clip(t) { return t.length > 14 ? t.slice(0, 13) + "\\u2026" : t; }
   function drawCls(k) {
-    var box = document.getElementById("cls-bars"), a = att[k], max = 0;
+    var box = document.getElementById("cls-bars"), a = att[k].subarray(D.row * T, (D.row + 1) * T), max = 0;
     for (var j = 0; j < T; j++) max = Math.max(max, a[j]);
     document.getElementById("cls-title").textContent = "layer " + layer + ", head " + head;
     var frag = document.createDocumentFragment();

@@ -512,6 +512,17 @@ export class SafetensorsFile {
   }
 
   /**
+   * An I8 tensor's values: a view of the bytes read (parse: of the caller's buffer; open: of the reader's array).
+   * Any other dtype is a SafetensorsError, refused before its bytes are read.
+   */
+  getInt8(name: string): Int8Array {
+    const info = this.info(name);
+    if (info.dtype !== "I8") throw new SafetensorsError(tensorWhere(this.source, name), `dtype ${info.dtype} is not I8`, "an I8 tensor");
+    const u8 = this.bytes(name);
+    return new Int8Array(u8.buffer, u8.byteOffset, u8.length);
+  }
+
+  /**
    * Counts NaN/±Inf elements (by their exponent bits, without converting). Integer and bool tensors have none;
    * firstIndex is -1 when count is 0. Reads the tensor in chunks of at most 4 MiB (views, when parsed from memory).
    */

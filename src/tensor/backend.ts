@@ -6,6 +6,8 @@
  * All buffers are row-major Float32Arrays. Kernels are synchronous and must not allocate in their inner loops;
  * `out` never aliases an input unless the kernel says so.
  */
+import type { Q8Rows } from "./quant.js";
+
 export type Activation = "none" | "gelu" | "relu";
 
 /**
@@ -19,6 +21,11 @@ export interface LinearWeight {
   readonly bias: Float32Array | null;
   /** Backend-private data (packed panels, a WebAssembly address, ...). */
   readonly packed?: unknown;
+  /**
+   * Set for a q8 weight (prepareLinearQ8): the int8 rows and scales; `linear` then runs the q8 scheme of
+   * src/tensor/quant.ts, and `weight` is their dequantized f32 (built on access).
+   */
+  readonly q8?: Q8Rows;
 }
 
 /** One sequence's rows in packed [N, ·] buffers (what attention needs of a layers/context.ts Span). */
@@ -40,6 +47,13 @@ export interface Backend {
    * result equals `linear(…, "none")` then `activate` bit for bit (capturing `ffn.pre` must not change any output).
    */
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void;
+
+  /**
+   * Optional: prepare a q8 Linear weight (int8 rows [dOut, dIn] with one f32 scale per output channel, quant.ts).
+   * Its `linear` must give, bit for bit, what quant.ts's rules give (naive.ts's naiveLinearQ8), whatever the batch,
+   * the threads or the instruction set. A backend without it gets the dequantized f32 weight through prepareLinear.
+   */
+  prepareLinearQ8?(w: Q8Rows, bias: Float32Array | null): LinearWeight;
 
   /** out [M, N] = alpha · a [M, K] · bᵀ, with b stored [N, K] (attention scores: Q · Kᵀ). */
   matmulTransB(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number): void;

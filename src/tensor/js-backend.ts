@@ -25,6 +25,8 @@
  */
 import type { Activation, Backend, LinearWeight } from "./backend.js";
 import { gelu } from "./erf.js";
+import { linearQ8Js, newQ8Scratch, prepareQ8Js } from "./q8-js.js";
+import type { Q8Rows } from "./quant.js";
 
 /** Rows of x per register tile. */
 const MR = 8;
@@ -223,7 +225,14 @@ export class JsBackend implements Backend {
     return { weight, bias, dOut, dIn };
   }
 
+  private readonly q8 = newQ8Scratch();
+
+  prepareLinearQ8(w: Q8Rows, bias: Float32Array | null): LinearWeight {
+    return prepareQ8Js(w, bias);
+  }
+
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
+    if (w.q8 !== undefined) return linearQ8Js(y, x, w, T, act, this.q8);
     gemmNT(y, x, w.weight, T, w.dOut, w.dIn, 1, w.bias, act, this.gemm);
   }
 

@@ -4,6 +4,7 @@
  */
 import type { Activation, Backend, LinearWeight } from "./backend.js";
 import { gelu } from "./erf.js";
+import { geluF32, quantizeActivationRow, rescale, type Q8Rows } from "./quant.js";
 
 export function applyActivation(v: number, act: Activation): number {
   return act === "gelu" ? gelu(v) : act === "relu" ? (v > 0 ? v : 0) : v;
@@ -91,3 +92,23 @@ export const naiveBackend: Backend = {
     for (let i = 0; i < n; i++) x[i] = applyActivation(x[i], act);
   },
 };
+
+/**
+ * The q8 Linear by quant.ts's rules, the textbook way: each row's codes, then Σ q · (u - z) per output (the zero
+ * point subtracted element by element, where the kernels subtract z · Σq once), the rescale, the activation.
+ * y [T, dOut] from x [T, dIn] and w [dOut, dIn] (int8 rows, one scale each).
+ */
+export function naiveLinearQ8(y: Float32Array, x: Float32Array, w: Q8Rows, bias: Float32Array | null, T: number, act: Activation): void {
+  const K = w.cols;
+  const codes = new Uint8Array(K);
+  const zp = new Int32Array(1);
+  for (let t = 0; t < T; t++) {
+    const sx = quantizeActivationRow(x, t * K, K, codes, 0, zp, 0);
+    for (let n = 0; n < w.rows; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += w.q[n * K + k] * (codes[k] - zp[0]);
+      const v = rescale(acc, sx, w.scales[n], bias === null ? null : bias[n]);
+      y[t * w.rows + n] = act === "gelu" ? geluF32(v) : act === "relu" ? (v > 0 ? v : 0) : v;
+    }
+  }
+}

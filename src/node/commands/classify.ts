@@ -1,6 +1,6 @@
 import { DistilBertError, InputError, UsageError } from "../../errors.js";
 import type { Classification, ClassifyOptions, DistilBertClassifier } from "../../model/classifier.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
 import { decodeLine, splitLines } from "../formats/lines.js";
 import { AtomicFileWriter, outputFormatFromPath, RecordFormatter, resultFieldNames, writeWithBackpressure } from "../formats/output.js";
@@ -66,8 +66,10 @@ export const classifyCommand: Command = {
     "  --skip-bad-lines skips records that are not UTF-8 or not well-formed (reported with their line number)",
     "  --shard K/N takes every N-th record from record K (K from 0; auto/N: K = $JOB_COMPLETION_INDEX);",
     "  --resume (with --out) writes PATH.partial and a journal, and continues them if a run was interrupted",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     json: { type: "boolean" },
     file: { type: "string" },

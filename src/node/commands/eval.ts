@@ -1,7 +1,7 @@
 import { FileError, UsageError } from "../../errors.js";
 import { matchLabel } from "../../analysis/probe.js";
 import type { DistilBertClassifier } from "../../model/classifier.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 import { BadRecordLog, inputFormat, LONG_OPTIONS, longOptions, openInput, positiveInt } from "../formats/batch.js";
 import type { InputRecord } from "../formats/records.js";
 import { classifyProgressLine, formatCount, formatDuration, StatusLine } from "../progress.js";
@@ -104,8 +104,10 @@ export const evalCommand: Command = {
     "  PATH: .tsv/.csv with a header row, or .jsonl; the text column defaults to \"text\", else \"sentence\" (SST-2), the label to \"label\"",
     "  labels may be class ids (0, 1) or names from the model's config (NEGATIVE, POSITIVE; case ignored)",
     "  e.g. distilbert-ts eval --file sst2-dev.tsv   # the Hub's model: accuracy 0.9106 (794/872)",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     file: { type: "string" },
     format: { type: "string" },

@@ -3,7 +3,7 @@ import { activationPatching, type PatchBy, type PatchMetric } from "../../analys
 import { FileError, UsageError } from "../../errors.js";
 import { printable } from "../../printable.js";
 import { renderPatchReport } from "../../report/attribution-report.js";
-import { loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
+import { MODEL_OPTIONS, MODEL_USAGE, loadCliModel, stringOpt, writeLine, type CliIO, type Command, type Values } from "../cli-support.js";
 
 export const patchCommand: Command = {
   name: "patch",
@@ -17,8 +17,10 @@ export const patchCommand: Command = {
     "  --metric       logit-diff (default) = logit(target) − logit(other); target defaults to the clean prediction,",
     "                 other to the corrupted prediction (or the clean runner-up)",
     "  prints each cell normalised: (metric − corrupted) / (clean − corrupted), 1 = clean restored; --json has both",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
+    ...MODEL_OPTIONS,
     model: { type: "string" },
     clean: { type: "string" },
     corrupted: { type: "string" },

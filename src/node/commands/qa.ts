@@ -2,7 +2,7 @@
 import { InputError, UsageError } from "../../errors.js";
 import { type QaAnswer, type QaOptions, questionAnswering } from "../../pipelines/question-answering.js";
 import { printable } from "../../printable.js";
-import { stringOpt, writeLine, type Command, type CliIO, type Values } from "../cli-support.js";
+import { MODEL_USAGE, stringOpt, writeLine, type Command, type CliIO, type Values } from "../cli-support.js";
 import { positiveInt } from "../formats/batch.js";
 import { INPUT_OPTIONS, loadTaskModel, num, taskInputs } from "../task-input.js";
 
@@ -15,6 +15,7 @@ export const qaCommand: Command = {
     "  without --question/--context or --file, reads one JSON object {\"question\", \"context\"} per stdin line",
     "  long contexts are read in windows of --max-seq-len tokens (default 384) overlapping by --doc-stride (128)",
     "  --json prints one JSON value per input, shaped as Hugging Face's pipeline output",
+    MODEL_USAGE,
   ].join("\n"),
   options: {
     ...INPUT_OPTIONS,

@@ -26,7 +26,7 @@ export const serveCommand: Command = {
   name: "serve",
   summary: "serve the model over HTTP with Text Embeddings Inference's API (/predict, /tokenize, /info, /health, /metrics)",
   usage: [
-    "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32]",
+    "distilbert-ts serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--dtype float32|q8]",
     "                    [--max-batch-tokens 16384] [--max-concurrent-requests 512] [--max-client-batch-size 32]",
     "                    [--payload-limit 2000000] [--max-batch-wait-ms 2] [--request-timeout-ms 30000]",
     "                    [--header-timeout-ms 10000] [--log-format text|json]",
@@ -59,10 +59,12 @@ export const serveCommand: Command = {
     if (port > 65535) throw new UsageError("--port", `is ${portArg}`, "a port from 0 to 65535");
     const logFormat = stringOpt(values, "log-format") ?? "text";
     if (logFormat !== "text" && logFormat !== "json") throw new UsageError("--log-format", `is ${JSON.stringify(logFormat)}`, "text or json");
-    const dtype = stringOpt(values, "dtype") ?? "float32";
-    if (dtype !== "float32" && dtype !== "f32") {
-      throw new UsageError("--dtype", `is ${JSON.stringify(dtype)}; this build computes in float32 only`, "float32 (q8 arrives with quantized weights)");
+    // TEI's name for f32 is float32; q8 runs int8 weights and activations (a quantized folder runs q8 by itself).
+    const dtypeArg = stringOpt(values, "dtype");
+    if (dtypeArg !== undefined && !["float32", "f32", "q8", "auto"].includes(dtypeArg)) {
+      throw new UsageError("--dtype", `is ${JSON.stringify(dtypeArg)}`, "float32, q8 or auto (float16 is not computed by this engine)");
     }
+    const dtype = dtypeArg === undefined ? "auto" : dtypeArg === "float32" ? "f32" : (dtypeArg as "f32" | "q8" | "auto");
     const limits = {
       maxBatchTokens: int("max-batch-tokens"),
       maxConcurrentRequests: int("max-concurrent-requests"),
@@ -75,7 +77,7 @@ export const serveCommand: Command = {
     const threads = int("threads") ?? 1;
 
     const dir = await resolveModelDir(stringOpt(values, "model"), io);
-    const model = await loadModelFromDir(dir, { threads, checkWeights: values["check-weights"] === true });
+    const model = await loadModelFromDir(dir, { threads, dtype, checkWeights: values["check-weights"] === true });
     const manifest = await readManifest(dir);
     const write = (line: string) => io.stdout.write(line + "\n");
     const log =

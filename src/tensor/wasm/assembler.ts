@@ -73,6 +73,7 @@ const PLAIN = {
   "f32.div": [0x95], "f32.min": [0x96], "f32.max": [0x97],
   "f64.abs": [0x99], "f64.neg": [0x9a], "f64.sqrt": [0x9f], "f64.add": [0xa0], "f64.sub": [0xa1], "f64.mul": [0xa2],
   "f64.div": [0xa3], "f64.min": [0xa4], "f64.max": [0xa5],
+  "f32.nearest": [0x90], "i32.trunc_sat_f32_s": [0xfc, 0x00],
   "f32.demote_f64": [0xb6], "f64.promote_f32": [0xbb], "f64.convert_i32_s": [0xb7], "f32.convert_i32_s": [0xb2],
 
   "i8x16.swizzle": S(0x0e),
@@ -87,10 +88,13 @@ const PLAIN = {
   "f32x4.demote_f64x2_zero": S(0x5e), "f64x2.promote_low_f32x4": S(0x5f),
   "f32x4.ceil": S(0x67), "f32x4.floor": S(0x68), "f32x4.trunc": S(0x69), "f32x4.nearest": S(0x6a),
   "f64x2.ceil": S(0x74), "f64x2.floor": S(0x75), "f64x2.trunc": S(0x7a), "f64x2.nearest": S(0x94),
+  "i8x16.narrow_i16x8_u": S(0x66), "i16x8.narrow_i32x4_s": S(0x85),
+  "i16x8.extend_low_i8x16_s": S(0x87), "i16x8.extend_high_i8x16_s": S(0x88),
   "i16x8.extend_low_i8x16_u": S(0x89),
   "i32x4.extend_low_i16x8_u": S(0xa9),
   "i32x4.shl": S(0xab), "i32x4.shr_s": S(0xac), "i32x4.shr_u": S(0xad), "i32x4.add": S(0xae),
-  "i32x4.sub": S(0xb1), "i32x4.mul": S(0xb5),
+  "i32x4.sub": S(0xb1), "i32x4.mul": S(0xb5), "i32x4.min_s": S(0xb6), "i32x4.max_s": S(0xb8),
+  "i32x4.dot_i16x8_s": S(0xba),
   "i64x2.extend_low_i32x4_s": S(0xc7), "i64x2.shl": S(0xcb), "i64x2.add": S(0xce),
   "f32x4.abs": S(0xe0), "f32x4.neg": S(0xe1), "f32x4.sqrt": S(0xe3), "f32x4.add": S(0xe4),
   "f32x4.sub": S(0xe5), "f32x4.mul": S(0xe6), "f32x4.div": S(0xe7), "f32x4.min": S(0xe8),
@@ -102,6 +106,9 @@ const PLAIN = {
   "i32x4.trunc_sat_f64x2_s_zero": S(0xfc), "f64x2.convert_low_i32x4_s": S(0xfe),
   // Relaxed SIMD: a·b + c, fused or not at the engine's choice (one rounding on FMA hardware).
   "f32x4.relaxed_madd": S(0x105), "f64x2.relaxed_madd": S(0x107),
+  // a (i8x16) · b (i8x16 whose lanes must be within 7 bits: an engine may read their top bit either way), summed by
+  // fours into c (i32x4).
+  "i32x4.relaxed_dot_i8x16_i7x16_add_s": S(0x113),
 } satisfies Record<string, readonly number[]>;
 
 export type PlainOp = keyof typeof PLAIN;

@@ -23,6 +23,9 @@ import {
   type ModuleDescription,
 } from "./kernels.js";
 import { ModuleBuilder } from "./assembler.js";
+import { Q8_NR } from "./kernels-q8.js";
+import { q8LinearWeight } from "../q8-js.js";
+import { rowSums, type Q8Rows } from "../quant.js";
 import { CTRL_BYTES, GemmPool, MAX_POOL_PANELS, canBlock, webWorkerFactory, type WorkerFactory } from "./pool.js";
 
 export interface WasmBackendOptions {
@@ -108,6 +111,18 @@ interface PackedLinear {
   /** Byte address of the bias padded to 8·⌈dOut/8⌉ floats, or 0. */
   readonly bias: number;
   readonly panelCount: number;
+}
+
+/** What a q8 LinearWeight's `packed` holds for this backend (kernels-q8.ts's layouts). */
+interface PackedQ8 {
+  readonly owner: WasmBackend;
+  readonly q8: true;
+  /** Byte address of the panels: ⌈dOut/8⌉ panels of K4 groups of 32 bytes. */
+  readonly panels: number;
+  /** Byte address of meta [3 · npad]: Σq (i32), weight scales, bias. */
+  readonly meta: number;
+  readonly panelCount: number;
+  readonly K4: number;
 }
 
 const ACT_CODE: Record<Activation, number> = { none: ACT_NONE, gelu: ACT_GELU, relu: ACT_RELU };
@@ -393,7 +408,89 @@ export class WasmBackend implements Backend {
     };
   }
 
+  /**
+   * Packs a q8 weight into this memory (kernels-q8.ts's panels and meta); nothing of the caller's is kept: `q8` and
+   * `weight` (dequantized) unpack the panels on access, so the int8 weights live once, here.
+   */
+  prepareLinearQ8(w: Q8Rows, bias: Float32Array | null): LinearWeight {
+    const { rows: N, cols: K } = w;
+    const P = Math.ceil(N / Q8_NR);
+    const K4 = Math.ceil(K / 4);
+    const npad = P * Q8_NR;
+    const panels = this.alloc(P * K4 * 32);
+    const meta = this.alloc(3 * npad * 4);
+    const u8 = this.u8;
+    u8.fill(0, panels, panels + P * K4 * 32);
+    const q = new Uint8Array(w.q.buffer, w.q.byteOffset, w.q.length);
+    for (let n = 0; n < N; n++) {
+      const base = panels + Math.floor(n / Q8_NR) * K4 * 32 + (n % Q8_NR) * 4;
+      const src = n * K;
+      for (let g = 0, k = 0; g < K4; g++, k += 4) {
+        const at = base + g * 32;
+        const left = K - k;
+        if (left >= 4) {
+          u8[at] = q[src + k];
+          u8[at + 1] = q[src + k + 1];
+          u8[at + 2] = q[src + k + 2];
+          u8[at + 3] = q[src + k + 3];
+        } else for (let i = 0; i < left; i++) u8[at + i] = q[src + k + i];
+      }
+    }
+    const i32 = new Int32Array(this.memory.buffer, meta, npad);
+    i32.fill(0);
+    i32.set(rowSums(w));
+    this.f32.fill(0, (meta >>> 2) + npad, (meta >>> 2) + 3 * npad);
+    this.f32.set(w.scales.subarray(0, N), (meta >>> 2) + npad);
+    if (bias !== null) this.f32.set(bias.subarray(0, N), (meta >>> 2) + 2 * npad);
+    const packed: PackedQ8 = { owner: this, q8: true, panels, meta, panelCount: P, K4 };
+    return q8LinearWeight(() => this.unpackQ8(packed, N, K), bias === null ? null : bias.slice(0, N), packed, { rows: N, cols: K });
+  }
+
+  /** The Q8Rows that prepareLinearQ8 packed into `p` (the inverse of its layout). */
+  private unpackQ8(p: PackedQ8, N: number, K: number): Q8Rows {
+    const npad = p.panelCount * Q8_NR;
+    const u8 = this.u8;
+    const q = new Int8Array(N * K);
+    for (let n = 0; n < N; n++) {
+      const base = p.panels + Math.floor(n / Q8_NR) * p.K4 * 32 + (n % Q8_NR) * 4;
+      for (let k = 0; k < K; k++) q[n * K + k] = (u8[base + (k >> 2) * 32 + (k & 3)] << 24) >> 24;
+    }
+    const scales = this.f32.slice((p.meta >>> 2) + npad, (p.meta >>> 2) + npad + N);
+    return { rows: N, cols: K, q, scales };
+  }
+
+  private linearQ8(y: Float32Array, x: Float32Array, w: LinearWeight, p: PackedQ8, T: number, act: Activation): void {
+    const { dIn: K, dOut: N } = w;
+    if (T === 0 || N === 0) return;
+    const ldc = p.panelCount * Q8_NR;
+    const ldx = align64(p.K4 * 4);
+    const xAt = this.addressOf(x);
+    const yAt = ldc === N ? this.addressOf(y) : -1;
+    const codeBytes = align64(T * ldx);
+    const rowBytes = align64(T * 4);
+    const base = this.scratch(codeBytes + 2 * rowBytes + (xAt >= 0 ? 0 : align64(T * K * 4)) + (yAt >= 0 ? 0 : T * ldc * 4));
+    const codes = base;
+    const xs = codes + codeBytes;
+    const xz = xs + rowBytes;
+    let next = xz + rowBytes;
+    let xa = xAt;
+    if (xa < 0) {
+      xa = next;
+      next += align64(T * K * 4);
+      this.put(x, T * K, xa);
+    }
+    this.ex.quantizeQ8(xa, K, T, K, codes, ldx, xs, xz);
+    const c = yAt >= 0 ? yAt : next;
+    const hasBias = w.bias !== null ? 1 : 0;
+    const P = p.panelCount;
+    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && T * K * P * Q8_NR >= 65536) {
+      this.pool.gemmQ8(this.ex, codes, ldx, xs, xz, p.panels, p.meta, ldc, hasBias, c, ldc, T, p.K4, P, ACT_CODE[act]);
+    } else this.ex.gemmQ8(codes, ldx, xs, xz, p.panels, p.meta, ldc, hasBias, c, ldc, T, p.K4, 0, P, ACT_CODE[act]);
+    if (yAt < 0) this.take(y, c, T, N, ldc);
+  }
+
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
+    if (w.q8 !== undefined && (w.packed as PackedQ8 | undefined)?.owner === this) return this.linearQ8(y, x, w, w.packed as PackedQ8, T, act);
     const p = w.packed as PackedLinear | undefined;
     if (p?.owner !== this) throw new InputError("WasmBackend.linear", "got a weight prepared by another backend", "a LinearWeight from this backend's prepareLinear");
     const { dIn: K, dOut: N } = w;

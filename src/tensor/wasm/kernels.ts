@@ -15,6 +15,7 @@
  * So a row's result depends neither on which rows share its call nor on how the columns are split across threads.
  */
 import { FunctionBuilder, ModuleBuilder, ascii, type Label } from "./assembler.js";
+import { emitGemmQ8, emitQuantizeQ8 } from "./kernels-q8.js";
 
 export interface KernelOptions {
   /** Use f32x4.relaxed_madd in the GEMM micro-kernel (the engine may fuse it into one FMA). */
@@ -108,6 +109,10 @@ export interface KernelExports {
    * passes its own scratch (attentionScratchBytes of the longest span).
    */
   attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number, firstOnly: number): void;
+  /** Activation codes of rows of x (kernels-q8.ts, emitQuantizeQ8). */
+  quantizeQ8(x: number, ldx: number, T: number, K: number, dst: number, ldd: number, xs: number, xz: number): void;
+  /** The q8 GEMM over panels [p0, p1) (kernels-q8.ts, emitGemmQ8). */
+  gemmQ8(xq: number, ldx: number, xs: number, xz: number, bp: number, meta: number, npad: number, hasBias: number, c: number, ldc: number, M: number, K4: number, p0: number, p1: number, act: number): void;
   /** y [n] += x [n] in f32 (the residual connections). */
   addInPlace(y: number, x: number, n: number): void;
   /** out [T, C] = (x - mean) / sqrt(var + eps) · gamma + beta, row by row, in f64; out may equal x. */
@@ -141,6 +146,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const attnUnits = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "i32"]);
   const layerNorm = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "f64"]);
   const addTo = mod.declare(["i32", "i32", "i32"]);
+  const quantizeQ8 = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
+  const gemmQ8 = mod.declare(Array<"i32">(15).fill("i32"));
 
   geluPanel.define((f) => emitGeluPanel(f, tile));
   gemm.define((f) => emitGemm(f, tile, opts.relaxed, geluPanel.index));
@@ -154,6 +161,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   attnUnits.define((f) => emitAttentionUnits(f, attnHead.index));
   layerNorm.define(emitLayerNorm);
   addTo.define(emitAddInPlace);
+  quantizeQ8.define(emitQuantizeQ8);
+  gemmQ8.define((f) => emitGemmQ8(f, opts.relaxed, geluPanel.index));
 
   mod.exportFunction("gemm", gemm.index);
   mod.exportFunction("packA", packA.index);
@@ -166,6 +175,8 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   mod.exportFunction("attention", attnUnits.index);
   mod.exportFunction("layerNorm", layerNorm.index);
   mod.exportFunction("addInPlace", addTo.index);
+  mod.exportFunction("quantizeQ8", quantizeQ8.index);
+  mod.exportFunction("gemmQ8", gemmQ8.index);
   return mod.encode();
 }
 
@@ -182,14 +193,14 @@ export interface ModuleDescription {
 }
 
 /** Bumped whenever an export's meaning changes, so a stale precompiled module is refused rather than misused. */
-export const KERNELS_VERSION = 3;
+export const KERNELS_VERSION = 4;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
   return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? defaultTile(opts.relaxed)).mr, nr: (opts.tile ?? defaultTile(opts.relaxed)).nr };
 }
 
 /** for (i = from; i < to(); i += step) body — `to` and `step` emit an i32 each time they are evaluated. */
-function forLoop(f: FunctionBuilder, i: number, from: () => void, to: () => void, body: (exit: Label) => void, step = 1): void {
+export function forLoop(f: FunctionBuilder, i: number, from: () => void, to: () => void, body: (exit: Label) => void, step = 1): void {
   from();
   f.set(i);
   f.block((exit) => {

@@ -88,7 +88,12 @@ const OP_EXIT = 2;
 const OP_ATTENTION = 3;
 const OP_PACK_A = 4;
 const OP_LAYER_NORM = 5;
-const OP_NAMES: Record<number, string> = { [OP_GEMM]: "gemm", [OP_ATTENTION]: "attention", [OP_PACK_A]: "packA", [OP_LAYER_NORM]: "layerNorm" };
+/**
+ * q8 GEMM jobs (units = panels), their 13 parameters in other jobs' words: codes A_P, code row stride Q_P, row
+ * scales K_P, zero points V_P, panels B_P, meta O_P, npad LD, hasBias DH, c C_P, ldc LDC, M M_, K4 K_, act ACT.
+ */
+const OP_GEMM_Q8 = 6;
+const OP_NAMES: Record<number, string> = { [OP_GEMM]: "gemm", [OP_ATTENTION]: "attention", [OP_PACK_A]: "packA", [OP_LAYER_NORM]: "layerNorm", [OP_GEMM_Q8]: "gemmQ8" };
 
 /**
  * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
@@ -151,6 +156,8 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, ctrlD:
         const r0 = p0 * ctrl[MR_];
         const r1 = Math.min(M, p1 * ctrl[MR_]);
         ex.packA(ap + r0 * ldc * 4, bp + r0 * K * 4, r1 - r0, K, ldc);
+      } else if (op === OP_GEMM_Q8) {
+        ex.gemmQ8(ap, ctrl[Q_P], ctrl[K_P], ctrl[V_P], bp, ctrl[O_P], ctrl[LD], ctrl[DH], c, ldc, M, K, p0, p1, ctrl[ACT]);
       } else if (op === OP_LAYER_NORM) ex.layerNorm(c + p0 * K * 4, ap + p0 * K * 4, bp, ctrl[BIAS], p1 - p0, K, ctrlD[EPS / 2]);
       else ex.gemm(ap, bp, c, ldc, M, K, p0, p1, ctrl[BIAS], ctrlF[ALPHA], ctrl[ACT]);
     } catch {
@@ -291,6 +298,25 @@ export class GemmPool {
     ctrl[K_] = C;
     this.ctrlD[EPS / 2] = eps;
     this.run(ex, OP_LAYER_NORM, T, Math.max(1, Math.ceil(T / (4 * this.size))));
+  }
+
+  /** ex.gemmQ8 over panels [0, P) with the pool's help (kernels-q8.ts); P ≤ MAX_POOL_PANELS. */
+  gemmQ8(ex: KernelExports, xq: number, ldx: number, xs: number, xz: number, bp: number, meta: number, npad: number, hasBias: number, c: number, ldc: number, M: number, K4: number, P: number, act: number): void {
+    const ctrl = this.begin();
+    ctrl[A_P] = xq;
+    ctrl[Q_P] = ldx;
+    ctrl[K_P] = xs;
+    ctrl[V_P] = xz;
+    ctrl[B_P] = bp;
+    ctrl[O_P] = meta;
+    ctrl[LD] = npad;
+    ctrl[DH] = hasBias;
+    ctrl[C_P] = c;
+    ctrl[LDC] = ldc;
+    ctrl[M_] = M;
+    ctrl[K_] = K4;
+    ctrl[ACT] = act;
+    this.run(ex, OP_GEMM_Q8, P, Math.max(1, Math.ceil(P / (8 * this.size))));
   }
 
   /**
