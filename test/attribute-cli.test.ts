@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { tinyDir } from "./helpers/fixture.js";
+import { loadTiny, tinyDir } from "./helpers/fixture.js";
 import { gradExpected, relError } from "./helpers/grad-expected.js";
+import { patchTexts } from "./helpers/patch-texts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "attribute-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,8 +79,9 @@ describe("inspect --gradients", () => {
 });
 
 describe("patch", () => {
-  it("--by position and --by head: grids of the model's shape", () => {
-    const base = ["patch", "--model", tinyDir(), "--clean", "the movie was great", "--corrupted", "the movie was awful"];
+  it("--by position and --by head: grids of the model's shape", async () => {
+    const { clean, corrupted } = patchTexts((await loadTiny()).tokenizer);
+    const base = ["patch", "--model", tinyDir(), "--clean", clean, "--corrupted", corrupted];
     const cfg = JSON.parse(readFileSync(join(tinyDir(), "config.json"), "utf8")) as { n_layers: number; n_heads: number };
     const pos = JSON.parse(runCli([...base, "--json"]).stdout);
     expect(pos.grid).toHaveLength(cfg.n_layers + 1);
@@ -96,7 +98,7 @@ describe("patch", () => {
   });
 
   it("inputs of different token counts: exit 2", () => {
-    const r = runCli(["patch", "--model", tinyDir(), "--clean", "the movie was great", "--corrupted", "bad"]);
+    const r = runCli(["patch", "--model", tinyDir(), "--clean", "the movie was great", "--corrupted", "[CLS]"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: patch: .*same number of tokens/);
   });

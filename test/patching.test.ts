@@ -8,14 +8,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { activationPatching } from "../src/analysis/patching.js";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { loadTiny } from "./helpers/fixture.js";
+import { patchTexts } from "./helpers/patch-texts.js";
 
 let model: DistilBertClassifier;
+let CLEAN: { text: string };
+let CORRUPTED: { text: string };
 beforeAll(async () => {
   model = await loadTiny();
+  const p = patchTexts(model.tokenizer);
+  CLEAN = { text: p.clean };
+  CORRUPTED = { text: p.corrupted };
 });
-
-const CLEAN = { text: "the movie was great" };
-const CORRUPTED = { text: "the movie was awful" };
 
 describe("activation patching", () => {
   it("by position: exact where the model's structure says so", () => {

@@ -13,11 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COUNTRIES } from "../src/analysis/countries.js";
 import { runProbe, type ProbeResult } from "../src/analysis/probe.js";
 import { studyInput, type Study } from "../src/analysis/study.js";
+import { activationPatching, type PatchResult } from "../src/analysis/patching.js";
+import { renderPatchReport } from "../src/report/attribution-report.js";
+import { labelColor, num } from "../src/report/html.js";
 import { renderProbeReport } from "../src/report/probe-report.js";
 import { renderStudyReport } from "../src/report/study-report.js";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { loadTiny } from "./helpers/fixture.js";
+import { patchTexts } from "./helpers/patch-texts.js";
 import { runMaskProbe } from "../src/analysis/mask-probe.js";
 import { renderMaskProbeReport } from "../src/report/mask-probe-report.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
@@ -38,6 +42,8 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
   let browser: Browser;
   let study: Study;
   let probe: ProbeResult;
+  let plain: Study;
+  let patching: PatchResult;
   let dir: string;
 
   beforeAll(async () => {
@@ -46,6 +52,9 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     mask[0][1] = 0;
     study = studyInput(model, { text: "I loved this film, but the ending was weak." }, { headMask: mask });
     probe = runProbe(model, "This film was filmed in {}.", COUNTRIES);
+    plain = studyInput(model, { text: "I loved this film, but the ending was weak." }); // no head mask: IG is on the page
+    const p = patchTexts(model.tokenizer);
+    patching = activationPatching(model, { text: p.clean }, { text: p.corrupted });
     dir = mkdtempSync(join(tmpdir(), "report-"));
     mkdirSync(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
@@ -179,6 +188,49 @@ describe.skipIf(!haveChromium)("HTML pages in headless Chromium", () => {
     await page.locator("#attention").screenshot({ path: join(ARTIFACTS, "inspect-report-226.png") });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("attributions: IG, rollout and occlusion side by side, each label in its one colour; the patching heatmap", async () => {
+    const { page, problems } = await open(renderStudyReport(plain, { modelName: "fixtures/tiny" }), "report-attributions.html");
+    const T = plain.tokens.length;
+    const strips = await page.$$eval("#attributions .arow", (rows) =>
+      rows.map((r) => ({
+        method: (r as HTMLElement).dataset.method,
+        chips: Array.from(r.querySelectorAll(".atok")).map((c) => ({ value: Number((c as HTMLElement).dataset.value), bg: getComputedStyle(c).backgroundColor })),
+      })));
+    expect(strips.map((s) => s.method)).toEqual(["ig", "rollout", "occlusion"]);
+    for (const s of strips) expect(s.chips, s.method).toHaveLength(T);
+    // A signed strip's strongest chip is drawn in full in the colour of the label it pushes toward: the attributed
+    // label's when positive, the other's when negative, whichever label the model predicted.
+    const hexRgb = (h: string) => `rgb(${[1, 3, 5].map((k) => parseInt(h.slice(k, k + 2), 16)).join(", ")})`;
+    const target = plain.labelIndex;
+    for (const s of strips.filter((x) => x.method !== "rollout")) {
+      const top = s.chips.reduce((a, b) => (Math.abs(b.value) > Math.abs(a.value) ? b : a));
+      expect(top.bg, s.method).toBe(hexRgb(labelColor(top.value >= 0 ? target : 1 - target)));
+    }
+    // The occlusion strip and the summary's occlusion chips agree on which label each token supports (same hue).
+    const summary = await page.$$eval("#summary .toks .tok", (cs) => cs.map((c) => getComputedStyle(c).backgroundColor));
+    const hue = (c: string) => {
+      const [r, , b] = (c.match(/\d+/g) ?? []).map(Number);
+      return r === b ? "none" : r > b ? "r" : "b";
+    };
+    const occ = strips.find((x) => x.method === "occlusion")!.chips;
+    const nonzero = occ.map((c, i) => [c, i] as const).filter(([c]) => c.value !== 0);
+    expect(nonzero.length).toBeGreaterThan(2);
+    for (const [c, i] of nonzero) expect(hue(c.bg), plain.tokens[i]).toBe(hue(summary[i]));
+    await page.locator("#attributions").screenshot({ path: join(ARTIFACTS, "attributions.png") });
+    expect(problems).toEqual([]);
+    await page.close();
+
+    const pp = await open(renderPatchReport(patching, { modelName: "fixtures/tiny" }), "patch.html");
+    const cells = await pp.page.$$eval("table.patch tr", (rows) => rows.slice(1).map((r) => r.querySelectorAll("td").length));
+    expect(cells).toEqual(patching.rows.map(() => patching.columns.length));
+    const last = patching.rows.length - 1;
+    const title = await pp.page.locator("table.patch tr").nth(last + 1).locator("td").first().getAttribute("title");
+    expect(title).toContain(`normalised ${num(patching.normalized[last][0], 3)}`);
+    await screenshot(pp.page, "patch-heatmap.png");
+    expect(pp.problems).toEqual([]);
+    await pp.page.close();
   });
 
   it("the probe chart: no errors, one bar per value in order, the zoom toggle swaps the charts", async () => {

@@ -4,7 +4,7 @@
  */
 import { described, labelRef, loadedModel, optionalChoice, optionsObject, textOrIds, tokenIds } from "../arguments.js";
 import { InputError } from "../errors.js";
-import { GradientEngine, type GradientOptions } from "../grad/engine.js";
+import { GradientEngine, type GradientOptions, type Objective } from "../grad/engine.js";
 import type { Vec } from "../grad/kernels.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { occlusion } from "./study.js";
@@ -17,8 +17,21 @@ export type IgRule = "riemann-right" | "gauss-legendre";
 
 export interface AttributionOptions {
   method?: AttributionMethod;
-  /** Label whose logit is attributed (name or index); default the predicted label. Rollout ignores it. */
+  /**
+   * Output whose logit is attributed: a label (name or index), for a masked LM a vocabulary token (or id), for QA
+   * start or end; default the predicted one (the largest logit). Rollout ignores it.
+   */
   target?: string | number;
+  /**
+   * A token head's row (masked LM, QA, token classification): the position whose output is attributed. Default for
+   * a masked LM: the first [MASK]; the other token heads need it.
+   */
+  position?: number;
+  /**
+   * A sentence-embedding model: F = the cosine similarity between this input's embedding and `similarTo`'s (a text,
+   * or token ids): which tokens make the two alike. Required for such a model, refused for the others.
+   */
+  similarTo?: string | readonly number[];
   /** IG's steps m (default 32). */
   steps?: number;
   rule?: IgRule;
@@ -35,11 +48,13 @@ export interface Attribution {
   method: AttributionMethod;
   tokens: string[];
   ids: number[];
-  /** The attributed label's index and name. */
+  /** The attributed output's index and name (a label, a vocabulary token, start/end). */
   target: number;
   label: string;
-  /** The predicted label (of the plain forward). */
+  /** The predicted output (the largest logit; at `position` for a token head). */
   predicted: string;
+  /** A token head's row that was attributed. */
+  position?: number;
   /** [T] one number per token. */
   attributions: number[];
   /**
@@ -94,7 +109,7 @@ export function attribute(
 ): Attribution {
   loadedModel(model, "attribute: model");
   input = textOrIds(input, "attribute: input", model.config.vocabSize, model.maxLength);
-  optionsObject(options, "attribute: options", ["method", "target", "steps", "rule", "baseline", "precision", "engine"]);
+  optionsObject(options, "attribute: options", ["method", "target", "position", "similarTo", "steps", "rule", "baseline", "precision", "engine"]);
   const method = optionalChoice(options.method, "attribute: method", ATTRIBUTION_METHODS, "ig");
   if (options.engine !== undefined && !(options.engine instanceof GradientEngine)) throw new InputError("attribute: engine", `is ${described(options.engine)}`, "a GradientEngine over this model");
   if (options.engine !== undefined && options.engine.model !== model) throw new InputError("attribute: engine", "was made for another model", "a GradientEngine over this model");
@@ -102,7 +117,8 @@ export function attribute(
   const rule = optionalChoice(options.rule, "attribute: rule", ["riemann-right", "gauss-legendre"] as const, "riemann-right");
   const steps = options.steps ?? 32;
   if (typeof steps !== "number" || !Number.isInteger(steps) || steps < 1 || steps > 4096) throw new InputError("attribute: steps", `is ${described(steps)}`, "an integer from 1 to 4096");
-  if (options.target !== undefined) labelRef(options.target, "attribute: target", model.config.labels);
+  // target is checked by the head it names an output of (a label, a vocabulary token, start/end): engine.labelIndex.
+  if (options.similarTo !== undefined && typeof options.similarTo !== "string") throw new InputError("attribute: similarTo", `is ${described(options.similarTo)}`, "a text");
   let ids: number[];
   let tokens: string[];
   if ("text" in input) {
@@ -113,32 +129,65 @@ export function attribute(
     ids = input.ids;
     tokens = input.tokens;
   }
-  const { labels } = model.config;
-  const probs = Array.from(model.forward([ids]).probs.data);
-  const predicted = probs.indexOf(Math.max(...probs));
   const engine = options.engine ?? new GradientEngine(model, { precision: options.precision });
+  const { head } = engine;
+  const architecture = model.head.architecture;
+  const embedding = architecture === "DistilBertModel" && head.kind === "sequence";
+  if (embedding !== (options.similarTo !== undefined)) {
+    throw embedding
+      ? new InputError("attribute", "the model is a sentence embedding: one output vector, no label to attribute", "similarTo (--similar-to TEXT): the cosine similarity with another text's embedding is attributed")
+      : new InputError("similarTo", `is for sentence-embedding models (the model is a ${architecture})`, "target (and position) instead");
+  }
+  if (embedding) return similarityAttribution(model, engine, method, ids, tokens, options);
+  const position = head.kind === "token" ? tokenPosition(model, ids, options.position) : undefined;
+  if (head.kind === "sequence" && options.position !== undefined) throw new InputError("position", `is ${options.position} but the ${architecture} head has one output per input`, "no position");
+  const outputs = engine.run({ ids }, { kind: "logit", label: 0, position }, []).outputs;
+  let predicted = 0;
+  for (let i = 1; i < outputs.length; i++) if (outputs[i] > outputs[predicted]) predicted = i;
   const target = options.target === undefined ? predicted : engine.labelIndex(options.target);
-  const common = { tokens, ids, target, label: labels[target], predicted: labels[predicted] };
+  const name = (i: number) => head.outputName(i);
+  const common = { tokens, ids, target, label: name(target), predicted: name(predicted), ...(position === undefined ? {} : { position }) };
+  const at = position === undefined ? "" : ` at position ${position}`;
 
   if (method === "rollout") {
-    return { method, ...common, attributions: rollout(model, ids)[0], completeness_gap: null, meaning: "attention rollout: how much [CLS] at the last layer draws on each input token (rows sum to 1; label-independent)" };
+    const row = position ?? 0;
+    return {
+      method, ...common, attributions: rollout(model, ids)[row], completeness_gap: null,
+      meaning: `attention rollout: how much ${row === 0 ? "[CLS]" : `position ${row}`} at the last layer draws on each input token (rows sum to 1; label-independent)`,
+    };
   }
   if (method === "occlusion") {
+    if (architecture !== "DistilBertForSequenceClassification") {
+      throw new InputError("method occlusion", `is for sequence classifiers (the model is a ${architecture}: removing a token moves every position)`, "ig, gradxinput, saliency or rollout");
+    }
+    const probs = Array.from(model.forward([ids]).probs.data);
+    const labels = model.config.labels;
     const rows = occlusion(model, ids, tokens, target, probs[target], null);
     const attributions = new Array<number>(ids.length).fill(0);
     for (const r of rows) for (let i = r.index; i < r.index + r.count; i++) attributions[i] = r.delta;
     return { method, ...common, attributions, completeness_gap: null, meaning: `occlusion: P(${labels[target]}) with the full input minus P without the token ([CLS]/[SEP] stay: 0)` };
   }
 
+  const objective = { kind: "logit", label: target, position } as const;
+  return { ...common, ...pathAttribution(engine, model, method, ids, objective, `logit(${name(target)})${at}`, options) };
+}
+
+type PathMethod = Omit<Attribution, "tokens" | "ids" | "target" | "label" | "predicted" | "position">;
+
+/** Saliency, gradient × input and IG of the scalar `objective` (described as F) w.r.t. embeddings.out. */
+function pathAttribution(engine: GradientEngine, model: DistilBertClassifier, method: AttributionMethod, ids: number[], objective: Objective, F: string, options: AttributionOptions): PathMethod {
   const { dim } = model.config;
   const T = ids.length;
-  const objective = { kind: "logit", label: target } as const;
   const x = engine.embed(ids);
   if (method === "saliency") {
     const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
-    return { method, ...common, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ logit(${labels[target]}) / ∂ embeddings.out‖₂ of each token` };
+    return { method, attributions: perToken(g, T, dim, (v) => v * v).map(Math.sqrt), completeness_gap: null, meaning: `saliency: ‖∂ ${F} / ∂ embeddings.out‖₂ of each token` };
   }
 
+  // (attribute() checked these options.)
+  const baseline = options.baseline ?? "pad";
+  const steps = options.steps ?? 32;
+  const rule = options.rule ?? "riemann-right";
   const xb = baselineEmbeddings(engine, model, ids, baseline);
   const diff = new Float64Array(T * dim);
   for (let i = 0; i < diff.length; i++) diff[i] = x[i] - xb[i];
@@ -149,8 +198,8 @@ export function attribute(
     const g = engine.run({ embeddings: x }, objective, ["embeddings.out"]).grads.get("embeddings.out")!.data;
     const attributions = perToken(g, T, dim, (v, i) => v * diff[i]);
     return {
-      method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
-      meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ logit(${labels[target]}) / ∂x at x = embeddings.out`,
+      method, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, baseline,
+      meaning: `gradient × (input − baseline): Σ over dim of (x − x′) ⊙ ∂ ${F} / ∂x at x = embeddings.out`,
     };
   }
 
@@ -166,9 +215,53 @@ export function attribute(
   });
   const attributions = perToken(total, T, dim, (v, i) => v * diff[i]);
   return {
-    method, ...common, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
-    meaning: `integrated gradients of logit(${labels[target]}) w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
+    method, attributions, completeness_gap: sum(attributions) - (fx - fb), f_input: fx, f_baseline: fb, steps, rule, baseline,
+    meaning: `integrated gradients of ${F} w.r.t. embeddings.out from the ${baseline} baseline (${rule}, ${steps} steps), summed over dim`,
   };
+}
+
+/** The cosine similarity of an embedding e with the unit vector u, and its gradient (u − cos·e/‖e‖)/‖e‖. */
+function cosineTo(u: Float64Array): (e: Float64Array) => { value: number; grad: Float64Array } {
+  return (e) => {
+    let ee = 0;
+    let eu = 0;
+    for (let i = 0; i < e.length; i++) {
+      ee += e[i] * e[i];
+      eu += e[i] * u[i];
+    }
+    const n = Math.max(Math.sqrt(ee), 1e-12);
+    const cos = eu / n;
+    return { value: cos, grad: Float64Array.from(e, (v, i) => (u[i] - (cos * v) / n) / n) };
+  };
+}
+
+/** attribute() for a sentence-embedding model: F = cos(embedding(input), embedding(similarTo)). */
+function similarityAttribution(model: DistilBertClassifier, engine: GradientEngine, method: AttributionMethod, ids: number[], tokens: string[], options: AttributionOptions): Attribution {
+  if (options.target !== undefined || options.position !== undefined) throw new InputError("target", "is given for a sentence embedding", "similarTo alone");
+  if (method === "occlusion") throw new InputError("method occlusion", "is for sequence classifiers (the model is a sentence embedding)", "ig, gradxinput, saliency or rollout");
+  const other = typeof options.similarTo === "string" ? model.tokenizer.encode(options.similarTo, { maxLength: model.maxLength }).ids : Array.from(options.similarTo!);
+  const o = engine.run({ ids: other }, { kind: "outputs", fn: (e) => ({ value: 0, grad: new Float64Array(e.length) }) }, []).outputs;
+  const norm = Math.max(Math.hypot(...o), 1e-12);
+  const u = Float64Array.from(o, (v) => v / norm);
+  const objective = { kind: "outputs", fn: cosineTo(u) } as const;
+  const what = `cos(embedding, embedding of ${typeof options.similarTo === "string" ? JSON.stringify(options.similarTo.slice(0, 60)) : "the other ids"})`;
+  const common = { tokens, ids, target: 0, label: "similarity", predicted: "similarity" };
+  if (method === "rollout") {
+    return { method, ...common, attributions: rollout(model, ids)[0], completeness_gap: null, meaning: "attention rollout: how much [CLS] at the last layer draws on each input token (rows sum to 1)" };
+  }
+  return { ...pathAttribution(engine, model, method, ids, objective, what, options), ...common };
+}
+
+/** A token head's position: the one given (checked), or a masked LM's first [MASK]. */
+function tokenPosition(model: DistilBertClassifier, ids: readonly number[], given: number | undefined): number {
+  if (given !== undefined) {
+    if (!Number.isInteger(given) || given < 0 || given >= ids.length) throw new InputError("position", `is ${String(given)}`, `a token position from 0 to ${ids.length - 1}`);
+    return given;
+  }
+  const { maskId } = model.tokenizer;
+  const first = maskId === undefined ? -1 : ids.indexOf(maskId);
+  if (model.head.architecture === "DistilBertForMaskedLM" && first >= 0) return first;
+  throw new InputError("position", `is needed: the ${model.head.architecture} head has one output per token${model.head.architecture === "DistilBertForMaskedLM" ? " and the input has no [MASK]" : ""}`, `a token position from 0 to ${ids.length - 1}`);
 }
 
 /** embeddings.out of the baseline: ids with every token but [CLS]/[SEP] replaced by [PAD] or [MASK], or zeros. */

@@ -139,8 +139,14 @@ export function studyInput(
   const attributions: Attribution[] = [];
   const classifier = model.head.architecture === "DistilBertForSequenceClassification";
   // The gradient pass has no head mask: with one, IG would describe another model than the page, so it is left out.
-  // It has the sequence-classification head only; rollout reads attentions and works for every head.
-  if (classifier && igSteps > 0 && headMask === null) attributions.push(attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex }));
+  // A masked LM's and a token classifier's IG is of the label's logit at the row the page reads.
+  const { kind, position } = reader.readout;
+  const tokenIg = (kind === "masked-lm" || kind === "token-classification") && position !== null;
+  if (igSteps > 0 && headMask === null && (classifier || tokenIg)) {
+    attributions.push(classifier
+      ? attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labelIndex })
+      : attribute(model, { ids, tokens }, { method: "ig", steps: igSteps, target: labels[labelIndex], position: position! }));
+  }
   if (classifier) attributions.push(attribute(model, { ids, tokens }, { method: "rollout" }));
   else {
     // Rollout from the row the head reads (the [MASK], the chosen token), else from [CLS].

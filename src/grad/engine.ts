@@ -11,24 +11,29 @@ import { compilePattern } from "../model/activations.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import { Tensor } from "../tensor/tensor.js";
 import { blockBackward, blockForward, embeddingsForward, savedBytes, type BlockSaved, type GradProbe } from "./encoder.js";
-import { sequenceClassificationHead, type GradHead } from "./heads.js";
+import { gradHead, type GradHead, type LabelRef } from "./heads.js";
 import { addInto, type Vec } from "./kernels.js";
 import { backendOps, f64Ops, type GradOps } from "./ops.js";
 
-/** A label by index or by name (config id2label). */
-export type LabelRef = number | string;
+export type { LabelRef };
 
 /**
- * The scalar to differentiate. `logit`, `prob` (softmax) and `logProb` (log-softmax) of a label, `logitDiff` =
- * logit(label) - logit(other); or `activations`: a sum of functions of named activations, each given with its own
- * gradient (value and ∂value/∂activation, same layout as the activation).
+ * The scalar to differentiate, a function of the head's output row. `logit`, `prob` (softmax over the row) and
+ * `logProb` (log-softmax) of a label, `logitDiff` = logit(label) - logit(other); `outputs`: any function of the row
+ * given with its gradient (e.g. a sentence embedding's cosine similarity with another); or `activations`: a sum of
+ * functions of named activations, each given with its own gradient (same layout as the activation).
+ *
+ * A token head (masked LM, QA, token classification, the bare encoder) needs `position`: the row it is taken at. A
+ * label is an id2label name or index; for the masked LM a vocabulary token or id; for QA "start" or "end".
  */
-export type Objective =
+export type Objective = (
   | { kind: "logit"; label: LabelRef }
   | { kind: "prob"; label: LabelRef }
   | { kind: "logProb"; label: LabelRef }
   | { kind: "logitDiff"; label: LabelRef; other: LabelRef }
-  | { kind: "activations"; terms: Record<string, (value: Tensor) => { value: number; grad: ArrayLike<number> }> };
+  | { kind: "outputs"; fn: (outputs: Float64Array) => { value: number; grad: ArrayLike<number> } }
+  | { kind: "activations"; terms: Record<string, (value: Tensor) => { value: number; grad: ArrayLike<number> }> }
+) & { position?: number };
 
 export interface GradientOptions {
   /** "f32" (default): the model backend's float32 kernels for the products; "f64": plain float64 loops everywhere. */
@@ -77,12 +82,7 @@ export class GradientEngine {
     const precision = optionalChoice(options.precision, "gradients: precision", ["f32", "f64"] as const, "f32");
     const recompute = options.recompute === undefined ? true : optionalBoolean(options.recompute, "GradientEngine: recompute");
     this.ops = precision === "f64" ? f64Ops() : backendOps(model.backend);
-    const head = model.model;
-    // The backward pass has the sequence classifier's head; other heads would add theirs in heads.ts.
-    if (head.architecture !== "DistilBertForSequenceClassification") {
-      throw new InputError("gradients", `the model is a ${head.architecture}`, "a DistilBertForSequenceClassification");
-    }
-    this.head = sequenceClassificationHead(head);
+    this.head = gradHead(model);
     this.recompute = recompute;
   }
 
@@ -105,12 +105,12 @@ export class GradientEngine {
         { name: hooks.out, shape: [T, dim] },
       );
     }
-    return [...out, ...this.head.activations(T)];
+    return [...out, ...this.head.activations()];
   }
 
-  /** Label index of a LabelRef, checked. */
+  /** The output index of a LabelRef (a label, a vocabulary token, start/end), checked. */
   labelIndex(label: LabelRef): number {
-    return labelRef(label, "target", this.model.config.labels);
+    return this.head.outputIndex(label);
   }
 
   /** The gradients of `objective` w.r.t. the activations named by `wrt` (names or patterns). */
@@ -130,6 +130,7 @@ export class GradientEngine {
     const x0 = this.startingPoint(input);
     const T = x0.length / dim;
     const keyMask = this.keyMask(input.attentionMask, T);
+    const position = this.position(objective, T);
     const names = this.activationNames(T);
     const wanted = new Set<string>();
     for (const p of wrt) {
@@ -186,11 +187,13 @@ export class GradientEngine {
       peak = Math.max(peak, keptBytes + (this.recompute ? savedBytes(r.saved) : 0));
       h = r.out;
     }
-    const { outputs, saved: headSaved } = head.forward(ops, h, T, forwardProbe);
+    // A token head without a position (an objective on activations only) is left out of the pass.
+    const skipHead = head.kind === "token" && position === null;
+    const { outputs, saved: headSaved } = skipHead ? { outputs: ops.alloc(0), saved: null } : head.forward(ops, h, T, forwardProbe, { position, keyMask });
     const out64 = Float64Array.from(outputs);
     const { value, dOutputs } = this.headObjective(objective, out64);
 
-    let g = head.backward(ops, headSaved, dOutputs, T, backwardProbe);
+    let g = skipHead ? ops.alloc(T * dim) : head.backward(ops, headSaved, dOutputs, T, backwardProbe);
     for (let i = layers.length - 1; i >= 0; i--) {
       const s = this.recompute ? blockForward(ops, layers[i], inputs[i], T, keyMask, null).saved : saved[i];
       g = blockBackward(ops, layers[i], s, g, keyMask, backwardProbe);
@@ -207,11 +210,11 @@ export class GradientEngine {
     const { attentionMask } = input as GradientInput;
     if (attentionMask !== undefined) numberRows([attentionMask], "attention_mask");
     if (objective === null || typeof objective !== "object" || Array.isArray(objective)) {
-      throw new InputError("gradients: objective", `is ${described(objective)}`, '{ kind: "logit" | "prob" | "logProb" | "logitDiff" | "activations", … }');
+      throw new InputError("gradients: objective", `is ${described(objective)}`, '{ kind: "logit" | "prob" | "logProb" | "logitDiff" | "activations" | "outputs", … }');
     }
     const o = objective as { kind?: unknown; terms?: unknown };
-    optionalChoice(o.kind, "gradients: objective.kind", ["logit", "prob", "logProb", "logitDiff", "activations"] as const, "logit");
-    if (o.kind === undefined) throw new InputError("gradients: objective.kind", "is missing", '"logit", "prob", "logProb", "logitDiff" or "activations"');
+    optionalChoice(o.kind, "gradients: objective.kind", ["logit", "prob", "logProb", "logitDiff", "activations", "outputs"] as const, "logit");
+    if (o.kind === undefined) throw new InputError("gradients: objective.kind", "is missing", '"logit", "prob", "logProb", "logitDiff", "activations" or "outputs"');
     if (o.kind === "activations" && (o.terms === null || typeof o.terms !== "object" || Array.isArray(o.terms))) {
       throw new InputError("gradients: objective.terms", `is ${described(o.terms)}`, "an object of activation name → function");
     }
@@ -222,6 +225,21 @@ export class GradientEngine {
   embed(ids: readonly number[]): Vec {
     ids = tokenIds(ids, "input_ids", this.model.config.vocabSize, this.model.config.maxPositionEmbeddings);
     return embeddingsForward(this.ops, this.model.encoder.embeddings, ids);
+  }
+
+  /** The token head's row the objective is taken at (null for a sequence head), checked. */
+  private position(objective: Objective, T: number): number | null {
+    const p = objective.position;
+    if (this.head.kind === "sequence") {
+      if (p !== undefined) throw new InputError("objective: position", `is ${String(p)} but the ${this.model.head.architecture} head has one output per input`, "no position");
+      return null;
+    }
+    if (p === undefined) {
+      if (objective.kind === "activations") return null;
+      throw new InputError("objective: position", `is missing: the ${this.model.head.architecture} head has one output row per token`, `a position from 0 to ${T - 1}`);
+    }
+    if (!Number.isInteger(p) || p < 0 || p >= T) throw new InputError("objective: position", `is ${String(p)}`, `an integer from 0 to ${T - 1}`);
+    return p;
   }
 
   private startingPoint(input: GradientInput): Vec {
@@ -264,6 +282,15 @@ export class GradientEngine {
   private headObjective(objective: Objective, logits: Float64Array): { value: number; dOutputs: Vec } {
     const d = this.ops.alloc(logits.length);
     if (objective.kind === "activations") return { value: 0, dOutputs: d };
+    if (objective.kind === "outputs") {
+      if (typeof objective.fn !== "function") throw new InputError("objective", "kind outputs without a function fn");
+      const r = objective.fn(logits.slice());
+      if (typeof r?.value !== "number" || r.grad?.length !== logits.length) {
+        throw new InputError("objective: outputs", "fn returned no {value, grad} of the output row's size", `grad of ${logits.length} values`);
+      }
+      for (let i = 0; i < d.length; i++) d[i] = r.grad[i];
+      return { value: r.value, dOutputs: d };
+    }
     const j = this.labelIndex(objective.label);
     if (objective.kind === "logit") {
       d[j] = 1;

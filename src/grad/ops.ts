@@ -109,10 +109,20 @@ export function backendOps(backend: Backend): GradOps {
       backend.matmul(f32(out), tmp.subarray(0, M * K), f32(b), M, N, K);
     },
     linear(y, x, w, T) {
-      backend.linear(f32(y), f32(x), w, T, "none");
+      if (!isQuantized(w)) return backend.linear(f32(y), f32(x), w, T, "none");
+      // A q8 weight's own linear quantizes its input per row (a step function of x, with no useful gradient): the
+      // gradient pass runs the dequantized weight forward as well as backward, so that its gradients are those of
+      // the value it reports (the dequantized model's), not of a different function.
+      backend.matmulTransB(f32(y), f32(x), plainWeight(w), T, w.dOut, w.dIn, 1);
+      if (w.bias !== null) for (let t = 0; t < T; t++) for (let o = 0; o < w.dOut; o++) y[t * w.dOut + o] += w.bias[o];
     },
     linearBackwardInput(dx, dy, w, T) {
       backend.matmul(f32(dx), f32(dy), plainWeight(w), T, w.dIn, w.dOut);
     },
   };
+}
+
+/** A weight a backend computes with in int8 (a q8 model's; `weight` is then its dequantized float32 matrix). */
+export function isQuantized(w: LinearWeight): boolean {
+  return (w as { q8?: unknown }).q8 !== undefined;
 }

@@ -2,15 +2,42 @@
  * HTML for attributions and activation patching: token strips coloured by attribution (a section the study report
  * places beside occlusion, or a page of its own for `attribute --html`), and the patching heatmap page.
  *
- * Colour meaning is fixed: blue = the token pushes toward the attributed label, orange = away from it, whatever
- * label is predicted; each strip is scaled to its own largest |value|.
+ * Colour meaning is fixed. For a sequence classifier each label has its colour (html.ts LABEL_COLORS, the same as
+ * the rest of the study report): a token pushing toward the attributed label is drawn in that label's colour, one
+ * pushing away in the other label's (two labels) or grey (more), whatever label is predicted. Without labels (token
+ * heads) blue = toward the attributed output, orange = away. Each strip is scaled to its own largest |value|.
  */
 import { described, optionalOf, resultOf } from "../arguments.js";
 import { InputError } from "../errors.js";
 import type { Attribution } from "../analysis/attribution.js";
 import type { PatchResult } from "../analysis/patching.js";
 import type { Study } from "../analysis/study.js";
-import { diverging, esc, num, page, ramp, rgb, SEQUENTIAL } from "./html.js";
+import { diverging, esc, labelColor, num, OTHER_COLOR, page, ramp, rgb, SEQUENTIAL, tint } from "./html.js";
+
+const UNSIGNED_COLOR = "#3f3f46";
+
+/** The two ends of a signed strip: toward the attributed output, away from it. */
+export interface StripColours {
+  toward: string;
+  away: string;
+}
+
+/**
+ * The strip colours for the attributed label among the page's labels: its own colour, and the other
+ * label's (or grey); null (blue/orange) for outputs that are not labels of a classifier.
+ */
+export function stripColours(a: Attribution, labels: readonly string[] | null): StripColours | null {
+  if (labels === null) return null;
+  // A token head's target is a vocabulary id or a label at a position: the page's labels know it by name.
+  const j = a.position === undefined && a.target < labels.length ? a.target : labels.indexOf(a.label);
+  if (j < 0) return null;
+  return { toward: labelColor(j), away: labels.length === 2 ? labelColor(1 - j) : OTHER_COLOR };
+}
+
+function signedColour(t: number, colours: StripColours | null): string {
+  if (colours === null) return diverging(t);
+  return t >= 0 ? tint(colours.toward, t) : tint(colours.away, -t);
+}
 
 export const ATTRIBUTION_CSS = `
 .astrip { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0 4px; }
@@ -23,15 +50,17 @@ table.patch th.tk { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, 
 `;
 
 /** One method's strip: each token on a diverging colour (signed methods) or a sequential one (rollout, saliency). */
-export function attributionStrip(a: Attribution): string {
+export function attributionStrip(a: Attribution, labels: readonly string[] | null = null): string {
+  const colours = stripColours(a, labels);
   const signed = a.method !== "rollout" && a.method !== "saliency";
   const maxAbs = Math.max(1e-12, ...a.attributions.map(Math.abs));
   const chips = a.tokens
     .map((t, i) => {
       const v = a.attributions[i];
-      const bg = signed ? diverging(v / maxAbs) : rgb(ramp(SEQUENTIAL, v / maxAbs));
-      const ink = !signed && v / maxAbs > 0.6 ? "#fff" : "#111";
-      return `<span class="atok" style="background:${bg};color:${ink}" title="${esc(`${t} (#${i}): ${num(v, 5)}`)}">${esc(t)}</span>`;
+      // Unsigned strips (rollout, saliency) in grey: no label's colour, so that a colour always means a label.
+      const bg = signed ? signedColour(v / maxAbs, colours) : colours === null ? rgb(ramp(SEQUENTIAL, v / maxAbs)) : tint(UNSIGNED_COLOR, v / maxAbs);
+      const ink = Math.abs(v / maxAbs) > 0.6 ? "#fff" : "#111";
+      return `<span class="atok" style="background:${bg};color:${ink}" data-value="${v}" title="${esc(`${t} (#${i}): ${num(v, 5)}`)}">${esc(t)}</span>`;
     })
     .join("");
   const gap = a.completeness_gap === null
@@ -48,22 +77,32 @@ const METHOD_NAMES: Record<Attribution["method"], string> = {
   occlusion: "Occlusion",
 };
 
-/** The study report's section: each method's strip, one under the other, for the same target label. */
-export function attributionSection(list: readonly Attribution[]): string {
+/**
+ * The study report's section: each method's strip, one under the other, for the same target label. labels: the
+ * classifier's labels (the strips then take the labels' own colours); null for other heads.
+ */
+export function attributionSection(list: readonly Attribution[], labels: readonly string[] | null = null): string {
   if (!Array.isArray(list)) throw new InputError("attributionSection: list", `is ${described(list)}`, "an array of what attribute returned");
   list.forEach((a, i) => resultOf(a, `attributionSection: list[${i}]`, "attribute", { method: "string", tokens: "array", attributions: "array", label: "string" }));
   if (list.length === 0) return "";
-  const label = list.find((a) => a.method !== "rollout")?.label ?? list[0].label;
+  const signed = list.find((a) => a.method !== "rollout" && a.method !== "saliency") ?? list[0];
+  const label = signed.label;
+  const colours = stripColours(signed, labels);
+  const away = colours === null || labels?.length !== 2 ? "away from it" : `away from it, toward ${esc(labels[1 - signed.target])}`;
   return `<section class="card" id="attributions">
 <h2>Token attributions: gradients, rollout and occlusion side by side</h2>
-<p class="note">Every signed strip is about the label <b>${esc(label)}</b>: <span class="sw" style="background:${diverging(1)}"></span> the token pushes toward ${esc(label)}, <span class="sw" style="background:${diverging(-1)}"></span> away from it. Rollout is label-independent (how much [CLS] draws on each token). Each strip is scaled to its own largest value; hover a token for the number.</p>
-${list.map(attributionStrip).join("\n")}
+<p class="note">Every signed strip is about the label <b>${esc(label)}</b>: <span class="sw" style="background:${signedColour(1, colours)}"></span> the token pushes toward ${esc(label)}, <span class="sw" style="background:${signedColour(-1, colours)}"></span> ${away}${colours === null ? "" : " (each label in its colour on the whole page)"}. Rollout is label-independent (how much [CLS] draws on each token). Each strip is scaled to its own largest value; hover a token for the number.</p>
+${list.map((a) => attributionStrip(a, labels)).join("\n")}
 </section>`;
 }
+
+
 
 export interface AttributionPageOptions {
   modelName?: string;
   generator?: string;
+  /** A sequence classifier's labels: the strip takes the labels' colours. */
+  labels?: readonly string[] | null;
 }
 
 /** `attribute --html`: one method's result on a page of its own. */
@@ -74,7 +113,7 @@ export function renderAttributionReport(a: Attribution, options: AttributionPage
     "<main>",
     `<h1>${esc(METHOD_NAMES[a.method])}: ${esc(a.label)}</h1>`,
     `<p class="lead">${options.modelName ? `Model <code>${esc(options.modelName)}</code> · ` : ""}${a.tokens.length} tokens · predicted <b>${esc(a.predicted)}</b></p>`,
-    attributionSection([a]),
+    attributionSection([a], options.labels ?? null),
     `<footer>Generated by ${esc(options.generator ?? "distilbert-ts")}. Everything on this page is computed by the engine from the model's weights; nothing is fetched.</footer>`,
     "</main>",
   ].join("\n");

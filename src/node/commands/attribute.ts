@@ -14,12 +14,14 @@ export const attributeCommand: Command = {
   name: "attribute",
   summary: "which tokens drove a prediction: integrated gradients, gradient × input, saliency, rollout, occlusion",
   usage: [
-    "distilbert-ts attribute [--model DIR] [--method ig|gradxinput|saliency|rollout|occlusion] [--target LABEL] [--steps N]",
+    "distilbert-ts attribute [--model DIR] [--method ig|gradxinput|saliency|rollout|occlusion] [--target LABEL] [--position P] [--steps N]",
     "                        [--rule riemann|gauss] [--baseline pad|mask|zero] [--json | --html FILE] (--ids 101,7592,102 | TEXT)",
     "  --method     ig (default): integrated gradients of the target's logit w.r.t. embeddings.out, summed over dim",
     "               gradxinput: (x − x′) · ∂logit/∂x; saliency: ‖∂logit/∂x‖ per token; rollout: attention rollout,",
     "               [CLS] row; occlusion: drop in P(target) when the token is removed",
-    "  --target     the label attributed (default: the predicted one)",
+    "  --target     the label attributed (default: the predicted one); a masked LM: a vocabulary token; QA: start or end",
+    "  --position P a token head's row (masked LM, QA, NER): the position attributed (a masked LM: the first [MASK])",
+    "  --similar-to TEXT  a sentence-embedding model: attribute the cosine similarity with TEXT's embedding",
     "  --steps N    IG's steps (default 32); --rule riemann (right sums, default) or gauss (Gauss–Legendre)",
     "  --baseline   x′: the ids with every token but [CLS]/[SEP] replaced by [PAD] (default) or [MASK], or zero",
     "  --json       print {\"tokens\",\"target\",\"label\",\"attributions\":[T],\"completeness_gap\", …}",
@@ -31,6 +33,8 @@ export const attributeCommand: Command = {
     model: { type: "string" },
     method: { type: "string" },
     target: { type: "string" },
+    position: { type: "string" },
+    "similar-to": { type: "string" },
     steps: { type: "string" },
     rule: { type: "string" },
     baseline: { type: "string" },
@@ -58,13 +62,16 @@ export const attributeCommand: Command = {
       throw new UsageError("attribute", idsArg === undefined ? "nothing to attribute" : "both --ids and TEXT given", "either --ids 101,7592,102 or a TEXT");
     }
 
+    const positionText = stringOpt(values, "position");
+    if (positionText !== undefined && !/^\d{1,6}$/.test(positionText)) throw new UsageError("--position", `${JSON.stringify(positionText)} is not a token position`, "an integer from 0");
+    const position = positionText === undefined ? undefined : Number(positionText);
     const model = await loadCliModel(values, io);
     const input = idsArg !== undefined ? parseIdsOption(idsArg, model) : { text: texts.join(" ") };
-    const r = attribute(model, input, { method, target: labelOption(model, stringOpt(values, "target")), steps, rule, baseline });
+    const r = attribute(model, input, { method, target: labelOption(model, stringOpt(values, "target")), position, similarTo: stringOpt(values, "similar-to"), steps, rule, baseline });
 
     if (htmlPath !== undefined) {
       try {
-        await writeFile(htmlPath, renderAttributionReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts attribute" }));
+        await writeFile(htmlPath, renderAttributionReport(r, { modelName: stringOpt(values, "model"), generator: "distilbert-ts attribute", labels: model.model.architecture === "DistilBertForSequenceClassification" ? model.config.labels : null }));
       } catch (e) {
         throw new FileError(htmlPath, `cannot write the report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "a writable file path");
       }
@@ -74,9 +81,10 @@ export const attributeCommand: Command = {
       await writeLine(io.stdout, JSON.stringify({ tokens, target, label, attributions, completeness_gap, ...rest }));
       return 0;
     }
+    const at = r.position === undefined ? "" : ` at position ${r.position} (${printable(r.tokens[r.position], 24)})`;
     const how = r.method === "ig" ? ` (${r.rule}, ${r.steps} steps, baseline ${r.baseline})` : r.method === "gradxinput" ? ` (baseline ${r.baseline})` : "";
     await writeLine(io.stdout, `method: ${r.method}${how}`);
-    await writeLine(io.stdout, r.method === "rollout" ? `predicted: ${printable(r.predicted, 80)} (rollout does not depend on the label)` : `target: ${printable(r.label, 80)} (predicted: ${printable(r.predicted, 80)})`);
+    await writeLine(io.stdout, r.method === "rollout" ? `predicted: ${printable(r.predicted, 80)} (rollout does not depend on the label)` : `target: ${printable(r.label, 80)}${at} (predicted: ${printable(r.predicted, 80)})`);
     await writeLine(io.stdout, printable(r.meaning, 400));
     const maxAbs = Math.max(1e-12, ...r.attributions.map(Math.abs));
     const width = Math.min(24, Math.max(5, ...r.tokens.map((t) => printable(t, 24).length)));

@@ -42,7 +42,9 @@ export const inspectCommand: Command = {
     "                    decodes each layer's words at the [MASK]",
     "  --gradients NAME  gradients of the target's logit w.r.t. activations (names or patterns, repeat or separate with",
     "                    commas: embeddings.out, layer.{i}.out, layer.{i}.attn.probs, …); --json adds \"gradients\": {name: [T][dim]}",
-    "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one)",
+    "  --target LABEL    the label whose logit --gradients differentiates (default: the predicted one); a masked LM:",
+    "                    a vocabulary token; QA: start or end. On a token head --gradients takes the row at --position",
+    "                    (a masked LM: the first [MASK] by default)",
     MODEL_USAGE,
   ].join("\n"),
   options: {
@@ -85,7 +87,7 @@ export const inspectCommand: Command = {
     const positionArg = stringOpt(values, "position");
     const position = positionArg === undefined ? undefined : Number(positionArg);
     if (position !== undefined && !(Number.isInteger(position) && position >= 0)) throw new UsageError("--position", `${JSON.stringify(positionArg)} is not a token position`, "an integer ≥ 0 (0 is [CLS])");
-    if (position !== undefined && htmlPath === undefined) throw new UsageError("--position", "is what the report reads", "--html FILE with --position N");
+    if (position !== undefined && htmlPath === undefined && gradNames.length === 0) throw new UsageError("--position", "is what the report and the gradients read", "--html FILE or --gradients NAME with --position N");
     const model = await loadCliModel(values, io);
     const { config } = model;
     const arch = model.head.architecture;
@@ -115,8 +117,20 @@ export const inspectCommand: Command = {
     let gradients: Record<string, Tensor> = {};
     if (gradNames.length > 0) {
       const engine = new GradientEngine(model);
-      const target = labelOption(model, stringOpt(values, "target")) ?? config.labels[probs.indexOf(Math.max(...probs))];
-      gradients = engine.gradients({ ids }, { kind: "logit", label: engine.labelIndex(target) }, gradNames).gradients;
+      const { maskId } = model.tokenizer;
+      const firstMask = model.head.architecture === "DistilBertForMaskedLM" && maskId !== undefined && ids.includes(maskId) ? ids.indexOf(maskId) : undefined;
+      const row = position ?? firstMask;
+      const targetText = labelOption(model, stringOpt(values, "target"));
+      let label: number;
+      if (targetText !== undefined) label = engine.labelIndex(targetText);
+      else if (model.head.architecture === "DistilBertForSequenceClassification") label = probs.indexOf(Math.max(...probs));
+      else {
+        // The largest output of the row the gradient is of (an unmasked pass, as the gradients are).
+        const outputs = engine.run({ ids }, { kind: "logit", label: 0, position: row }, []).outputs;
+        label = 0;
+        for (let j = 1; j < outputs.length; j++) if (outputs[j] > outputs[label]) label = j;
+      }
+      gradients = engine.gradients({ ids }, { kind: "logit", label, position: row }, gradNames).gradients;
     }
     if (outDir !== undefined) await writeCaptured(outDir, out.captured, model.config, activationTable(config, model.model), { ids, tokens, logits, probs, headMask });
     if (htmlPath !== undefined) {
