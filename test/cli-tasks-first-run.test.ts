@@ -256,7 +256,7 @@ describe("one label-case rule", () => {
     const lower = insp("negative");
     expect(lower.code, lower.stderr).toBe(0);
     expect(JSON.parse(lower.stdout).gradients).toEqual(JSON.parse(insp("NEGATIVE").stdout).gradients);
-    expect(first(attr("neutral").stderr)).toBe('error: attribute: target: the string "neutral" is not a label of this model; expected one of NEGATIVE, POSITIVE (or an index below 2)');
+    expect(first(attr("neutral").stderr)).toBe('error: target: the string "neutral" is not a label of this model; expected one of NEGATIVE, POSITIVE (or an index below 2)');
   });
 });
 

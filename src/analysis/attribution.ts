@@ -118,7 +118,9 @@ export function attribute(
   const steps = options.steps ?? 32;
   if (typeof steps !== "number" || !Number.isInteger(steps) || steps < 1 || steps > 4096) throw new InputError("attribute: steps", `is ${described(steps)}`, "an integer from 1 to 4096");
   // target is checked by the head it names an output of (a label, a vocabulary token, start/end): engine.labelIndex.
-  if (options.similarTo !== undefined && typeof options.similarTo !== "string") throw new InputError("attribute: similarTo", `is ${described(options.similarTo)}`, "a text");
+  if (options.similarTo !== undefined && typeof options.similarTo !== "string" && !Array.isArray(options.similarTo)) {
+    throw new InputError("attribute: similarTo", `is ${described(options.similarTo)}`, "a text, or an embedding (an array of numbers)");
+  }
   let ids: number[];
   let tokens: string[];
   if ("text" in input) {

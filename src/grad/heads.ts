@@ -7,6 +7,7 @@
  * only the row at the objective's `position`, so its `head.*` activations are that position's, without the T axis
  * (the masked LM's vocabulary projection for one row is 1/T of the full head's work).
  */
+import { described } from "../arguments.js";
 import { InputError } from "../errors.js";
 import type { DistilBertClassifier } from "../model/classifier.js";
 import type { DistilBertForMaskedLM, DistilBertForSequenceClassification } from "../model/heads.js";
@@ -61,9 +62,9 @@ export function gradHead(model: DistilBertClassifier): GradHead {
 }
 
 /** An index below `n`, or a name among `names`. */
-function indexOf(label: LabelRef, n: number, names: readonly string[] | null, expected: string): number {
+function indexOf(label: LabelRef, n: number, names: readonly string[] | null, expected: string, what = "an output of this head"): number {
   const i = typeof label === "number" ? label : names === null ? -1 : names.indexOf(label);
-  if (!Number.isInteger(i) || i < 0 || i >= n) throw new InputError("target", `${JSON.stringify(label)} is not an output of this head`, `${expected} (or an index below ${n})`);
+  if (!Number.isInteger(i) || i < 0 || i >= n) throw new InputError("target", `${described(label)} is not ${what}`, `${expected} (or an index below ${n})`);
   return i;
 }
 
@@ -85,7 +86,7 @@ export function sequenceClassificationHead(model: DistilBertForSequenceClassific
       { name: hooks.relu, shape: [dim] },
       { name: hooks.logits, shape: [L] },
     ],
-    outputIndex: (label) => indexOf(label, L, labels, `one of ${labels.join(", ")}`),
+    outputIndex: (label) => indexOf(label, L, labels, `one of ${labels.join(", ")}`, "a label of this model"),
     outputName: (i) => labels[i] ?? String(i),
     forward(ops, hidden, _T, probe) {
       const pre = ops.alloc(dim);
