@@ -95,16 +95,8 @@ export function headRows(model: PretrainedModel, sequences: readonly (readonly n
   return out;
 }
 
-/** softmax of a row in float64, as the pipelines compute scores (HF: numpy on the logits). */
-export function softmax64(x: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
-  const p = new Float64Array(x.length);
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += p[i] = Math.exp(x[i] - max);
-  for (let i = 0; i < p.length; i++) p[i] /= sum;
-  return p;
-}
+/** softmax of a row in float64, as the pipelines compute scores (HF: numpy on the logits): the classifier's own. */
+export { softmax as softmax64 } from "../model/classifier.js";
 
 /** Indices of the k largest values, largest first; ties keep the lower index first (as a stable sort). */
 export function topK(values: ArrayLike<number>, k: number): number[] {
