@@ -270,7 +270,9 @@ describe("serve: limits and faults (fast versions; npm run bench:serve has the f
   });
 
   it("a client that disconnects while queued: its input leaves the queue, the others are answered", async () => {
-    const { url, ran } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 200);
+    // The first input's model call lasts 800 ms: the leaving client queues and aborts well inside it, even on a busy
+    // host (at 200 ms a loaded run once saw the abort land after the call).
+    const { url, ran } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 800);
     const first = post(`${url}/predict`, { inputs: "one two three four five six seven" });
     await new Promise((r) => setTimeout(r, 30));
     const ac = new AbortController();

@@ -46,8 +46,10 @@ export async function serveNode(handler: ServerHandler, options: NodeServeOption
     // Node's own head/request timeouts off (see the module comment); watchHead below instead.
     { headersTimeout: 0, requestTimeout: 0, keepAliveTimeout },
     (req, res) => {
-      headArrived(req.socket);
-      res.once("finish", () => watchHead(req.socket, Math.max(headersTimeout, keepAliveTimeout)));
+      // The socket as it is now: by "finish" Node may have detached it from req (null), e.g. after a 413 that closes it.
+      const socket = req.socket;
+      headArrived(socket);
+      res.once("finish", () => watchHead(socket, Math.max(headersTimeout, keepAliveTimeout)));
       void respond(handler, req, res);
     },
   );
@@ -86,8 +88,8 @@ export async function serveNode(handler: ServerHandler, options: NodeServeOption
 const heads = new WeakMap<Socket, { timer: ReturnType<typeof setTimeout> | undefined; waiting: boolean }>();
 
 /** Wait at most `ms` for the socket's next request head; then 408 and close, unless it came meanwhile. */
-function watchHead(socket: Socket, ms: number): void {
-  if (socket.destroyed) return;
+function watchHead(socket: Socket | null, ms: number): void {
+  if (socket === null || socket.destroyed) return;
   let state = heads.get(socket);
   if (state === undefined) {
     const s = { timer: undefined as ReturnType<typeof setTimeout> | undefined, waiting: false };
