@@ -212,9 +212,11 @@ describe("serve: dynamic batching", () => {
   });
 
   it("/health answers between the model calls of a long queue", async () => {
-    const { url } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 150);
-    // Each input (≥ 8 tokens) is a batch of its own: 10 model calls of 150 ms in a row.
-    const texts = Array.from({ length: 10 }, (_, i) => `one two three four five six ${i}`);
+    const { url } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 50);
+    // Each input (≥ 8 tokens) is a batch of its own: 40 model calls of 50 ms in a row. The server gives the event loop
+    // one turn between calls, and a request on a new connection takes a few turns (accept, read, answer): a loaded
+    // host once needed 10 of them for the /events poll and /health together, so the queue is long in calls.
+    const texts = Array.from({ length: 40 }, (_, i) => `one two three four five six ${i}`);
     const all = Promise.all(texts.map((t) => post(`${url}/predict`, { inputs: t })));
     // Ask for /health once the server has run its first model call: with the queue of the others still ahead, the
     // server's own order of events (not the client's clocks, which a busy host skews) shows it answered in between.
@@ -224,7 +226,7 @@ describe("serve: dynamic batching", () => {
     expect(h.status).toBe(200);
     await all;
     const order = await events();
-    expect(order.filter((e) => e === "batch").length).toBe(10);
+    expect(order.filter((e) => e === "batch").length).toBe(40);
     expect(order.indexOf("health")).toBeLessThan(order.lastIndexOf("batch"));
   });
 });
