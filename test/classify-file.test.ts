@@ -7,13 +7,14 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { main } from "../src/node/cli.js";
 import { DelimitedParser } from "../src/node/formats/delimited.js";
 import { CLI, runCli } from "./helpers/cli.js";
 import { loadTiny, tinyDir } from "./helpers/fixture.js";
 import { rng } from "./helpers/random.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
 
 const WORDS = ["good", "bad", "film", "movie", "great", "terrible", "plot", "acting", "the", "was", "not", "very", "boring", "fun", "é", "naïve", "😀", "don't", "(really)", "ok,", '"quoted"'];
 
@@ -35,16 +36,10 @@ function fifoUnavailable(): string | null {
   }
 }
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-classify-file-"));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs("classify-file");
 beforeAll(async () => {
   model = await loadTiny();
 });
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function jsonl(s: string): Record<string, unknown>[] {
   return s.trimEnd().split("\n").map((l) => JSON.parse(l));

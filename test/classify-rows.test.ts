@@ -3,26 +3,21 @@
  * a bad record skipped with --skip-bad-lines keeps a row saying why, and a bad record that stops the run leaves the
  * results before it written.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { DistilBertClassifier } from "../src/model/classifier.js";
 import { DelimitedParser } from "../src/node/formats/delimited.js";
 import { runCli } from "./helpers/cli.js";
 import { loadTiny, tinyDir } from "./helpers/fixture.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
 
 let model: DistilBertClassifier;
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-rows-"));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs("rows");
 beforeAll(async () => {
   model = await loadTiny();
 });
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const jsonl = (s: string) => s.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
 function table(s: string, d: string): string[][] {

@@ -4,24 +4,19 @@
  * a truncated vocab, the terminal hint, and the library's plain `scores`.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MANIFEST } from "../src/node/download.js";
 import { DEFAULT_MODEL_ID, DEFAULT_REVISION, defaultModelDir } from "../src/node/home.js";
 import { CLI, runCli } from "./helpers/cli.js";
 import { loadTiny, tinyDir } from "./helpers/fixture.js";
 import { repoRoot } from "./helpers/shared.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-first-run-"));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs("first-run");
 
 /** A DISTILBERT_TS_HOME whose default model is the tiny fixture, as a completed `download` would leave it. */
 function homeWithDefaultModel(): string {

@@ -5,23 +5,18 @@
  * the terminal hint for every stdin reader, one label-case rule, and plain objects in the pipelines' outputs.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeNpy } from "../src/node/npy.js";
 import { pipeline } from "../src/node/pipeline.js";
 import { CLI, runCli } from "./helpers/cli.js";
 import { tinyDir } from "./helpers/fixture.js";
 import { headsDir } from "./helpers/heads.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-tasks-first-run-"));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs("tasks-first-run");
 
 const mlm = () => join(headsDir(), "mlm-uncased");
 const ner = () => join(headsDir(), "ner-cased");

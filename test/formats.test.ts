@@ -1,22 +1,17 @@
 /** Line splitting, CSV/TSV parsing and writing, input records and atomic output files (src/node/formats). */
 import fc from "fast-check";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DelimitedParser, DelimitedSyntaxError, formatRecord, neutralizeFormula } from "../src/node/formats/delimited.js";
 import { decodeLine, splitLines } from "../src/node/formats/lines.js";
 import { AtomicFileWriter, RecordFormatter, resultFieldNames } from "../src/node/formats/output.js";
 import { RecordReader, type BadRecord, type InputFormat } from "../src/node/formats/records.js";
 import { bar, classifyProgressLine, downloadProgressLine, formatBytes, formatDuration, StatusLine } from "../src/node/progress.js";
+import { tempDirs } from "./helpers/temp-dirs.js";
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "distilbert-ts-formats-"));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs("formats");
 
 async function* chunks(parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield typeof p === "string" ? Buffer.from(p, "utf8") : p;
