@@ -3,7 +3,7 @@
  * finite-difference oracle) or `backendOps(backend)` (the backend's float32 kernels, for speed: the products are
  * ~all of the work). Everything else in the backward is the plain-JS kernels of kernels.ts in either case.
  */
-import type { Backend, LinearWeight } from "../tensor/backend.js";
+import { isQ8, type Backend, type LinearWeight } from "../tensor/backend.js";
 import type { MatOps, Vec } from "./kernels.js";
 
 export interface GradOps extends MatOps {
@@ -124,5 +124,5 @@ export function backendOps(backend: Backend): GradOps {
 
 /** A weight a backend computes with in int8 (a q8 model's; `weight` is then its dequantized float32 matrix). */
 export function isQuantized(w: LinearWeight): boolean {
-  return (w as { q8?: unknown }).q8 !== undefined;
+  return isQ8(w);
 }

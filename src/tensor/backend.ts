@@ -23,7 +23,8 @@ export interface LinearWeight {
   readonly packed?: unknown;
   /**
    * Set for a q8 weight (prepareLinearQ8): the int8 rows and scales; `linear` then runs the q8 scheme of
-   * src/tensor/quant.ts, and `weight` is their dequantized f32 (built on access).
+   * src/tensor/quant.ts, and `weight` is their dequantized f32 (built on access). A backend may build the rows on
+   * access too (the wasm backend unpacks its panels), so test for a q8 weight with `isQ8(w)`, never by reading it.
    */
   readonly q8?: Q8Rows;
 }
@@ -116,4 +117,9 @@ export interface Workspace {
   release(mark: number): void;
   /** Free everything; the workspace is not used again. */
   end(): void;
+}
+
+/** Whether `w` is a q8 weight, without reading `q8` (which may unpack the whole matrix). */
+export function isQ8(w: LinearWeight): boolean {
+  return "q8" in w;
 }

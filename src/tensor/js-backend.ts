@@ -23,7 +23,7 @@
  * alpha, bias and the activation come after the sum. So a row's result does not depend on which other rows share its
  * batch: packing, batching and padding change nothing, bit for bit.
  */
-import type { Activation, Backend, LinearWeight } from "./backend.js";
+import { isQ8, type Activation, type Backend, type LinearWeight } from "./backend.js";
 import { gelu } from "./erf.js";
 import { linearQ8Js, newQ8Scratch, prepareQ8Js } from "./q8-js.js";
 import type { Q8Rows } from "./quant.js";
@@ -232,7 +232,7 @@ export class JsBackend implements Backend {
   }
 
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
-    if (w.q8 !== undefined) return linearQ8Js(y, x, w, T, act, this.q8);
+    if (isQ8(w)) return linearQ8Js(y, x, w, T, act, this.q8);
     gemmNT(y, x, w.weight, T, w.dOut, w.dIn, 1, w.bias, act, this.gemm);
   }
 

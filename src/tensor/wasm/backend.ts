@@ -9,7 +9,7 @@
  * bytes, e.g. Cloudflare Workers). With `threads > 1` the memory is shared and a worker pool splits each GEMM.
  */
 import { InputError } from "../../errors.js";
-import type { Activation, AttentionSpan, Backend, LinearWeight, RowRange, Workspace } from "../backend.js";
+import { isQ8, type Activation, type AttentionSpan, type Backend, type LinearWeight, type RowRange, type Workspace } from "../backend.js";
 import { gelu } from "../erf.js";
 import {
   ACT_GELU,
@@ -499,7 +499,7 @@ export class WasmBackend implements Backend {
   }
 
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
-    if (w.q8 !== undefined && (w.packed as PackedQ8 | undefined)?.owner === this) return this.linearQ8(y, x, w, w.packed as PackedQ8, T, act);
+    if (isQ8(w) && (w.packed as PackedQ8 | undefined)?.owner === this) return this.linearQ8(y, x, w, w.packed as PackedQ8, T, act);
     const p = w.packed as PackedLinear | undefined;
     if (p?.owner !== this) throw new InputError("WasmBackend.linear", "got a weight prepared by another backend", "a LinearWeight from this backend's prepareLinear");
     const { dIn: K, dOut: N } = w;
