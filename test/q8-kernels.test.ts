@@ -78,6 +78,24 @@ for (const bc of backendCases) {
       );
     });
 
+    it("activations with NaN, a subnormal range (1/scale overflows) and both signs of zero: bit for bit", async () => {
+      const be = await bc.create();
+      const [T, dIn, dOut] = [6, 37, 9];
+      const x = randomArray(T * dIn, 21, 2);
+      for (let k = 0; k < dIn; k += 5) x[k] = NaN; // row 0: NaNs among finite values (quant.ts passes them over)
+      for (let k = 0; k < dIn; k++) x[dIn + k] = (k % 3) * 1e-40; // row 1: hi - lo subnormal, 1/scale = Infinity
+      for (let k = 0; k < dIn; k++) x[2 * dIn + k] = k % 2 === 0 ? -0 : 0; // row 2: all zeros
+      x[3 * dIn + dIn - 1] = NaN; // row 3: a NaN in the scalar tail (dIn is not a multiple of 4)
+      const w = quantizeRows(randomArray(dOut * dIn, 22, 0.5), dOut, dIn);
+      const b = randomArray(dOut, 23);
+      const want = new Float32Array(T * dOut);
+      naiveLinearQ8(want, x, w, b, T, "none");
+      const got = new Float32Array(T * dOut);
+      be.linear(got, x, be.prepareLinearQ8!(w, b), T, "none");
+      expect(want.every(Number.isFinite)).toBe(true);
+      expect(bits(got)).toEqual(bits(want));
+    });
+
     it("linear never reads the weight's q8 rows (the wasm backend builds them on access: a matrix per call)", async () => {
       const be = await bc.create();
       const [T, dIn, dOut] = [5, 48, 24];

@@ -257,6 +257,29 @@ describe("wasm memory", () => {
     expect(maxAbsDiff(y, want).max).toBeLessThan(2e-6 * 32);
   });
 
+  it("a pass's workspace grows in place: the first pass at a new length lives in wasm memory, scratch above its buffers", async () => {
+    const be = await backend();
+    const [T, K] = [512, 256];
+    const lw = be.prepareLinear(randomArray(K * K, 1), null, K, K);
+    const x0 = randomArray(T * K, 2);
+    const want = new Float32Array(T * K);
+    be.linear(want, x0, lw, T, "none"); // copied in and out: the scratch region, made before the pass
+    const bytes0 = be.memoryBytes;
+    const ws = be.workspace();
+    if (ws === null) throw new Error("no workspace: this host has no shared WebAssembly memory");
+    const x = ws.alloc(T * K);
+    x.set(x0);
+    const y = ws.alloc(T * K);
+    // views of the backend's memory, though no arena existed before this pass (plain arrays would be ArrayBuffers)
+    expect(x.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(y.buffer).toBeInstanceOf(SharedArrayBuffer);
+    be.linear(y, x, lw, T, "none");
+    ws.end();
+    expect(y).toEqual(want);
+    // grown by the two buffers and the linear's packed rows (its scratch, above them), to the page: nothing ahead
+    expect(be.memoryBytes - bytes0).toBeLessThanOrEqual(3 * T * K * 4 + 65536);
+  });
+
   it("a memory that cannot grow enough is an InputError; a disposed pool leaves a working one-thread backend", async () => {
     const small = await backend({ threads: 2, maximumMemory: 1 << 20 });
     expect(() => small.prepareLinear(randomArray(512 * 1024, 1), null, 512, 1024)).toThrow(/more than the engine or the memory's maximum allows/);

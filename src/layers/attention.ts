@@ -89,6 +89,9 @@ export class MultiHeadSelfAttention {
     const qRows = queries?.rows ?? spans;
     const Nq = queries === undefined ? N : rowCount(queries.rows);
 
+    // The output first, so that q, k, v and the context, allocated after it, are freed when it is made.
+    const out = ctx.alloc(Nq * dim);
+    const mark = ctx.mark();
     const q = this.qLin.forward(backend, queries?.x ?? x, Nq, "none", ctx.alloc(Nq * dim));
     const k = this.kLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
     const v = this.vLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
@@ -104,7 +107,8 @@ export class MultiHeadSelfAttention {
       this.attendHeadByHead(ctx, taps, q, k, v, qRows, scale, context);
     }
     taps?.emit(names.context, context, batchShape(ctx, dim));
-    const out = this.outLin.forward(backend, context, Nq, "none", ctx.alloc(Nq * dim));
+    this.outLin.forward(backend, context, Nq, "none", out);
+    ctx.release(mark);
     taps?.emit(names.out, out, batchShape(ctx, dim));
     return out;
   }

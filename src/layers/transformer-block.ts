@@ -70,15 +70,16 @@ export class TransformerBlock {
   /**
    * x [N, dim] → [N, dim]; x is not modified. With `queries`, only those rows → [rows, dim] (attention reads every
    * row's keys and values, and nothing after it mixes rows): bit for bit those rows of the whole block, no taps.
+   * `into`: the output buffer (not x), else one is allocated.
    */
-  forward(ctx: ForwardContext, x: Float32Array, queries?: QueryRows): Float32Array {
+  forward(ctx: ForwardContext, x: Float32Array, queries?: QueryRows, into?: Float32Array): Float32Array {
     const dim = this.saLayerNorm.weight.length;
     const xq = queries?.x ?? x;
     // What the block computes after attention: the query rows only, and taps only when they are every row.
     const rowsCtx: ForwardContext = queries === undefined ? ctx : { ...ctx, rows: rowCount(queries.rows), taps: null };
     const { backend, rows: N, taps } = rowsCtx;
     // The block's output is taken first, so that everything the block allocates after it is freed at the end.
-    const out = ctx.alloc(N * dim);
+    const out = into ?? ctx.alloc(N * dim);
     const mark = ctx.mark();
     const h = this.attention.forward(ctx, x, queries);
     backend.addInPlace(h, xq, N * dim);

@@ -70,7 +70,14 @@ export class DistilBertModel {
     let h = this.embeddings.forward(ctx, batch.ids, batch.positions);
     const n = this.layers.length;
     const pruneLast = rows === "first" && ctx.taps === null && n > 0;
-    for (let i = 0; i < (pruneLast ? n - 1 : n); i++) h = this.layers[i].forward(ctx, h);
+    const whole = pruneLast ? n - 1 : n;
+    // Without taps (which may keep what they see) the layers write into two buffers in turn, not one each.
+    let spare = ctx.taps === null && whole > 1 ? ctx.alloc(h.length) : undefined;
+    for (let i = 0; i < whole; i++) {
+      const out = this.layers[i].forward(ctx, h, undefined, spare);
+      if (spare !== undefined) spare = h;
+      h = out;
+    }
     if (rows === "all") return h;
     const first = gatherFirstRows(ctx.alloc(spans.length * dim), h, spans, dim);
     if (!pruneLast) return first;

@@ -244,12 +244,15 @@ export class WasmBackend implements Backend {
 
   // ---- memory ----------------------------------------------------------------------------------------------------
 
-  private ensure(end: number): void {
+  /**
+   * Memory up to byte `end`. `ahead`: grow by at least an eighth (for the weights: each grow is a syscall and an
+   * external-memory GC hint, and growing per weight matrix made ~75 grows per model); the pass arena and scratch grow
+   * to the page they need, since the memory a Worker may hold counts every page, written or not.
+   */
+  private ensure(end: number, ahead = false): void {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      // Grow by at least an eighth: each grow is a syscall and an external-memory GC hint, and pages never written
-      // cost no RSS, so growing ahead is cheap while growing per weight matrix was not (~75 grows per model).
-      const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
+      const pages = Math.max(Math.ceil((end - have) / PAGE), ahead ? Math.ceil(have / PAGE / 8) : 0);
       const max = this.maxPages;
       try {
         this.memory.grow(max === null ? pages : Math.max(Math.ceil((end - have) / PAGE), Math.min(pages, max - have / PAGE)));
@@ -266,13 +269,20 @@ export class WasmBackend implements Backend {
 
   private alloc(bytes: number): number {
     const at = this.top;
-    this.ensure(at + align64(bytes));
+    this.ensure(at + align64(bytes), true);
     this.top = at + align64(bytes);
     return at;
   }
 
-  /** A region of at least `bytes`, valid until the next scratch() call. */
+  /**
+   * A region of at least `bytes`, valid until the next scratch() call. During a pass it is the arena above the pass's
+   * buffers (no backend call allocates from the workspace, so nothing is placed there before the call returns).
+   */
   private scratch(bytes: number): number {
+    if (this.arenaBusy && this.growArena(this.arenaTop + bytes)) {
+      this.arenaWanted = Math.max(this.arenaWanted, this.arenaTop + bytes);
+      return this.arenaAt + this.arenaTop;
+    }
     if (bytes > this.scratchSize) {
       const size = align64(Math.max(bytes, this.scratchSize * 1.25));
       // When the scratch region is the last allocation, extend it in place.
@@ -292,10 +302,31 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * Makes the arena at least `end` bytes: in place when it is the last allocation (views of a shared memory survive
+   * its growth, so the pass's buffers stay valid), or the first arena at the top. False when it cannot: something was
+   * allocated after it, or the memory is at its maximum (the pass then gets plain arrays, see workspace()).
+   */
+  private growArena(end: number): boolean {
+    if (end <= this.arenaSize) return true;
+    if (this.arenaSize === 0) this.arenaAt = this.top;
+    else if (this.arenaAt + this.arenaSize !== this.top) return false;
+    const size = align64(end);
+    try {
+      this.ensure(this.arenaAt + size);
+    } catch {
+      return false;
+    }
+    this.arenaSize = size;
+    this.top = this.arenaAt + size;
+    return true;
+  }
+
+  /**
    * Activations of one forward pass in this backend's memory (shared memory only: a non-shared memory's views would
-   * be detached by any growth during the pass). linear, attention and layerNorm then work on them in place. A pass
-   * that needs more than the arena holds gets plain arrays for the rest (still correct, copied as usual), and the
-   * next pass a large enough arena.
+   * be detached by any growth during the pass). linear, attention and layerNorm then work on them in place. The
+   * arena is the last allocation and grows in place as the pass asks, so the first pass at a new length lives in it
+   * too; when it cannot grow, the rest of the pass gets plain arrays (still correct, copied as usual), and the next
+   * pass an arena as large as this one wanted.
    */
   workspace(): Workspace | null {
     if (this.maxPages === null || this.arenaBusy) return null;
@@ -309,7 +340,7 @@ export class WasmBackend implements Backend {
         const at = this.arenaTop;
         this.arenaTop += bytes;
         this.arenaWanted = Math.max(this.arenaWanted, this.arenaTop);
-        if (!live || this.arenaTop > this.arenaSize) return new Float32Array(n);
+        if (!live || !this.growArena(this.arenaTop)) return new Float32Array(n);
         const buffer = this.memory.buffer;
         this.ours.add(buffer);
         return new Float32Array(buffer, this.arenaAt + at, n);
@@ -323,9 +354,10 @@ export class WasmBackend implements Backend {
         live = false;
         this.arenaBusy = false;
         if (this.arenaWanted > this.arenaSize) {
-          // The old region is abandoned (only ever a smaller one: growth is geometric, so little is wasted).
-          this.arenaSize = align64(Math.max(this.arenaWanted, this.arenaSize * 1.5));
-          this.arenaAt = this.alloc(this.arenaSize);
+          // It could not grow in place (weights were placed after it): it is abandoned, and the next one, as large
+          // as this pass wanted, is the last allocation again.
+          this.arenaSize = 0;
+          this.growArena(this.arenaWanted);
         }
       },
     };

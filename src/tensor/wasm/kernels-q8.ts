@@ -18,6 +18,10 @@
 import type { FunctionBuilder } from "./assembler.js";
 import { ACT_GELU, ACT_RELU, forLoop } from "./kernels.js";
 
+/** 2²³: an integral f32 u in [0, 2²³) plus this has u in its mantissa's low bits, above MANTISSA_BITS. */
+const MANTISSA_SHIFT = 8388608;
+const MANTISSA_BITS = 0x4b000000;
+
 /** Output channels per q8 panel. */
 export const Q8_NR = 8;
 
@@ -45,6 +49,7 @@ export function emitQuantizeQ8(f: FunctionBuilder): void {
   const inv = f.local("f32");
   const z = f.local("i32");
   const t = f.local("i32");
+  const t32 = f.local("f32");
   const vlo = f.local("v128");
   const vhi = f.local("v128");
   const v = f.local("v128");
@@ -58,23 +63,24 @@ export function emitQuantizeQ8(f: FunctionBuilder): void {
   forLoop(f, m, () => f.i32(0), () => f.get(T), () => {
     f.get(x).get(m).get(ldx).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(row);
     f.get(dst).get(m).get(ldd).op("i32.mul").op("i32.add").set(out);
-    // lo = min(0, x…), hi = max(0, x…): min and max are exact, so the lane order does not matter
+    // lo = min(0, x…), hi = max(0, x…), as quant.ts's `if (v < lo) lo = v`: pmin(lo, v) is v < lo ? v : lo, so a NaN
+    // is passed over, and one instruction (f32x4.min's NaN and signed-zero rules cost V8 about seven). The lanes
+    // never hold a NaN or -0 (they start at +0 and take only smaller values), so their order does not matter.
     f.f32x4(0).set(vlo);
     f.f32x4(0).set(vhi);
     forLoop(f, k, () => f.i32(0), () => f.get(K4), () => {
       f.get(row).get(k).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 0, 2).set(v);
-      f.get(vlo).get(v).op("f32x4.min").set(vlo);
-      f.get(vhi).get(v).op("f32x4.max").set(vhi);
+      f.get(vlo).get(v).op("f32x4.pmin").set(vlo);
+      f.get(vhi).get(v).op("f32x4.pmax").set(vhi);
     }, 4);
     f.get(vlo).lane("f32x4.extract_lane", 0).get(vlo).lane("f32x4.extract_lane", 1).op("f32.min");
     f.get(vlo).lane("f32x4.extract_lane", 2).get(vlo).lane("f32x4.extract_lane", 3).op("f32.min").op("f32.min").set(lo);
     f.get(vhi).lane("f32x4.extract_lane", 0).get(vhi).lane("f32x4.extract_lane", 1).op("f32.max");
     f.get(vhi).lane("f32x4.extract_lane", 2).get(vhi).lane("f32x4.extract_lane", 3).op("f32.max").op("f32.max").set(hi);
     forLoop(f, k, () => f.get(K4), () => f.get(K), () => {
-      f.get(row).get(k).i32(2).op("i32.shl").op("i32.add").mem("f32.load");
-      f.get(lo).op("f32.min").set(lo);
-      f.get(row).get(k).i32(2).op("i32.shl").op("i32.add").mem("f32.load");
-      f.get(hi).op("f32.max").set(hi);
+      f.get(row).get(k).i32(2).op("i32.shl").op("i32.add").mem("f32.load").set(t32);
+      f.get(t32).get(lo).get(t32).get(lo).op("f32.lt").op("select").set(lo);
+      f.get(t32).get(hi).get(t32).get(hi).op("f32.gt").op("select").set(hi);
     });
     // s = (hi - lo) / 127, or 1 when that is not > 0; inv = 1 / s; z = clamp(nearest(-lo · inv), 0, 127)
     f.get(hi).get(lo).op("f32.sub").f32(127).op("f32.div").tee(s);
@@ -85,14 +91,18 @@ export function emitQuantizeQ8(f: FunctionBuilder): void {
     f.get(z).i32(127).get(z).i32(127).op("i32.lt_s").op("select").set(z);
     f.get(xs).get(m).i32(2).op("i32.shl").op("i32.add").get(s).mem("f32.store");
     f.get(xz).get(m).i32(2).op("i32.shl").op("i32.add").get(z).mem("i32.store");
-    // codes, 16 at a time: nearest(x · inv) + z, clamped to [0, 127], narrowed to bytes
+    // codes, 16 at a time: nearest(x · inv) + z, clamped to [0, 127], narrowed to bytes. In f32, as the same
+    // integers: t = nearest(x · inv) with a NaN made 0 (trunc_sat's rule), t + z exact below 2²⁴ (beyond, the clamp
+    // gives the same bound), clamped by pmax/pmin, then read off the mantissa of u + 2²³. V8 spends about seven
+    // instructions on each trunc_sat; this is five.
     f.get(inv).op("f32x4.splat").set(vinv);
-    f.get(z).op("i32x4.splat").set(vz);
+    f.get(z).op("f32.convert_i32_s").op("f32x4.splat").set(vz);
     forLoop(f, k, () => f.i32(0), () => f.get(K16), () => {
       for (let i = 0; i < 4; i++) {
         f.get(row).get(k).i32(2).op("i32.shl").op("i32.add").mem("v128.load", 16 * i, 2);
-        f.get(vinv).op("f32x4.mul").op("f32x4.nearest").op("i32x4.trunc_sat_f32x4_s").get(vz).op("i32x4.add");
-        f.f32x4(0).op("i32x4.max_s").i32x4(127).op("i32x4.min_s").set(q[i]);
+        f.get(vinv).op("f32x4.mul").op("f32x4.nearest").tee(v).get(v).get(v).op("f32x4.eq").op("v128.and").get(vz).op("f32x4.add").set(v);
+        f.f32x4(127).f32x4(0).get(v).op("f32x4.pmax").op("f32x4.pmin");
+        f.f32x4(MANTISSA_SHIFT).op("f32x4.add").i32x4(MANTISSA_BITS).op("i32x4.sub").set(q[i]);
       }
       f.get(out).get(k).op("i32.add");
       f.get(q[0]).get(q[1]).op("i16x8.narrow_i32x4_s").get(q[2]).get(q[3]).op("i16x8.narrow_i32x4_s").op("i8x16.narrow_i16x8_u");
