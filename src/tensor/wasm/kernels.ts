@@ -16,6 +16,7 @@
  */
 import { FunctionBuilder, ModuleBuilder, ascii, type Label } from "./assembler.js";
 import { emitGemmQ8, emitQuantizeQ8 } from "./kernels-q8.js";
+import { constants, emitExp, emitGelu, emitGeluPanel, emitMapInPlace } from "./kernels-math.js";
 
 export interface KernelOptions {
   /** Use f32x4.relaxed_madd in the GEMM micro-kernel (the engine may fuse it into one FMA). */
@@ -148,7 +149,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   const quantizeQ8 = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"]);
   const gemmQ8 = mod.declare(Array<"i32">(15).fill("i32"));
 
-  geluPanel.define((f) => emitGeluPanel(f, tile));
+  geluPanel.define((f) => emitGeluPanel(f, tile.nr));
   gemm.define((f) => emitGemm(f, tile, opts.relaxed, geluPanel.index));
   packA.define((f) => emitPackA(f, tile));
   packBT.define((f) => emitPackBT(f, tile));
@@ -689,226 +690,6 @@ function emitPackB(f: FunctionBuilder, tile: Tile): void {
 }
 
 /**
- * Vector constants of one function, held in locals set once at its start: V8 rematerialises a v128.const at every
- * use (three instructions for most f64x2 values), which inside an element-wise loop costs more than the maths.
- */
-interface Consts {
-  f32x4(v: number): number;
-  f64x2(v: number): number;
-  i32x4(a: number, b: number, c: number, d: number): number;
-}
-
-function constants(f: FunctionBuilder): Consts {
-  const cache = new Map<string, number>();
-  const get = (key: string, emit: () => void) => {
-    let l = cache.get(key);
-    if (l === undefined) {
-      const local = f.local("v128");
-      f.hoist(() => {
-        emit();
-        f.set(local);
-      });
-      cache.set(key, local);
-      l = local;
-    }
-    return l;
-  };
-  return {
-    f32x4: (v) => get(`f32 ${v}`, () => f.f32x4(v)),
-    f64x2: (v) => get(`f64 ${v}`, () => f.f64x2(v)),
-    i32x4: (a, b, c, d) => get(`i32 ${a} ${b} ${c} ${d}`, () => f.i32x4(a, b, c, d)),
-  };
-}
-
-/**
- * Emit c[0] + c[1]·r + … + c[n]·rⁿ by Estrin's scheme (pairs, then pairs of pairs with r², r⁴, …): a dependency
- * chain of ~log₂ n multiply-adds instead of Horner's n. Leaves the polynomial on the stack.
- */
-function estrin(f: FunctionBuilder, k: Consts, shape: "f32x4" | "f64x2", r: number, c: readonly number[]): void {
-  const konst = (v: number) => f.get(shape === "f32x4" ? k.f32x4(v) : k.f64x2(v));
-  const mul = `${shape}.mul` as const;
-  const add = `${shape}.add` as const;
-  let terms: number[] = [];
-  for (let i = 0; i < c.length; i += 2) {
-    const q = f.local("v128");
-    if (i + 1 < c.length) {
-      konst(c[i + 1]).get(r).op(mul);
-      konst(c[i]).op(add);
-    } else konst(c[i]);
-    f.set(q);
-    terms.push(q);
-  }
-  let power = r;
-  while (terms.length > 1) {
-    const sq = f.local("v128");
-    f.get(power).get(power).op(mul).set(sq);
-    power = sq;
-    const next: number[] = [];
-    for (let i = 0; i < terms.length; i += 2) {
-      if (i + 1 < terms.length) {
-        const q = f.local("v128");
-        f.get(terms[i + 1]).get(power).op(mul).get(terms[i]).op(add).set(q);
-        next.push(q);
-      } else next.push(terms[i]);
-    }
-    terms = next;
-  }
-  f.get(terms[0]);
-}
-
-/** 1.5·2²³: added to |v| < 2²² it leaves round-to-nearest(v) in the low mantissa bits. */
-const SHIFT32 = 12582912;
-
-/** Emits a lane-wise v128 → v128 computation of local `x`, leaving the result on the stack. */
-type LaneEmitter = (f: FunctionBuilder, k: Consts, x: number) => void;
-
-/**
- * e^(hi + lo) for f32 lanes, lo small next to hi: 2ⁿ · e^r with n = round((hi + lo)·log₂e) and r = (hi - n·ln2) + lo,
- * ln2 in two pieces (Cody–Waite: n·LN2_HI is exact for |n| < 2⁸, and hi - n·LN2_HI is exact when hi is that close
- * to it), e^r by its Taylor series to r⁷ (truncation < 6e-9 relative for |r| ≤ ln2/2), 2ⁿ built in the exponent
- * bits. hi + lo must lie in [-88, 88]; NaN stays NaN. `lo` null means 0. Leaves the result on the stack.
- */
-function emitExpSplit(f: FunctionBuilder, k: Consts, hi: number, lo: number | null): void {
-  const kn = f.local("v128");
-  const n = f.local("v128");
-  const r = f.local("v128");
-  // kn = x·log₂e + 1.5·2²³ rounds to an integer in its low mantissa bits; n = kn - 1.5·2²³ exactly.
-  f.get(hi);
-  if (lo !== null) f.get(lo).op("f32x4.add");
-  f.get(k.f32x4(Math.LOG2E)).op("f32x4.mul").get(k.f32x4(SHIFT32)).op("f32x4.add").set(kn);
-  f.get(kn).get(k.f32x4(SHIFT32)).op("f32x4.sub").set(n);
-  f.get(hi).get(n).get(k.f32x4(0.693359375)).op("f32x4.mul").op("f32x4.sub")
-    .get(n).get(k.f32x4(-2.12194440e-4)).op("f32x4.mul").op("f32x4.sub");
-  if (lo !== null) f.get(lo).op("f32x4.add");
-  f.set(r);
-  // e^r = 1 + r·(1 + r/2 + …): the last step by Horner keeps the rounding near half an ulp; the rest by Estrin.
-  estrin(f, k, "f32x4", r, [1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040]);
-  f.get(r).op("f32x4.mul").get(k.f32x4(1)).op("f32x4.add");
-  // 2ⁿ: n's two's complement sits in kn's low bits; + 127 and << 23 leave exactly the biased exponent (|n| ≤ 127).
-  f.get(kn).get(k.i32x4(127, 127, 127, 127)).op("i32x4.add").i32(23).op("i32x4.shl");
-  f.op("f32x4.mul");
-}
-
-/**
- * exp of each f32 lane of x, for the softmax (arguments ≤ 0 there): emitExpSplit with x clamped to [-88, 88], so
- * arguments below ≈ -87.68 give 0 (n = -127 leaves a zero exponent field; the true value is a subnormal below
- * 2⁻¹²⁶), and above 88 are not supported (the softmax never passes one). NaN stays NaN. Accuracy is tested against
- * Math.exp (≤ 2 ulp).
- */
-const emitExp: LaneEmitter = (f, k, x) => {
-  const xc = f.local("v128");
-  // pmax/pmin keep a NaN first operand (they compare, then pick), so NaN flows through to the result.
-  f.get(x).get(k.f32x4(-88)).op("f32x4.pmax").get(k.f32x4(88)).op("f32x4.pmin").set(xc);
-  emitExpSplit(f, k, xc, null);
-};
-
-/**
- * GELU of each f32 lane, all in f32x4: gelu(x) = x/2 · erfc(-x/√2) with Numerical Recipes' erfcc (fractional error
- * < 1.2e-7, the formula erf.ts evaluates in f64): erfc(y) = t·e^(-z² - 1.26551223 + t·P(t)), z = |y|,
- * t = 1/(1 + z/2), and 2 - that for y < 0. In f32 the exponent's -z² is what loses accuracy (its rounding error
- * grows with z², up to ~200 ulp of the result in the tail), so it is formed from x exactly: with xh = x's top 12
- * significant bits and xl = |x| - xh (exact), z² = x²/2 = xh²/2 (exact) + xl·(|x| + xh)/2, and the exponential
- * takes the exact part and the small rest separately (emitExpSplit). Measured against erf.ts's gelu rounded to f32
- * (test/wasm-backend.test.ts): ≤ 6 ulp on [-12, 12], 98% of points within 2 — far below the f32 GEMM's own rounding,
- * which sums 768 to 3072 products. gelu(x < -13) is -0 (the true value is below 2⁻¹²⁶: subnormal) and
- * gelu(x > 13) = x. NaN in, NaN out; gelu(∞) = ∞ and gelu(-∞) = NaN (-∞ · 0), as erf.ts gives.
- */
-const emitGelu: LaneEmitter = (f, k, x) => {
-  const ax = f.local("v128");
-  const t = f.local("v128");
-  const xh = f.local("v128");
-  const hi = f.local("v128");
-  const lo = f.local("v128");
-  const e = f.local("v128");
-  const inRange = f.local("v128");
-  const c = (v: number) => f.get(k.f32x4(v));
-  // Past |x| = 13 erfc(|x|/√2) < 2⁻¹²⁶ would need a subnormal, which 2ⁿ cannot make: e is 0 there (and for NaN,
-  // whose result is NaN anyway), so that gelu(-∞) = -∞ · 0 = NaN and gelu(∞) = ∞ as in erf.ts; below, e^(-x²/2 …)
-  // ≥ e^-85.8 stays a normal number. Those lanes are computed at |x| = 13, t included: with t from a larger |x| the
-  // products went subnormal, and every subnormal operation costs the core a microcode assist (5× slower).
-  f.get(x).op("f32x4.abs").set(ax);
-  f.get(ax);
-  c(13).op("f32x4.le").set(inRange);
-  f.get(ax);
-  c(13).op("f32x4.pmin").set(ax);
-  // t = 1 / (1 + |x|·√½/2)
-  c(1);
-  c(1);
-  f.get(ax);
-  c(Math.SQRT1_2 / 2).op("f32x4.mul").op("f32x4.add").op("f32x4.div").set(t);
-  // xh = |x| with its low 12 mantissa bits cleared: xh·xh is exact
-  f.get(ax).get(k.i32x4(-4096, -4096, -4096, -4096)).op("v128.and").set(xh);
-  f.get(xh);
-  c(-0.5).op("f32x4.mul").get(xh).op("f32x4.mul").set(hi);
-  // lo = -(|x| - xh)·(|x| + xh)/2 - 1.26551223 + t·P(t)
-  f.get(ax).get(xh).op("f32x4.sub");
-  c(-0.5).op("f32x4.mul").get(ax).get(xh).op("f32x4.add").op("f32x4.mul");
-  estrin(f, k, "f32x4", t, [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277]);
-  f.op("f32x4.add").set(lo);
-  // e = t · e^(hi + lo) = erfc(|x|/√2); erfc(-x/√2) = x ≤ 0 ? e : 2 - e
-  f.get(t);
-  emitExpSplit(f, k, hi, lo);
-  f.op("f32x4.mul").get(inRange).op("v128.and").set(e);
-  f.get(e);
-  c(2).get(e).op("f32x4.sub");
-  f.get(x);
-  c(0).op("f32x4.le").op("v128.bitselect");
-  // gelu = (x/2) · erfc
-  f.get(x);
-  c(0.5).op("f32x4.mul").op("f32x4.mul");
-};
-
-/** fn(ptr, n): x [n] = g(x) in place, g lane-wise; the n mod 4 tail goes one lane at a time. */
-function emitMapInPlace(f: FunctionBuilder, g: LaneEmitter): void {
-  const [ptr, n] = [0, 1];
-  const end = f.local("i32");
-  const end4 = f.local("i32");
-  const v = f.local("v128");
-  const k = constants(f);
-  f.get(ptr).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
-  f.get(ptr).get(n).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(end4);
-  f.block((exit) => {
-    f.loop((top) => {
-      f.get(ptr).get(end4).op("i32.ge_u").brIf(exit);
-      f.get(ptr).mem("v128.load", 0, 2).set(v);
-      f.get(ptr);
-      g(f, k, v);
-      f.mem("v128.store", 0, 2);
-      f.get(ptr).i32(16).op("i32.add").set(ptr);
-      f.br(top);
-    });
-  });
-  f.block((exit) => {
-    f.loop((top) => {
-      f.get(ptr).get(end).op("i32.ge_u").brIf(exit);
-      f.get(ptr).mem("v128.load32_zero").set(v);
-      f.get(ptr);
-      g(f, k, v);
-      f.storeLane(32, 0);
-      f.get(ptr).i32(4).op("i32.add").set(ptr);
-      f.br(top);
-    });
-  });
-}
-
-/** geluPanel(c, ldc, M): GELU in place over the NR floats at c of each of M rows, ldc floats apart (one panel of C). */
-function emitGeluPanel(f: FunctionBuilder, tile: Tile): void {
-  const [c, ldc, M] = [0, 1, 2];
-  const m = f.local("i32");
-  const v = f.local("v128");
-  const k = constants(f);
-  forLoop(f, m, () => f.i32(0), () => f.get(M), () => {
-    for (let j = 0; j < tile.nr / 4; j++) {
-      f.get(c).mem("v128.load", 16 * j).set(v);
-      f.get(c);
-      emitGelu(f, k, v);
-      f.mem("v128.store", 16 * j);
-    }
-    f.get(c).get(ldc).i32(2).op("i32.shl").op("i32.add").set(c);
-  });
-}
-
-/**
  * softmaxRows(x, rows, C, mask, ldx): in place over x [rows, C], rows ldx floats apart (need not be 16-byte aligned);
  * mask [C] bytes, 0 = the key may not be attended to, or mask = 0 (the address: bytes [0, 64) are never used) for no
  * mask. Max over allowed keys; e = exp(x - max) (0 where masked) stored as f32 and summed in f64; then each e is
@@ -985,7 +766,7 @@ function emitSoftmax(f: FunctionBuilder): void {
     f.f64(0).set(ssum);
     forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
       at().mem("v128.load", 0, 2).get(vmax).op("f32x4.sub").set(d);
-      emitExp(f, k, d);
+      f.get(emitExp(f, k, [d])[0]);
       if (masked) {
         maskLanes(0);
         f.get(m).op("v128.and");
@@ -997,7 +778,7 @@ function emitSoftmax(f: FunctionBuilder): void {
     }, 4);
     forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
       at().mem("v128.load32_splat").get(vmax).op("f32x4.sub").set(d);
-      emitExp(f, k, d);
+      f.get(emitExp(f, k, [d])[0]);
       if (masked) {
         maskOne();
         f.get(m).op("v128.and");
