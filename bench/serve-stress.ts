@@ -148,6 +148,29 @@ function cliAnswers(modelDir: string, texts: string[]): Map<string, Prediction> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What batching can gain at most, measured on the engine alone (no HTTP, nothing else running): the same texts
+ * classified one per call, as one client's requests arrive, and `clients` per call, the most the server's batches
+ * hold under 64 clients. Their throughput ratio bounds the server's 64-client / 1-client ratio.
+ */
+async function engineBound(modelDir: string, texts: string[], clients: number, n: number): Promise<{ single: number; batched: number }> {
+  const lib = (await import(join(repoRoot, "dist/node/index.js"))) as typeof import("../src/node/index.js");
+  const threads = Number(THREADS);
+  const backend = await lib.WasmBackend.create({ threads, workerFactory: threads > 1 ? lib.nodeWorkerFactory() : undefined });
+  const model = await lib.loadModelFromDir(modelDir, { backend });
+  const sample = Array.from({ length: n }, (_, i) => texts[i % texts.length]);
+  await model.classify(sample.slice(0, clients));
+  let t0 = performance.now();
+  for (const t of sample) await model.classify(t);
+  const single = n / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  for (let i = 0; i < n; i += clients) await model.classify(sample.slice(i, i + clients));
+  const batched = n / ((performance.now() - t0) / 1000);
+  model.dispose();
+  backend.dispose();
+  return { single, batched };
+}
+
 async function faults(url: string, pid: number, texts: string[], expected: Map<string, Prediction>): Promise<void> {
   const { hostname, port } = new URL(url);
   const wellFormed = async (n: number) => {
@@ -289,6 +312,11 @@ async function main(): Promise<void> {
     .filter((t) => t !== "");
   out(`serve-stress: model ${model.kind} ${resolve(model.dir)}, ${texts.length} SST-2 dev sentences (mixed lengths), threads ${THREADS}`);
   const expected = cliAnswers(model.dir, texts);
+  const bound = await engineBound(model.dir, texts, CLIENTS, Math.max(SINGLE, 2 * CLIENTS));
+  out(
+    `engine alone, ${THREADS} thread(s): ${bound.single.toFixed(1)} sentences/s one per call, ${bound.batched.toFixed(1)} in calls of ${CLIENTS}: ` +
+      `batching can gain at most ${(bound.batched / bound.single).toFixed(2)}×`,
+  );
   const { child, url } = await startServer(model.dir, ["--log-format", "json", "--header-timeout-ms", "5000"]);
   const pid = child.pid!;
   // Warm-up: the load's own pattern (64 clients), every text at least once (JIT, buffers, heap sized for the
@@ -315,7 +343,13 @@ async function main(): Promise<void> {
   );
   row(`load: 1 client × ${SINGLE}`, `${one.rps.toFixed(1)} req/s, p50 ${one.p50.toFixed(1)} ms, p99 ${one.p99.toFixed(1)} ms`, one.mismatches === 0 && one.errors === 0);
   row(`load: ${CLIENTS} clients × ${REQUESTS}`, `${many.rps.toFixed(1)} req/s, p50 ${many.p50.toFixed(1)} ms, p99 ${many.p99.toFixed(1)} ms; ${many.mismatches} mismatches, ${many.errors} errors`, many.mismatches === 0 && many.errors === 0);
-  row(`throughput ${CLIENTS} clients / 1 client (≥ 3×)`, `${(many.rps / one.rps).toFixed(2)}×`, many.rps / one.rps >= 3);
+  row(
+    `throughput ${CLIENTS} clients / 1 client (≥ 3×)`,
+    `${(many.rps / one.rps).toFixed(2)}×; the engine alone gains ${(bound.batched / bound.single).toFixed(2)}× from batches of ${CLIENTS} ` +
+      `(${bound.single.toFixed(1)} → ${bound.batched.toFixed(1)} sentences/s); server at ${((100 * many.rps) / bound.batched).toFixed(0)}% of the batched engine, ` +
+      `${((100 * one.rps) / bound.single).toFixed(0)}% of the one-per-call engine`,
+    many.rps / one.rps >= 3,
+  );
   out(`throughput ratio ${CLIENTS} clients / 1 client: ${(many.rps / one.rps).toFixed(2)}× (target ≥ 3×)`);
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const sum = Number(/^te_batch_size_sum (\S+)$/m.exec(metrics)?.[1]);
@@ -341,7 +375,7 @@ async function main(): Promise<void> {
   out("| check | result | ok |");
   out("|---|---|---|");
   for (const r of summary) out(`| ${r.check} | ${r.result} | ${r.ok ? "yes" : "NO"} |`);
-  out(JSON.stringify({ bench: "serve-stress", model: resolve(model.dir), threads: Number(THREADS), requests: REQUESTS, clients: CLIENTS, single: SINGLE, one: { ...one, statuses: Object.fromEntries(one.statuses) }, many: { ...many, statuses: Object.fromEntries(many.statuses) }, rssWarmKb: rssWarm, rssEndKb: rssEnd, summary }));
+  out(JSON.stringify({ bench: "serve-stress", model: resolve(model.dir), threads: Number(THREADS), requests: REQUESTS, clients: CLIENTS, single: SINGLE, engine: bound, one: { ...one, statuses: Object.fromEntries(one.statuses) }, many: { ...many, statuses: Object.fromEntries(many.statuses) }, rssWarmKb: rssWarm, rssEndKb: rssEnd, summary }));
   if (summary.some((r) => !r.ok)) process.exitCode = 1;
 }
 
