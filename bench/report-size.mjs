@@ -2,7 +2,8 @@
 // heads: the embedded attention weights grow as layers × heads × T², whatever the width). Weights are random and
 // narrow (dim 96): the page's size does not depend on them, only the time to compute it.
 //   npm run build && node bench/report-size.mjs [T=226]
-import { loadModel, randomModel } from "../dist/index.js";
+import { loadModel } from "../dist/index.js";
+import { randomModel } from "../dist/tools.js";
 import { studyInput, renderStudyReport } from "../dist/study.js";
 
 const T = Number(process.argv[2] ?? 226);

@@ -32,7 +32,6 @@ export type { PoolingMode, SentenceTransformersFiles } from "./model/sentence.js
 export { activationTable, compilePattern, type ActivationInfo, type Hook, type HookContext } from "./model/activations.js";
 export { SafetensorsWeights, type LoadReport, type ModelDtype } from "./model/weights.js";
 export { quantizeRows, dequantizeRows, type Q8Rows } from "./tensor/quant.js";
-export { mulberry32, randomModel, type RandomModel, type RandomModelSpec } from "./model/random-model.js";
 export { pipeline, pipelineFor, loadModelFromUrl, TASKS, type Task, type TaskTypes, type Pipeline, type PipelineSource, type PipelineOptions } from "./pipelines/index.js";
 export { fillMask, type FillMaskOptions, type FillMaskOutput, type FillMaskResult } from "./pipelines/fill-mask.js";
 export { questionAnswering, qaWindows, bestSpans, type QaAnswer, type QaInput, type QaOptions, type QaWindow } from "./pipelines/question-answering.js";
@@ -45,7 +44,6 @@ export type { Activation, AttentionSpan, Backend, LinearWeight, Workspace } from
 export { JsBackend } from "./tensor/js-backend.js";
 export { WasmBackend, wasmKernelBytes, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions } from "./tensor/wasm/backend.js";
 export { webWorkerFactory, type WorkerFactory, type PoolWorker } from "./tensor/wasm/pool.js";
-export { naiveBackend } from "./tensor/naive.js";
 export { erf, erfc, gelu } from "./tensor/erf.js";
 export {
   WordPieceTokenizer,
@@ -61,4 +59,5 @@ export {
   type TokenizerFiles,
   type LoadTokenizerOptions,
 } from "./tokenizer/index.js";
-export { SafetensorsFile, writeSafetensors, type ByteReader, type Dtype, type TensorInfo, type WriteTensor } from "./safetensors/index.js";
+export { SafetensorsFile, type ByteReader, type Dtype, type TensorInfo } from "./safetensors/index.js";
+// The oracle backend, random models and the safetensors writer: distilbert-ts/tools (src/tools.ts).

@@ -1,6 +1,7 @@
 /** Node-only entry point: everything from the core plus file loading and downloading. */
 export * from "../index.js";
 export * from "../study.js";
+export * from "../tools.js";
 export {
   loadModelFromDir,
   loadTokenizerFromDir,
