@@ -1,6 +1,7 @@
 /**
  * The q8 model end to end: quantizing at load and by `distilbert-ts quantize` give the same model; a q8 folder loads
- * with no flag and dtype "f32" dequantizes it; q8 logits are the same bits on 1 and 2 threads and whatever the batch;
+ * with no flag and dtype "f32" dequantizes it; q8 logits are the same bits in every backend (JS, plain and relaxed
+ * wasm), on 1 and 2 threads and whatever the batch;
  * and how far they are from f32 on a random model (the fidelity on the real model's shapes is in docs/quantization.md).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -10,8 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import { SafetensorsFile } from "../src/safetensors/index.js";
-import { WasmBackend } from "../src/tensor/wasm/backend.js";
-import { testWorkerFactory } from "./helpers/backends.js";
+import { backendCases } from "./helpers/backends.js";
 import { runCli } from "./helpers/cli.js";
 
 const spec = { vocabSize: 300, dim: 64, nLayers: 2, nHeads: 4, hiddenDim: 256, maxPositionEmbeddings: 64, seed: 14 };
@@ -75,22 +75,17 @@ describe("q8 checkpoints", () => {
   });
 });
 
-describe("q8: the same answer whatever the threads and the batch", () => {
-  it("wasm, 1 and 2 threads, each sequence alone or batched with others: identical logits", async () => {
-    const one = await WasmBackend.create({ relaxed: false });
-    const two = await WasmBackend.create({ relaxed: false, threads: 2, workerFactory: testWorkerFactory });
-    try {
-      const a = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: one, dtype: "q8" });
-      const b = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: two, dtype: "q8" });
-      const batched = a.logitsOf(sequences);
-      const threaded = b.logitsOf(sequences);
+describe("q8: the same answer whatever the backend, the threads and the batch", () => {
+  it("JS, plain and relaxed wasm, 1 and 2 threads, each sequence alone or batched with others: identical logits", async () => {
+    const js = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: "js", dtype: "q8" });
+    const want = js.logitsOf(sequences);
+    for (const bc of backendCases) {
+      const model = await loadModel({ config: m.config, vocab: m.vocab, weights: m.weights, backend: await bc.create(), dtype: "q8" });
+      const batched = model.logitsOf(sequences);
       for (let i = 0; i < sequences.length; i++) {
-        const alone = a.logitsOf([sequences[i]])[0];
-        expect(bits(alone)).toEqual(bits(batched[i]));
-        expect(bits(threaded[i])).toEqual(bits(batched[i]));
+        expect(bits(batched[i]), `${bc.name}, sequence ${i} in the batch`).toEqual(bits(want[i]));
+        expect(bits(model.logitsOf([sequences[i]])[0]), `${bc.name}, sequence ${i} alone`).toEqual(bits(want[i]));
       }
-    } finally {
-      two.dispose();
     }
   });
 

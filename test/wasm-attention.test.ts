@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadModel } from "../src/model/load.js";
 import { randomModel } from "../src/model/random-model.js";
 import type { AttentionSpan, Backend } from "../src/tensor/backend.js";
+import { JsBackend } from "../src/tensor/js-backend.js";
+import { attentionPortable } from "../src/tensor/portable-attention.js";
 import { WasmBackend } from "../src/tensor/wasm/backend.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
 import { randomArray, randomAttentionCase } from "./helpers/random.js";
@@ -67,6 +69,46 @@ describe("wasm attention in one call", () => {
       console.log(`wasm attention (${be.name}): ${compared} outputs compared, all bit-identical to the head-by-head path`);
     });
   }
+
+  it("portable: every backend equals portable-attention.ts bit for bit (plain and relaxed modules, 1 and 2 threads, JS), queries and declined cases included", async () => {
+    const backends: Backend[] = [new JsBackend()];
+    for (const options of [{ relaxed: false }, { relaxed: false, threads: 2 }, ...(hasRelaxedSimd ? [{ relaxed: true }, { relaxed: true, threads: 2 }] : [])]) {
+      const be = await WasmBackend.create({ ...options, workerFactory: testWorkerFactory });
+      made.push(be);
+      backends.push(be);
+    }
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom(4, 8, 12, 16, 64),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.nat(),
+        async (H, dh, lens, masked, blind, firstRows, seed) => {
+          const c = randomAttentionCase(H, dh, lens, masked, seed);
+          // a span that may attend to no key (the kernel declines it: the backend computes it by the reference)
+          const spans = blind ? c.spans.map((sp, i) => (i === 0 ? { ...sp, keyMask: new Uint8Array(sp.len) } : sp)) : c.spans;
+          // the classifier's last layer: one query row per span, gathered at rows 0, 1, …
+          const queries = firstRows ? spans.map((_, b) => ({ start: b, len: 1 })) : spans;
+          const q = firstRows ? c.q.subarray(0, spans.length * c.dim) : c.q;
+          const rows = firstRows ? spans.length : c.N;
+          const want = new Float32Array(rows * c.dim);
+          attentionPortable(want, q, c.k, c.v, spans, H, dh, c.scale, queries);
+          for (const be of backends) {
+            const got = new Float32Array(rows * c.dim).fill(NaN);
+            expect(be.attention!(got, q, c.k, c.v, spans, H, dh, c.scale, queries, true), be.name).toBe(true);
+            expect(bits(got), be.name).toEqual(bits(want));
+            compared += got.length;
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+    console.log(`portable attention: ${compared} outputs of ${backends.map((b) => b.name).join(", ")} compared, all bit-identical to portable-attention.ts`);
+  });
 
   it("declines what it does not take: a head width that is not whole panels, a span with no key to attend to", async () => {
     const be = await WasmBackend.create();

@@ -137,6 +137,33 @@ describe("wasm elementwise functions", () => {
 describe("wasm bitwise determinism", () => {
   const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
+  it("layerNorm gives the JS backend's bits (the same sums in the same order: what a q8 model's portability needs)", async () => {
+    const be = await backend({ relaxed: hasRelaxedSimd });
+    const js = new JsBackend();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 800 }), fc.double({ min: -50, max: 50, noNaN: true }), fc.nat(), (T, C, shift, seed) => {
+        // a shifted mean (the two-pass variance's case) and a spread of magnitudes
+        const x = randomArray(T * C, seed, 3).map((v, i) => v * (1 + (i % 5)) + shift);
+        const [g, b] = [randomArray(C, seed + 1, 2), randomArray(C, seed + 2)];
+        const [want, got] = [new Float32Array(T * C), new Float32Array(T * C)];
+        js.layerNorm(want, x, g, b, T, C, 1e-12);
+        be.layerNorm(got, x, g, b, T, C, 1e-12);
+        expect(bits(got)).toEqual(bits(want));
+      }),
+      { numRuns: 150 },
+    );
+    // Cancellation, where the order of a float64 sum shows: in index order the mean is 0.25; by even and odd lanes 0.5.
+    const x = Float32Array.from([1e30, 1, -1e30, 1, 3, -2, 7]);
+    const [g, b] = [new Float32Array(7).fill(1), new Float32Array(7)];
+    const [want, got] = [new Float32Array(7), new Float32Array(7)];
+    js.layerNorm(want, x.subarray(0, 4), g, b, 1, 4, 1e-12);
+    be.layerNorm(got, x.subarray(0, 4), g, b, 1, 4, 1e-12);
+    expect(bits(got.subarray(0, 4))).toEqual(bits(want.subarray(0, 4)));
+    js.layerNorm(want, x, g, b, 1, 7, 1e-12);
+    be.layerNorm(got, x, g, b, 1, 7, 1e-12);
+    expect(bits(got)).toEqual(bits(want));
+  });
+
   it("two threads give the same bits as one: linear (packing A shared from 32k floats), matmulTransB, matmul, layerNorm (shared from 16k) on random shapes", async () => {
     const one = await backend({ relaxed: hasRelaxedSimd });
     const two = await backend({ relaxed: hasRelaxedSimd, threads: 2 });

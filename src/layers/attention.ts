@@ -1,4 +1,4 @@
-import type { Backend, RowRange } from "../tensor/backend.js";
+import { isQ8, type Backend, type RowRange } from "../tensor/backend.js";
 import type { ForwardContext, Span, Taps } from "./context.js";
 import { batchShape } from "./context.js";
 import { type ActivationInfo, type HookPoints, hookNames, hookTable } from "./hooks.js";
@@ -48,6 +48,8 @@ export class MultiHeadSelfAttention {
   } as const satisfies HookPoints;
 
   readonly headDim: number;
+  /** Whether this layer asks the backend for its portable attention (Backend.attention): a q8 layer does. */
+  readonly portable: boolean;
   /** Full names of this instance's activations. */
   readonly hooks: { readonly [K in keyof typeof MultiHeadSelfAttention.HOOKS]: string };
 
@@ -63,6 +65,8 @@ export class MultiHeadSelfAttention {
   ) {
     this.headDim = qLin.dOut / nHeads;
     this.hooks = hookNames(MultiHeadSelfAttention.HOOKS, name);
+    // A q8 layer's products are integer-exact in every backend; the attention between them is then asked to be too.
+    this.portable = isQ8(qLin.w);
   }
 
   /** Weights under the Hugging Face module path `prefix`; activations named under `name`. */
@@ -103,7 +107,7 @@ export class MultiHeadSelfAttention {
     const scale = 1 / Math.sqrt(dh);
     const context = ctx.alloc(Nq * dim);
     const headByHead = ctx.headMask !== null || (taps !== null && (taps.wants(names.scores) || taps.wants(names.probs)));
-    if (headByHead || backend.attention?.(context, q, k, v, spans, H, dh, scale, qRows) !== true) {
+    if (headByHead || backend.attention?.(context, q, k, v, spans, H, dh, scale, qRows, this.portable) !== true) {
       this.attendHeadByHead(ctx, taps, q, k, v, qRows, scale, context);
     }
     taps?.emit(names.context, context, batchShape(ctx, dim));

@@ -191,10 +191,17 @@ export class DistilBertForMaskedLM implements HeadBase {
    */
   project(backend: Backend, x: Float32Array, R: number, emit?: (name: string, t: Float32Array, width: number) => void): Float32Array {
     const { dim } = this.config;
-    const h = this.vocabTransform.forward(backend, x, R);
-    emit?.(this.hooks.vocab_transform, h, dim);
-    backend.activate(h, h.length, this.config.activation);
-    emit?.(this.hooks.gelu, h, dim);
+    let h: Float32Array;
+    if (emit === undefined) {
+      // The activation fused into vocab_transform's output loop: the same bits as apart in f32, and in q8 the
+      // q8 scheme's own f32 GELU, which every backend computes alike (`activate` is erf.ts's in JS).
+      h = this.vocabTransform.forward(backend, x, R, this.config.activation);
+    } else {
+      h = this.vocabTransform.forward(backend, x, R);
+      emit(this.hooks.vocab_transform, h, dim);
+      backend.activate(h, h.length, this.config.activation);
+      emit(this.hooks.gelu, h, dim);
+    }
     this.vocabLayerNorm.forward(backend, h, R);
     emit?.(this.hooks.vocab_layer_norm, h, dim);
     const V = this.config.vocabSize;

@@ -117,7 +117,7 @@ export async function loadModel(options: LoadModelOptions): Promise<DistilBertCl
   try {
     const src = new SafetensorsWeights(file, { checkFinite: options.checkWeights === true, configSource: sources.config ?? "config.json", dtype });
     const modules: SentenceModule[] = options.sentenceTransformers !== undefined && config.architecture === "DistilBertModel"
-      ? parseSentenceModules(options.sentenceTransformers, config.dim, backend)
+      ? parseSentenceModules(options.sentenceTransformers, config.dim, backend, src.runsQ8())
       : [];
     model = loadHead(src, config, backend, modules);
     report = src.report();

@@ -5,6 +5,7 @@
  */
 import { ConfigError, WeightsError } from "../errors.js";
 import { Linear } from "../layers/linear.js";
+import { quantizeRows } from "../tensor/quant.js";
 import type { Span } from "../layers/context.js";
 import { describeValue, quoted } from "../printable.js";
 import { SafetensorsFile } from "../safetensors/index.js";
@@ -40,8 +41,12 @@ export type SentenceModule =
 
 const MAX_MODULES = 64;
 
-/** modules.json and each module's files → the modules after the Transformer, validated field by field. */
-export function parseSentenceModules(st: SentenceTransformersFiles, dim: number, backend: Backend): SentenceModule[] {
+/**
+ * modules.json and each module's files → the modules after the Transformer, validated field by field. `q8`: the
+ * encoder runs in q8, and a Dense module's matrix is quantized at load too (its file stays float: `quantize` copies
+ * the module folders), so that the whole model gives the same bits in every backend.
+ */
+export function parseSentenceModules(st: SentenceTransformersFiles, dim: number, backend: Backend, q8 = false): SentenceModule[] {
   const list = json(st.modules, "modules.json");
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_MODULES) {
     throw new ConfigError("modules.json", `top level is ${describeValue(list)}`, `a list of 1 to ${MAX_MODULES} modules`);
@@ -71,7 +76,7 @@ export function parseSentenceModules(st: SentenceTransformersFiles, dim: number,
       width *= modes.length;
     } else if (kind === "Dense") {
       if (out.length === 0) throw new ConfigError(where, "Dense before Pooling", "Pooling right after the Transformer");
-      const dense = parseDense(st, p, configPath, width, backend);
+      const dense = parseDense(st, p, configPath, width, backend, q8);
       out.push(dense);
       width = dense.linear.dOut;
     } else if (kind === "Normalize") {
@@ -114,7 +119,7 @@ function parsePooling(cfg: unknown, where: string, dim: number): PoolingMode[] {
   return POOLING_ORDER.filter((m) => modes.has(m));
 }
 
-function parseDense(st: SentenceTransformersFiles, dir: string, where: string, width: number, backend: Backend): Extract<SentenceModule, { type: "dense" }> {
+function parseDense(st: SentenceTransformersFiles, dir: string, where: string, width: number, backend: Backend, q8: boolean): Extract<SentenceModule, { type: "dense" }> {
   const cfg = json(fileText(st, where), where);
   if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) throw new ConfigError(where, `top level is ${describeValue(cfg)}`, "a JSON object");
   const c = cfg as Record<string, unknown>;
@@ -140,7 +145,10 @@ function parseDense(st: SentenceTransformersFiles, dir: string, where: string, w
   const src = new SafetensorsWeights(file);
   const weight = src.get("linear.weight", [dOut, dIn]);
   const b = bias ? src.get("linear.bias", [dOut]) : null;
-  return { type: "dense", linear: new Linear(backend.prepareLinear(weight, b, dOut, dIn)), activation, path: dir };
+  const w = q8 && backend.prepareLinearQ8 !== undefined
+    ? backend.prepareLinearQ8(quantizeRows(weight, dOut, dIn, `${weightsPath}: tensor "linear.weight"`), b)
+    : backend.prepareLinear(weight, b, dOut, dIn);
+  return { type: "dense", linear: new Linear(w), activation, path: dir };
 }
 
 function fileText(st: SentenceTransformersFiles, path: string): string {

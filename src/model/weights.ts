@@ -53,6 +53,12 @@ export class SafetensorsWeights implements WeightSource {
     }
   }
 
+  /** Whether the model's matrices run in q8: dtype "q8", or "auto" on a file with I8 tensors (see ModelDtype). */
+  runsQ8(): boolean {
+    const mode = this.options.dtype ?? "auto";
+    return mode === "q8" || (mode === "auto" && [...this.file.tensors.values()].some((t) => t.dtype === "I8"));
+  }
+
   /**
    * q8 rows of the matrix `name` when the model runs in q8 (see ModelDtype), else null. An I8 tensor comes with its
    * scales `name_scale` (F32 [rows], finite and > 0) and values in [-127, 127]; anything else is a WeightsError.

@@ -95,8 +95,13 @@ export interface Backend {
    * the span's rows, since a row's result depends on that row of q alone; rows of out that are no span's queries are
    * left unspecified. Default: the span's own rows (q and out [N, H·dh] like k and v). A model computing only some
    * rows of a layer (a classifier's last layer, for its [CLS] rows) gathers them before q_lin and passes them here.
+   *
+   * portable: the result must instead be, bit for bit, src/tensor/portable-attention.ts's attentionPortable (float32
+   * with every rounding stated: no fused multiply-add, sums in order): the same in every backend, what a q8 model asks
+   * for (its Linears are integer-exact, so its whole forward is then). A backend that has `attention` must take every
+   * portable call (return true).
    */
-  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries?: readonly RowRange[]): boolean;
+  attention?(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries?: readonly RowRange[], portable?: boolean): boolean;
 
   /**
    * Optional: memory for one forward pass's activations, or null. A backend may hand out views of its own memory so

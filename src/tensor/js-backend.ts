@@ -23,7 +23,8 @@
  * alpha, bias and the activation come after the sum. So a row's result does not depend on which other rows share its
  * batch: packing, batching and padding change nothing, bit for bit.
  */
-import { isQ8, type Activation, type Backend, type LinearWeight } from "./backend.js";
+import { isQ8, type Activation, type AttentionSpan, type Backend, type LinearWeight, type RowRange } from "./backend.js";
+import { attentionPortable } from "./portable-attention.js";
 import { gelu } from "./erf.js";
 import { linearQ8Js, newQ8Scratch, prepareQ8Js } from "./q8-js.js";
 import type { Q8Rows } from "./quant.js";
@@ -252,6 +253,13 @@ export class JsBackend implements Backend {
     softmaxRowsJs(x, rows, C, keyMask);
   }
 
+  /** Only the portable attention (the layer goes head by head otherwise, on the float64 sums above). */
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries?: readonly RowRange[], portable = false): boolean {
+    if (!portable) return false;
+    attentionPortable(out, q, k, v, spans, H, dh, scale, queries);
+    return true;
+  }
+
   layerNorm(out: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number): void {
     layerNormJs(out, x, gamma, beta, T, C, eps);
   }
@@ -292,15 +300,32 @@ export function softmaxRowsJs(x: Float32Array, rows: number, C: number, keyMask:
 export function layerNormJs(
   out: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, T: number, C: number, eps: number,
 ): void {
+  // Each sum in the wasm kernel's order (two float64 lanes, even and odd columns, then the last column of an odd C):
+  // the two backends then give the same bits, which a q8 model's forward promises.
+  const C2 = C & ~1;
   for (let t = 0; t < T; t++) {
     const base = t * C;
-    let mean = 0;
-    for (let c = 0; c < C; c++) mean += x[base + c];
+    let s0 = 0;
+    let s1 = 0;
+    for (let c = 0; c < C2; c += 2) {
+      s0 += x[base + c];
+      s1 += x[base + c + 1];
+    }
+    let mean = s0 + s1;
+    if (C2 < C) mean += x[base + C2];
     mean /= C;
     // Two passes: the one-pass E[x²] - E[x]² loses digits when the mean is large against the spread.
-    let v = 0;
-    for (let c = 0; c < C; c++) {
-      const d = x[base + c] - mean;
+    s0 = 0;
+    s1 = 0;
+    for (let c = 0; c < C2; c += 2) {
+      const d0 = x[base + c] - mean;
+      const d1 = x[base + c + 1] - mean;
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+    }
+    let v = s0 + s1;
+    if (C2 < C) {
+      const d = x[base + C2] - mean;
       v += d * d;
     }
     const rstd = 1 / Math.sqrt(v / C + eps);

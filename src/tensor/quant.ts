@@ -153,6 +153,16 @@ function expSplit32(hi: number, lo: number): number {
   return f(p * bitsF[0]);
 }
 
+/** exp of a float32 value exactly as the wasm kernels' softmax computes it (kernels-math.ts, emitExp). */
+export function expF32(x: number): number {
+  x = f(x);
+  // pmax(x, -88) then pmin(·, 88): compare, then pick, so NaN stays NaN
+  if (x < -88) x = -88;
+  if (88 < x) x = 88;
+  // lo = 0 is emitExp's null lo: adding +0 changes only a -0, which leaves kn, n and the result as they were
+  return expSplit32(x, 0);
+}
+
 /** GELU of a float32 value exactly as the wasm kernels compute it (≤ 6 ulp from erf.ts's gelu; see emitGelu). */
 export function geluF32(x: number): number {
   x = f(x);

@@ -25,6 +25,7 @@ import {
 } from "./kernels.js";
 import { ModuleBuilder } from "./assembler.js";
 import { Q8_NR } from "./kernels-q8.js";
+import { attentionPortable } from "../portable-attention.js";
 import { q8LinearWeight } from "../q8-js.js";
 import { rowSums, type Q8Rows } from "../quant.js";
 import { CTRL_BYTES, GemmPool, MAX_POOL_PANELS, canBlock, webWorkerFactory, type WorkerFactory } from "./pool.js";
@@ -597,9 +598,18 @@ export class WasmBackend implements Backend {
    * place by the `attention` kernel (its packers read the head's columns where they are; its last GEMM writes them
    * where they go), the context copied out once; with a pool, the (span, head) units are shared among the threads.
    * Declines (returns false) when dh is not a multiple of the panel width, a span may attend to no key, or a span's
-   * query rows are none or more than its length.
+   * query rows are none or more than its length; `portable` (the attentionPortable kernel), those cases are computed
+   * by portable-attention.ts itself.
    */
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries: readonly RowRange[] = spans): boolean {
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries: readonly RowRange[] = spans, portable = false): boolean {
+    if (!this.attentionKernel(out, q, k, v, spans, H, dh, scale, queries, portable)) {
+      if (!portable) return false;
+      attentionPortable(out, q, k, v, spans, H, dh, scale, queries);
+    }
+    return true;
+  }
+
+  private attentionKernel(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, spans: readonly AttentionSpan[], H: number, dh: number, scale: number, queries: readonly RowRange[], portable: boolean): boolean {
     if (dh === 0 || dh % this.nr !== 0 || H === 0 || queries.length !== spans.length) return false;
     let N = 0;
     let Nq = 0;
@@ -649,8 +659,8 @@ export class WasmBackend implements Backend {
       if (s.keyMask !== null) this.u8.set(s.keyMask.subarray(0, s.len), m);
       m += s.len;
     });
-    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per);
-    else this.ex.attention(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
+    if (useInPool) this.pool!.attention(this.ex, qa, ka, va, oa, dim, dh, H, table, units, scale, work, per, portable);
+    else (portable ? this.ex.attentionPortable : this.ex.attention)(qa, ka, va, oa, dim, dh, H, table, 0, units, scale, work);
     if (at[3] < 0) this.take(out, oa, Nq, dim, dim);
     return true;
   }

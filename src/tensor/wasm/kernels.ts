@@ -109,6 +109,11 @@ export interface KernelExports {
    * units; each participant passes its own scratch (attentionScratchBytes of the longest span).
    */
   attention(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
+  /**
+   * `attention` with mul and add, never a fused multiply-add (in the relaxed module, its own copy of the GEMM and
+   * packing with the plain tile): the same bits in every module, and as src/tensor/portable-attention.ts.
+   */
+  attentionPortable(q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, u0: number, u1: number, scale: number, scratch: number): void;
   /** Activation codes of rows of x (kernels-q8.ts, emitQuantizeQ8). */
   quantizeQ8(x: number, ldx: number, T: number, K: number, dst: number, ldd: number, xs: number, xz: number): void;
   /** The q8 GEMM over panels [p0, p1) (kernels-q8.ts, emitGemmQ8). */
@@ -159,6 +164,19 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   softmax.define(emitSoftmax);
   attnHead.define((f) => emitAttentionHead(f, tile, { packA: packA.index, packBT: packBT.index, packB: packB.index, gemm: gemm.index, softmax: softmax.index }));
   attnUnits.define((f) => emitAttentionUnits(f, attnHead.index));
+  // The portable attention: the plain module's own; the relaxed one adds the GEMM and packing without relaxed_madd.
+  let attnPortable = attnUnits;
+  if (opts.relaxed) {
+    const plain: Tile = { ...tile, mr: defaultTile(false).mr };
+    const gemmPlain = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+    const packAPlain = mod.declare(i32x5);
+    const headPlain = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+    attnPortable = mod.declare(["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "i32"]);
+    gemmPlain.define((f) => emitGemm(f, plain, false, geluPanel.index));
+    packAPlain.define((f) => emitPackA(f, plain));
+    headPlain.define((f) => emitAttentionHead(f, plain, { packA: packAPlain.index, packBT: packBT.index, packB: packB.index, gemm: gemmPlain.index, softmax: softmax.index }));
+    attnPortable.define((f) => emitAttentionUnits(f, headPlain.index));
+  }
   layerNorm.define(emitLayerNorm);
   addTo.define(emitAddInPlace);
   quantizeQ8.define(emitQuantizeQ8);
@@ -173,6 +191,7 @@ export function buildKernelModule(opts: KernelOptions): Uint8Array<ArrayBuffer> 
   mod.exportFunction("softmaxRows", softmax.index);
   mod.exportFunction("attentionHead", attnHead.index);
   mod.exportFunction("attention", attnUnits.index);
+  mod.exportFunction("attentionPortable", attnPortable.index);
   mod.exportFunction("layerNorm", layerNorm.index);
   mod.exportFunction("addInPlace", addTo.index);
   mod.exportFunction("quantizeQ8", quantizeQ8.index);
@@ -193,7 +212,7 @@ export interface ModuleDescription {
 }
 
 /** Bumped whenever an export's meaning changes, so a stale precompiled module is refused rather than misused. */
-export const KERNELS_VERSION = 4;
+export const KERNELS_VERSION = 5;
 
 export function describeModule(opts: KernelOptions): ModuleDescription {
   return { version: KERNELS_VERSION, relaxed: opts.relaxed, shared: opts.shared, maximumPages: opts.shared ? opts.maximumPages : null, mr: (opts.tile ?? defaultTile(opts.relaxed)).mr, nr: (opts.tile ?? defaultTile(opts.relaxed)).nr };

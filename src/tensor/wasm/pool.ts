@@ -92,7 +92,12 @@ const OP_LAYER_NORM = 5;
  * scales K_P, zero points V_P, panels B_P, meta O_P, npad LD, hasBias DH, c C_P, ldc LDC, M M_, K4 K_, act ACT.
  */
 const OP_GEMM_Q8 = 6;
-const OP_NAMES: Record<number, string> = { [OP_GEMM]: "gemm", [OP_ATTENTION]: "attention", [OP_PACK_A]: "packA", [OP_LAYER_NORM]: "layerNorm", [OP_GEMM_Q8]: "gemmQ8" };
+/** Attention jobs as OP_ATTENTION, on ex.attentionPortable (Backend.attention's `portable`). */
+const OP_ATTENTION_PORTABLE = 7;
+const OP_NAMES: Record<number, string> = {
+  [OP_GEMM]: "gemm", [OP_ATTENTION]: "attention", [OP_PACK_A]: "packA", [OP_LAYER_NORM]: "layerNorm", [OP_GEMM_Q8]: "gemmQ8",
+  [OP_ATTENTION_PORTABLE]: "attentionPortable",
+};
 
 /**
  * How long an idle participant polls before it sleeps, in µs. Within a forward pass most gaps between GEMMs (the
@@ -146,10 +151,11 @@ function workOn(ex: KernelExports, ctrl: Int32Array, ctrlF: Float32Array, ctrlD:
     const op = ctrl[OP];
     const ap = ctrl[A_P], bp = ctrl[B_P], c = ctrl[C_P], ldc = ctrl[LDC], M = ctrl[M_], K = ctrl[K_];
     try {
-      if (op === OP_ATTENTION) {
+      if (op === OP_ATTENTION || op === OP_ATTENTION_PORTABLE) {
         // An attention unit works in this participant's own scratch.
         const work = ctrl[WORK] + participant * ctrl[WORK_STRIDE];
-        ex.attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work);
+        const attention = op === OP_ATTENTION ? ex.attention : ex.attentionPortable;
+        attention(ctrl[Q_P], ctrl[K_P], ctrl[V_P], ctrl[O_P], ctrl[LD], ctrl[DH], ctrl[HEADS], ctrl[TABLE], p0, p1, ctrlF[SCALE], work);
       } else if (op === OP_PACK_A) {
         // Blocks [p0, p1) of MR rows: their packed copy starts at row p0·MR of the packed layout, as the source does.
         const r0 = p0 * ctrl[MR_];
@@ -254,9 +260,9 @@ export class GemmPool {
 
   /**
    * ex.attention over units [0, U) with the pool's help (one unit, a head of a span, per claim: units are few and
-   * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS.
+   * uneven); participant i works in scratch work + i·stride. U ≤ MAX_POOL_PANELS. `portable`: ex.attentionPortable.
    */
-  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number): void {
+  attention(ex: KernelExports, q: number, k: number, v: number, out: number, ld: number, dh: number, H: number, table: number, U: number, scale: number, work: number, stride: number, portable = false): void {
     const ctrl = this.begin();
     ctrl[Q_P] = q;
     ctrl[K_P] = k;
@@ -269,7 +275,7 @@ export class GemmPool {
     this.ctrlF[SCALE] = scale;
     ctrl[WORK] = work;
     ctrl[WORK_STRIDE] = stride;
-    this.run(ex, OP_ATTENTION, U, 1);
+    this.run(ex, portable ? OP_ATTENTION_PORTABLE : OP_ATTENTION, U, 1);
   }
 
   /** ex.packA(src, dst, M, K, lds) with the pool's help, by blocks of mr rows (the kernel's MR). */
