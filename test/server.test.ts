@@ -151,6 +151,10 @@ describe("serve: routes and shapes (TEI's)", () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metricValue(metrics, 'te_http_requests_total{route="predict",status="200"}')).toBeGreaterThan(0);
     expect(metrics).toMatch(/^te_queue_size 0$/m);
+    // the server's model runs on wasm here: its memory (weights and arena) is a whole number of 64 KiB pages
+    const wasmBytes = metricValue(metrics, "te_backend_memory_bytes");
+    expect(wasmBytes).toBeGreaterThan(0);
+    expect(wasmBytes % 65536).toBe(0);
     expect(metrics).toMatch(/^te_batch_tokens_count \d+$/m);
     expect(metrics).toMatch(/^te_request_duration_seconds_bucket\{route="predict",le="\+Inf"\} \d+$/m);
   });

@@ -125,6 +125,7 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
   const metrics = new ServerMetrics(
     () => batcher.depth,
     () => inferenceInFlight,
+    () => (model.backend as { memoryBytes?: number }).memoryBytes ?? 0,
   );
   // Every row of each sequence: the model's own batched call. Some rows only (fill-mask's masks): the pipelines' call.
   const run = (seqs: readonly (readonly number[])[], select: readonly (readonly number[] | undefined)[]) =>

@@ -86,10 +86,15 @@ export class ServerMetrics {
   ]);
   private readonly gauges: Gauge[];
 
-  constructor(readQueue: () => number, readInFlight: () => number) {
+  constructor(readQueue: () => number, readInFlight: () => number, readBackendMemory: () => number) {
     this.gauges = [
       new Gauge("te_queue_size", "Inputs waiting for a batch", readQueue),
       new Gauge("te_requests_in_flight", "Requests counted against --max-concurrent-requests", readInFlight),
+      new Gauge(
+        "te_backend_memory_bytes",
+        "WebAssembly memory of the model's backend: the weights and the arena of the largest batch so far (it never shrinks); 0 for the JS backend",
+        readBackendMemory,
+      ),
     ];
   }
 
