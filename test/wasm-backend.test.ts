@@ -11,6 +11,7 @@ import { randomModel } from "../src/model/random-model.js";
 import { JsBackend } from "../src/tensor/js-backend.js";
 import { gelu } from "../src/tensor/erf.js";
 import { naiveBackend } from "../src/tensor/naive.js";
+import { quantizeRows } from "../src/tensor/quant.js";
 import { WasmBackend, relaxedSimdSupported, wasmKernelBytes } from "../src/tensor/wasm/backend.js";
 import { buildKernelModule, type KernelExports } from "../src/tensor/wasm/kernels.js";
 import { hasRelaxedSimd, testWorkerFactory } from "./helpers/backends.js";
@@ -136,6 +137,39 @@ describe("wasm elementwise functions", () => {
 
 describe("wasm bitwise determinism", () => {
   const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+  it("linears (one input, several weights: q, k, v) gives each weight's linear bit for bit, f32 and q8, plain arrays and workspace views; declines mixed kinds", async () => {
+    for (const options of [{ relaxed: false }, { relaxed: false, threads: 2 }, ...(hasRelaxedSimd ? [{ relaxed: true }] : [])]) {
+      const be = await backend(options);
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 90 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean(), fc.nat(), (T, K, outs, q8, inWorkspace, seed) => {
+          const x0 = randomArray(T * K, seed, 2);
+          const ws = outs.map((N, i) => {
+            const w = randomArray(N * K, seed + 10 + i, 0.5);
+            const b = randomArray(N, seed + 20 + i);
+            return q8 ? be.prepareLinearQ8(quantizeRows(w, N, K), b) : be.prepareLinear(w, b, N, K);
+          });
+          const want = ws.map((w, i) => {
+            const y = new Float32Array(T * outs[i]);
+            be.linear(y, x0, w, T, "none");
+            return y;
+          });
+          const ws2 = inWorkspace ? be.workspace() : null;
+          const alloc = (n: number) => ws2?.alloc(n) ?? new Float32Array(n);
+          const x = alloc(T * K);
+          x.set(x0);
+          const ys = outs.map((N) => alloc(T * N));
+          expect(be.linears(ys, x, ws, T, "none")).toBe(true);
+          ys.forEach((y, i) => expect(bits(y)).toEqual(bits(want[i])));
+          ws2?.end();
+        }),
+        { numRuns: 40 },
+      );
+      const f = be.prepareLinear(randomArray(8 * 4, 1), null, 8, 4);
+      const q = be.prepareLinearQ8(quantizeRows(randomArray(8 * 4, 2), 8, 4), null);
+      expect(be.linears([new Float32Array(16), new Float32Array(16)], randomArray(8, 3), [f, q], 2, "none")).toBe(false);
+    }
+  });
 
   it("layerNorm gives the JS backend's bits (the same sums in the same order: what a q8 model's portability needs)", async () => {
     const be = await backend({ relaxed: hasRelaxedSimd });

@@ -96,9 +96,14 @@ export class MultiHeadSelfAttention {
     // The output first, so that q, k, v and the context, allocated after it, are freed when it is made.
     const out = ctx.alloc(Nq * dim);
     const mark = ctx.mark();
-    const q = this.qLin.forward(backend, queries?.x ?? x, Nq, "none", ctx.alloc(Nq * dim));
-    const k = this.kLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
-    const v = this.vLin.forward(backend, x, N, "none", ctx.alloc(N * dim));
+    const [q, k, v] = [ctx.alloc(Nq * dim), ctx.alloc(N * dim), ctx.alloc(N * dim)];
+    // One input for all three (its packing or quantization done once) unless q reads other rows.
+    const shared = queries === undefined ? [this.qLin, this.kLin, this.vLin] : [this.kLin, this.vLin];
+    const outs = queries === undefined ? [q, k, v] : [k, v];
+    if (backend.linears?.(outs, x, shared.map((l) => l.w), N, "none") !== true) {
+      for (let i = 0; i < shared.length; i++) shared[i].forward(backend, x, N, "none", outs[i]);
+    }
+    if (queries !== undefined) this.qLin.forward(backend, queries.x, Nq, "none", q);
     if (taps !== null) {
       this.emitHeads(ctx, taps, names.q, q);
       this.emitHeads(ctx, taps, names.k, k);

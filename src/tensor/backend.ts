@@ -85,6 +85,13 @@ export interface Backend {
   activate(x: Float32Array, n: number, act: Activation): void;
 
   /**
+   * Optional: several Linears of one input x [T, dIn] (attention's q, k and v): ys[i] [T, ws[i].dOut] ← what
+   * linear(ys[i], x, ws[i], T, act) gives, bit for bit; the backend may prepare x once (pack it, quantize it). Returns
+   * false, having written nothing, for a case it does not take (the caller then calls linear for each).
+   */
+  linears?(ys: readonly Float32Array[], x: Float32Array, ws: readonly LinearWeight[], T: number, act: Activation): boolean;
+
+  /**
    * Optional: multi-head self-attention of every span in one call, for a backend that can skip the per-head copies.
    * Per span s and head h (columns [h·dh, (h+1)·dh) of q, k, v; k and v are [N, H·dh], span s their rows s.start …
    * s.start + s.len): out_h ← softmax(scale · q_h · k_hᵀ, s.keyMask) · v_h. The result must equal, bit for bit, what

@@ -523,12 +523,17 @@ export class WasmBackend implements Backend {
     }
     this.ex.quantizeQ8(xa, K, T, K, codes, ldx, xs, xz);
     const c = yAt >= 0 ? yAt : next;
-    const hasBias = w.bias !== null ? 1 : 0;
-    const P = p.panelCount;
-    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && T * K * P * Q8_NR >= 65536) {
-      this.pool.gemmQ8(this.ex, codes, ldx, xs, xz, p.panels, p.meta, ldc, hasBias, c, ldc, T, p.K4, P, ACT_CODE[act]);
-    } else this.ex.gemmQ8(codes, ldx, xs, xz, p.panels, p.meta, ldc, hasBias, c, ldc, T, p.K4, 0, P, ACT_CODE[act]);
+    this.gemmQ8Panels(p, codes, ldx, xs, xz, w.bias !== null, c, ldc, T, act);
     if (yAt < 0) this.take(y, c, T, N, ldc);
+  }
+
+  /** C [T, ldc] ← the q8 product of the codes at `codes` (rows ldx bytes apart) with every panel of p. */
+  private gemmQ8Panels(p: PackedQ8, codes: number, ldx: number, xs: number, xz: number, hasBias: boolean, c: number, ldc: number, T: number, act: Activation): void {
+    const P = p.panelCount;
+    const bias = hasBias ? 1 : 0;
+    if (this.pool !== null && P >= 2 && P <= MAX_POOL_PANELS && T * p.K4 * 4 * P * Q8_NR >= 65536) {
+      this.pool.gemmQ8(this.ex, codes, ldx, xs, xz, p.panels, p.meta, ldc, bias, c, ldc, T, p.K4, P, ACT_CODE[act]);
+    } else this.ex.gemmQ8(codes, ldx, xs, xz, p.panels, p.meta, ldc, bias, c, ldc, T, p.K4, 0, P, ACT_CODE[act]);
   }
 
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
@@ -557,6 +562,62 @@ export class WasmBackend implements Backend {
     const c = yAt >= 0 ? yAt : base + aBytes; // x's copy is dead once packed
     this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
     if (yAt < 0) this.take(y, c, T, N, ldc);
+  }
+
+  /**
+   * Several Linears of one input (attention's q, k, v): x is packed (f32) or quantized (q8) once, then each product
+   * runs as `linear` runs it, so each output has the bits `linear` gives. Declines mixed kinds, other backends'
+   * weights, differing dIn.
+   */
+  linears(ys: readonly Float32Array[], x: Float32Array, ws: readonly LinearWeight[], T: number, act: Activation): boolean {
+    if (ws.length === 0 || ws.length !== ys.length) return ws.length === 0 && ys.length === 0;
+    const K = ws[0].dIn;
+    const q8 = ws.every((w) => isQ8(w) && (w.packed as PackedQ8 | undefined)?.owner === this);
+    const f32 = ws.every((w) => !isQ8(w) && (w.packed as PackedLinear | undefined)?.owner === this);
+    if (!(q8 || f32) || K === 0 || ws.some((w) => w.dIn !== K || w.dOut === 0)) return false;
+    if (T === 0) return true;
+    const ldcs = ws.map((w) => (w.packed as PackedQ8 | PackedLinear).panelCount * (q8 ? Q8_NR : this.nr));
+    const yAts = ys.map((y, i) => (ldcs[i] === ws[i].dOut ? this.addressOf(y) : -1));
+    const cBytes = yAts.every((a) => a >= 0) ? 0 : align64(T * Math.max(...ldcs) * 4);
+    const xAt = this.addressOf(x);
+    const xBytes = xAt >= 0 ? 0 : align64(T * K * 4);
+    let c = 0;
+    let prepared: (i: number, c: number) => void;
+    if (q8) {
+      const K4 = (ws[0].packed as PackedQ8).K4;
+      const ldx = align64(K4 * 4);
+      const codeBytes = align64(T * ldx);
+      const rowBytes = align64(T * 4);
+      const codes = this.scratch(codeBytes + 2 * rowBytes + xBytes + cBytes);
+      const [xs, xz] = [codes + codeBytes, codes + codeBytes + rowBytes];
+      let xa = xAt;
+      if (xa < 0) {
+        xa = xz + rowBytes;
+        this.put(x, T * K, xa);
+      }
+      c = xz + rowBytes + xBytes;
+      this.ex.quantizeQ8(xa, K, T, K, codes, ldx, xs, xz);
+      prepared = (i, ci) => this.gemmQ8Panels(ws[i].packed as PackedQ8, codes, ldx, xs, xz, ws[i].bias !== null, ci, ldcs[i], T, act);
+    } else {
+      const aBytes = align64(T * K * 4);
+      const ap = this.scratch(aBytes + Math.max(xBytes, cBytes));
+      let xs = xAt;
+      if (xs < 0) {
+        xs = ap + aBytes;
+        this.put(x, T * K, xs);
+      }
+      this.packA(xs, ap, T, K, K);
+      c = ap + aBytes; // x's copy is dead once packed
+      prepared = (i, ci) => {
+        const p = ws[i].packed as PackedLinear;
+        this.gemm(ap, p.panels, ci, ldcs[i], T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
+      };
+    }
+    ys.forEach((y, i) => {
+      prepared(i, yAts[i] >= 0 ? yAts[i] : c);
+      if (yAts[i] < 0) this.take(y, c, T, ws[i].dOut, ldcs[i]);
+    });
+    return true;
   }
 
   matmulTransB(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number, alpha: number): void {
