@@ -736,6 +736,7 @@ function emitSoftmax(f: FunctionBuilder): void {
   const inv = f.local("v128");
   const ssum = f.local("f64");
   const d = f.local("v128");
+  const d2 = f.local("v128");
   const k = constants(f);
   /** pushes the address of x[row][j] */
   const at = () => f.get(rp).get(j).i32(2).op("i32.shl").op("i32.add");
@@ -783,18 +784,26 @@ function emitSoftmax(f: FunctionBuilder): void {
     f.f64x2(0).set(sum);
     f.f64x2(0).set(sum2);
     f.f64(0).set(ssum);
-    forLoop(f, j, () => f.i32(0), () => f.get(C4), () => {
-      at().mem("v128.load", 0, 2).get(vmax).op("f32x4.sub").set(d);
-      f.get(emitExp(f, k, [d])[0]);
-      if (masked) {
-        maskLanes(0);
-        f.get(m).op("v128.and");
-      }
-      f.set(e);
-      at().get(e).mem("v128.store", 0, 2);
-      f.get(sum).get(e).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum);
-      f.get(sum2).get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum2);
-    }, 4);
+    // e of 8 keys at a time (two exp chains, interleaved: kernels-math.ts), added to the sums in key order, then 4
+    const expStep = (vs: readonly number[]) => {
+      vs.forEach((dv, i) => at().mem("v128.load", 16 * i, 2).get(vmax).op("f32x4.sub").set(dv));
+      emitExp(f, k, vs).forEach((ev, i) => {
+        f.get(ev);
+        if (masked) {
+          maskLanes(16 * i);
+          f.get(m).op("v128.and");
+        }
+        f.set(e);
+        at().get(e).mem("v128.store", 16 * i, 2);
+        f.get(sum).get(e).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum);
+        f.get(sum2).get(e).get(e).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).op("f64x2.promote_low_f32x4").op("f64x2.add").set(sum2);
+      });
+    };
+    forLoop(f, j, () => f.i32(0), () => f.get(C8), () => expStep([d, d2]), 8);
+    f.get(C8).get(C4).op("i32.lt_s").if(() => {
+      f.get(C8).set(j);
+      expStep([d]);
+    });
     forLoop(f, j, () => f.get(C4), () => f.get(C), () => {
       at().mem("v128.load32_splat").get(vmax).op("f32x4.sub").set(d);
       f.get(emitExp(f, k, [d])[0]);
