@@ -8,7 +8,8 @@
  *          well-formed request, and its RSS come back within 10% of its post-warm-up level.
  *
  * The model: --model DIR, else the bench's DistilBERT-base-shaped model (bench/model.ts). Options: --requests N
- * (5000), --clients N (64), --single N (requests for the one-client run, 300), --threads N (1), --skip-faults.
+ * (5000), --clients N (64), --single N (requests for the one-client run, 300), --threads N (1), --warm N (requests
+ * per warm-up round, 5000), --skip-faults.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -28,6 +29,8 @@ const REQUESTS = Number(opt("requests", "5000"));
 const CLIENTS = Number(opt("clients", "64"));
 const SINGLE = Number(opt("single", "300"));
 const THREADS = opt("threads", "1");
+/** Requests per warm-up round. */
+const WARM = Number(opt("warm", "5000"));
 const CLI = join(repoRoot, "dist/node/cli.js");
 
 type Prediction = { score: number; label: string }[];
@@ -148,10 +151,11 @@ function cliAnswers(modelDir: string, texts: string[]): Map<string, Prediction> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The server's te_backend_memory_bytes (its model's wasm memory). */
-async function backendMemory(url: string): Promise<number> {
+/** The server's memory gauges from /metrics, MB: its model's wasm memory and (Node host) the V8 heap. */
+async function serverMemory(url: string): Promise<{ wasm: number; heapUsed: number; heapTotal: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(/^te_backend_memory_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { wasm: gauge("te_backend_memory_bytes"), heapUsed: gauge("nodejs_heap_size_used_bytes"), heapTotal: gauge("nodejs_heap_size_total_bytes") };
 }
 
 /**
@@ -329,17 +333,19 @@ async function main(): Promise<void> {
   // the size of the largest batch so far, and a 30-minute load meets it sooner or later: a run whose warm-up did not
   // grew 33% during the load, wasm memory included, then stayed flat). Then the load's own pattern (64 clients),
   // every text at least once (JIT, buffers, heap sized for the load), in rounds until RSS grows less than 2% in a
-  // round (at most 8): then the post-warm-up RSS.
+  // round (at most 8): then the post-warm-up RSS. Rounds of 5,000: under 64 clients V8 reserves a larger heap over
+  // the first minute (heap reserved 56 → 150 MB while the heap in use cycles between 18 and 62 MB), which rounds of
+  // 1,000 did not reach.
   const longest = [...texts].sort((a, b) => b.length - a.length).slice(0, CLIENTS);
   for (let i = 0; i < 2; i++) await load(url, longest, expected, CLIENTS, CLIENTS);
   let rssWarm = rssKb(pid);
   for (let round = 1; round <= 8; round++) {
-    await load(url, texts, expected, CLIENTS, Math.max(texts.length, 1000));
+    await load(url, texts, expected, CLIENTS, WARM);
     const now = rssKb(pid);
     const grew = (now - rssWarm) / rssWarm;
     rssWarm = now;
     if (round > 1 && grew < 0.02) {
-      out(`rss after warm-up: ${(rssWarm / 1024).toFixed(1)} MB (${round} rounds of ${Math.max(texts.length, 1000)} requests; the last grew ${(grew * 100).toFixed(1)}%)`);
+      out(`rss after warm-up: ${(rssWarm / 1024).toFixed(1)} MB (${round} rounds of ${WARM} requests; the last grew ${(grew * 100).toFixed(1)}%)`);
       break;
     }
     if (round === 8) out(`rss after warm-up: ${(rssWarm / 1024).toFixed(1)} MB (still growing ${(grew * 100).toFixed(1)}% a round after 8 rounds)`);
@@ -348,14 +354,18 @@ async function main(): Promise<void> {
   const one = await load(url, texts, expected, 1, SINGLE);
   out(`load 1 client × ${SINGLE}: ${one.rps.toFixed(1)} req/s, p50 ${one.p50.toFixed(1)} ms, p99 ${one.p99.toFixed(1)} ms, mismatches ${one.mismatches}, errors ${one.errors}`);
   // RSS and the model's wasm memory every 5 s of the load: flat, or growing?
-  const samples: { rss: number; wasm: number }[] = [];
-  const sample = async () => samples.push({ rss: rssKb(pid) / 1024, wasm: (await backendMemory(url)) / 2 ** 20 });
+  const samples: { rss: number; wasm: number; heapUsed: number; heapTotal: number }[] = [];
+  const sample = async () => samples.push({ rss: rssKb(pid) / 1024, ...(await serverMemory(url)) });
   await sample();
   const sampler = setInterval(() => void sample(), 5000);
   const many = await load(url, texts, expected, CLIENTS, REQUESTS);
   clearInterval(sampler);
   await sample();
   const rssSeries = samples.map((x) => x.rss);
+  const tenths = Array.from({ length: 11 }, (_, i) => rssSeries[Math.min(rssSeries.length - 1, Math.round((i * (rssSeries.length - 1)) / 10))].toFixed(0));
+  const tenth = (i: number) => samples[Math.min(samples.length - 1, Math.round((i * (samples.length - 1)) / 10))];
+  out(`RSS at each tenth of the load, MB: ${tenths.join(" ")}`);
+  out(`V8 heap used / reserved at each tenth, MB: ${Array.from({ length: 11 }, (_, i) => `${tenth(i).heapUsed.toFixed(0)}/${tenth(i).heapTotal.toFixed(0)}`).join(" ")}`);
   const rssMin = Math.min(...rssSeries);
   const rssMax = Math.max(...rssSeries);
   out(

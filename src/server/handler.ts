@@ -79,6 +79,8 @@ export interface HandlerOptions extends Partial<ServerLimits> {
   pooling?: EmbedPooling;
   /** Called with errors that are the server's fault (500s), for the host's log; the client gets no detail. */
   onInternalError?: (e: unknown) => void;
+  /** Prometheus text the host appends to /metrics (the Node host: its process's memory, nodeProcessMetrics). */
+  hostMetrics?: () => string;
 }
 
 export interface ServeExtra {
@@ -126,6 +128,7 @@ export function createHandler(model: DistilBertClassifier, options: HandlerOptio
     () => batcher.depth,
     () => inferenceInFlight,
     () => (model.backend as { memoryBytes?: number }).memoryBytes ?? 0,
+    options.hostMetrics,
   );
   // Every row of each sequence: the model's own batched call. Some rows only (fill-mask's masks): the pipelines' call.
   const run = (seqs: readonly (readonly number[])[], select: readonly (readonly number[] | undefined)[]) =>

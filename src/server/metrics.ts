@@ -86,7 +86,7 @@ export class ServerMetrics {
   ]);
   private readonly gauges: Gauge[];
 
-  constructor(readQueue: () => number, readInFlight: () => number, readBackendMemory: () => number) {
+  constructor(readQueue: () => number, readInFlight: () => number, readBackendMemory: () => number, private readonly host?: () => string) {
     this.gauges = [
       new Gauge("te_queue_size", "Inputs waiting for a batch", readQueue),
       new Gauge("te_requests_in_flight", "Requests counted against --max-concurrent-requests", readInFlight),
@@ -99,6 +99,7 @@ export class ServerMetrics {
   }
 
   render(): string {
-    return [this.requests, this.duration, this.queueDuration, this.batchSize, this.batchTokens, this.batchDuration, ...this.gauges].map((m) => m.render()).join("");
+    const own = [this.requests, this.duration, this.queueDuration, this.batchSize, this.batchTokens, this.batchDuration, ...this.gauges].map((m) => m.render()).join("");
+    return own + (this.host?.() ?? "");
   }
 }

@@ -8,7 +8,7 @@ import { resolveModelDir, stringOpt, type CliIO, type Command, type Values } fro
 import { readManifest } from "../download.js";
 import { positiveInt } from "../formats/batch.js";
 import { loadModelFromDir } from "../model-dir.js";
-import { serveNode } from "../serve.js";
+import { nodeProcessMetrics, serveNode } from "../serve.js";
 
 function nonNegativeInt(s: string, option: string): number {
   return s === "0" ? 0 : positiveInt(s, option);
@@ -98,6 +98,7 @@ export const serveCommand: Command = {
       info: { modelId: manifest?.model_id ?? basename(resolve(dir)), modelSha: manifest?.commit ?? manifest?.revision ?? null, modelDtype: computed, version: packageVersion() },
       log,
       pooling,
+      hostMetrics: nodeProcessMetrics,
       onInternalError: (e) => io.stderr.write(`error: internal error while serving: ${printable(e instanceof Error ? e.message : String(e), 400)}\n`),
     });
     const served = await serveNode(handler, { host, port, headersTimeoutMs });
