@@ -34,10 +34,15 @@ describe("serve (CLI)", () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const texts = Array.from({ length: 16 }, (_, i) => `request number ${i} in flight`);
       const answers = texts.map((t) => fetch(`${url}/predict`, { method: "POST", body: JSON.stringify({ inputs: t }) }).then(async (r) => ({ status: r.status, body: await r.json() })));
+      let m = "";
       for (;;) {
-        const m = await (await fetch(`${url}/metrics`)).text();
+        m = await (await fetch(`${url}/metrics`)).text();
         if (/^te_requests_in_flight 16$/m.test(m)) break;
         await new Promise((r) => setTimeout(r, 20));
+      }
+      // the Node host's own memory gauges, beside the handler's
+      for (const g of ["process_resident_memory_bytes", "nodejs_heap_size_used_bytes", "nodejs_heap_size_total_bytes", "te_backend_memory_bytes"]) {
+        expect(Number(new RegExp(`^${g} (\\d+)$`, "m").exec(m)?.[1]), g).toBeGreaterThan(0);
       }
       s.child.kill(signal);
       const done = await Promise.all(answers);
