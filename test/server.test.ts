@@ -217,18 +217,29 @@ describe("serve: dynamic batching", () => {
 
   it("/health answers between the model calls of a long queue", async () => {
     const { url } = await startSlow({ maxBatchWaitMs: 0, maxBatchTokens: 8 }, 50);
-    // Each input (≥ 8 tokens) is a batch of its own: 40 model calls of 50 ms in a row. The server gives the event loop
-    // one turn between calls, and a request on a new connection takes a few turns (accept, read, answer): a loaded
-    // host once needed 10 of them for the /events poll and /health together, so the queue is long in calls.
+    // The monitor's connection (node:http, kept alive) is open before the queue forms. With fetch's pool for it too, a
+    // quiet CI run once saw /health arrive after all 40 model calls; from a node:http client, /health on a new
+    // connection during such a queue took 55–106 ms (one or two model calls), so the wait was the client's.
+    const monitor = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpRequest(`${url}${path}`, { agent: monitor }, (res) => {
+          let body = "";
+          res.setEncoding("utf8").on("data", (d: string) => (body += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on("error", reject).end();
+      });
+    const events = async () => JSON.parse((await get("/events")).body) as string[];
+    expect(await events()).toEqual([]);
+    // Each input (≥ 8 tokens) is a batch of its own: 40 model calls of 50 ms in a row.
     const texts = Array.from({ length: 40 }, (_, i) => `one two three four five six ${i}`);
     const all = Promise.all(texts.map((t) => post(`${url}/predict`, { inputs: t })));
     // Ask for /health once the server has run its first model call: with the queue of the others still ahead, the
     // server's own order of events (not the client's clocks, which a busy host skews) shows it answered in between.
-    const events = async () => (await (await fetch(`${url}/events`)).json()) as string[];
     while (!(await events()).includes("batch")) await new Promise((r) => setTimeout(r, 10));
-    const h = await fetch(`${url}/health`);
-    expect(h.status).toBe(200);
+    expect((await get("/health")).status).toBe(200);
     await all;
+    monitor.destroy();
     const order = await events();
     expect(order.filter((e) => e === "batch").length).toBe(40);
     expect(order.indexOf("health")).toBeLessThan(order.lastIndexOf("batch"));
