@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { ServerHandler } from "../server/handler.js";
+import { Gauge } from "../server/metrics.js";
 
 export interface NodeServeOptions {
   host: string;
@@ -172,11 +173,10 @@ async function respond(handler: ServerHandler, req: IncomingMessage, res: Server
 /** This process's memory as Prometheus gauges (the names Prometheus' client libraries use), for /metrics. */
 export function nodeProcessMetrics(): string {
   const m = process.memoryUsage();
-  const gauges: [string, string, number][] = [
-    ["process_resident_memory_bytes", "Resident memory of the server process", m.rss],
-    ["nodejs_heap_size_used_bytes", "V8 heap in use", m.heapUsed],
-    ["nodejs_heap_size_total_bytes", "V8 heap reserved", m.heapTotal],
-    ["nodejs_external_memory_bytes", "Memory held outside the V8 heap by JS objects (ArrayBuffers and WebAssembly memory included)", m.external],
-  ];
-  return gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("");
+  return [
+    new Gauge("process_resident_memory_bytes", "Resident memory of the server process", () => m.rss),
+    new Gauge("nodejs_heap_size_used_bytes", "V8 heap in use", () => m.heapUsed),
+    new Gauge("nodejs_heap_size_total_bytes", "V8 heap reserved", () => m.heapTotal),
+    new Gauge("nodejs_external_memory_bytes", "Memory held outside the V8 heap by JS objects (ArrayBuffers and WebAssembly memory included)", () => m.external),
+  ].map((g) => g.render()).join("");
 }

@@ -501,32 +501,6 @@ export class WasmBackend implements Backend {
     return { rows: N, cols: K, q, scales };
   }
 
-  private linearQ8(y: Float32Array, x: Float32Array, w: LinearWeight, p: PackedQ8, T: number, act: Activation): void {
-    const { dIn: K, dOut: N } = w;
-    if (T === 0 || N === 0) return;
-    const ldc = p.panelCount * Q8_NR;
-    const ldx = align64(p.K4 * 4);
-    const xAt = this.addressOf(x);
-    const yAt = ldc === N ? this.addressOf(y) : -1;
-    const codeBytes = align64(T * ldx);
-    const rowBytes = align64(T * 4);
-    const base = this.scratch(codeBytes + 2 * rowBytes + (xAt >= 0 ? 0 : align64(T * K * 4)) + (yAt >= 0 ? 0 : T * ldc * 4));
-    const codes = base;
-    const xs = codes + codeBytes;
-    const xz = xs + rowBytes;
-    let next = xz + rowBytes;
-    let xa = xAt;
-    if (xa < 0) {
-      xa = next;
-      next += align64(T * K * 4);
-      this.put(x, T * K, xa);
-    }
-    this.ex.quantizeQ8(xa, K, T, K, codes, ldx, xs, xz);
-    const c = yAt >= 0 ? yAt : next;
-    this.gemmQ8Panels(p, codes, ldx, xs, xz, w.bias !== null, c, ldc, T, act);
-    if (yAt < 0) this.take(y, c, T, N, ldc);
-  }
-
   /** C [T, ldc] ← the q8 product of the codes at `codes` (rows ldx bytes apart) with every panel of p. */
   private gemmQ8Panels(p: PackedQ8, codes: number, ldx: number, xs: number, xz: number, hasBias: boolean, c: number, ldc: number, T: number, act: Activation): void {
     const P = p.panelCount;
@@ -537,36 +511,20 @@ export class WasmBackend implements Backend {
   }
 
   linear(y: Float32Array, x: Float32Array, w: LinearWeight, T: number, act: Activation): void {
-    if (isQ8(w) && (w.packed as PackedQ8 | undefined)?.owner === this) return this.linearQ8(y, x, w, w.packed as PackedQ8, T, act);
-    const p = w.packed as PackedLinear | undefined;
-    if (p?.owner !== this) throw new InputError("WasmBackend.linear", "got a weight prepared by another backend", "a LinearWeight from this backend's prepareLinear");
-    const { dIn: K, dOut: N } = w;
-    if (T === 0 || N === 0) return;
-    if (K === 0) {
-      for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) y[t * N + n] = activateScalar(w.bias !== null ? w.bias[n] : 0, act);
+    if ((w.packed as { owner?: unknown } | undefined)?.owner !== this) {
+      throw new InputError("WasmBackend.linear", "got a weight prepared by another backend", "a LinearWeight from this backend's prepareLinear");
+    }
+    if (T === 0 || w.dOut === 0) return;
+    if (w.dIn === 0 && !isQ8(w)) {
+      for (let t = 0; t < T; t++) for (let n = 0; n < w.dOut; n++) y[t * w.dOut + n] = activateScalar(w.bias !== null ? w.bias[n] : 0, act);
       return;
     }
-    const ldc = p.panelCount * this.nr;
-    const aBytes = align64(T * K * 4);
-    // Operands already in this memory (workspace views) are used where they are.
-    const xAt = this.addressOf(x);
-    const yAt = ldc === N ? this.addressOf(y) : -1;
-    const base = this.scratch(aBytes + (xAt >= 0 && yAt >= 0 ? 0 : Math.max(aBytes, T * ldc * 4)));
-    const ap = base;
-    let xs = xAt;
-    if (xs < 0) {
-      xs = base + aBytes;
-      this.put(x, T * K, xs);
-    }
-    this.packA(xs, ap, T, K, K);
-    const c = yAt >= 0 ? yAt : base + aBytes; // x's copy is dead once packed
-    this.gemm(ap, p.panels, c, ldc, T, K, p.panelCount, p.bias, 1, ACT_CODE[act]);
-    if (yAt < 0) this.take(y, c, T, N, ldc);
+    this.linears([y], x, [w], T, act);
   }
 
   /**
    * Several Linears of one input (attention's q, k, v): x is packed (f32) or quantized (q8) once, then each product
-   * runs as `linear` runs it, so each output has the bits `linear` gives. Declines mixed kinds, other backends'
+   * runs; `linear` is this with one weight, so each output has the bits `linear` gives. Declines mixed kinds, other backends'
    * weights, differing dIn.
    */
   linears(ys: readonly Float32Array[], x: Float32Array, ws: readonly LinearWeight[], T: number, act: Activation): boolean {
@@ -574,7 +532,8 @@ export class WasmBackend implements Backend {
     const K = ws[0].dIn;
     const q8 = ws.every((w) => isQ8(w) && (w.packed as PackedQ8 | undefined)?.owner === this);
     const f32 = ws.every((w) => !isQ8(w) && (w.packed as PackedLinear | undefined)?.owner === this);
-    if (!(q8 || f32) || K === 0 || ws.some((w) => w.dIn !== K || w.dOut === 0)) return false;
+    // (an f32 weight with dIn 0 has no panels to multiply: linear fills it with the bias)
+    if (!(q8 || f32) || (f32 && K === 0) || ws.some((w) => w.dIn !== K || w.dOut === 0)) return false;
     if (T === 0) return true;
     const ldcs = ws.map((w) => (w.packed as PackedQ8 | PackedLinear).panelCount * (q8 ? Q8_NR : this.nr));
     const yAts = ys.map((y, i) => (ldcs[i] === ws[i].dOut ? this.addressOf(y) : -1));
